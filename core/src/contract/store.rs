@@ -1,0 +1,393 @@
+//! The Store contract. Each case uses fresh users, so cases may share one database.
+
+use crate::session::TokenId;
+use crate::*;
+use chrono::{Duration, Utc};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Runs every Store contract case as its own `#[tokio::test]`.
+#[macro_export]
+macro_rules! store_contract_tests {
+    ($factory:expr) => {
+        $crate::store_contract_tests!(@cases $factory;
+            users_are_upserted_by_email, missing_user_is_not_found, conversations_are_created_and_read,
+            conversations_list_newest_activity_first, conversations_paginate, conversations_are_renamed,
+            summaries_are_stored, messages_keep_their_order, messages_paginate, append_is_idempotent_per_client_id,
+            append_bumps_conversation_activity, messages_are_deleted_one_by_one, deleting_conversation_cascades,
+            users_are_isolated, concurrent_appends_all_land, connections_are_stored_per_toolkit,
+            connections_are_isolated, revocations_are_recorded_and_purged, logins_are_single_use);
+    };
+    (@cases $factory:expr; $($case:ident),+) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                match ($factory)().await {
+                    Some(handle) => $crate::contract::store::$case(&*handle).await,
+                    None => eprintln!("SKIPPED store contract case {}: backend not configured", stringify!($case)),
+                }
+            }
+        )+
+    };
+}
+
+static SEQ: AtomicU64 = AtomicU64::new(0);
+
+async fn user(store: &dyn Store) -> User {
+    let n = SEQ.fetch_add(1, Ordering::Relaxed);
+    let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
+    let profile = NewUser {
+        email: Email::parse(&format!("user{n}.{nanos}@example.com")).unwrap(),
+        name: Some(format!("User {n}")),
+        avatar_url: None,
+        auth_method: AuthMethod::Google,
+    };
+    store.upsert_user(&profile, Utc::now()).await.expect("upsert user")
+}
+
+fn title(s: &str) -> Title {
+    Title::parse(s).unwrap()
+}
+
+async fn conv(store: &dyn Store, u: UserId, t: &str) -> Conversation {
+    store.create_conversation(u, Some(&title(t))).await.expect("create conversation")
+}
+
+async fn say(store: &dyn Store, u: UserId, c: ConversationId, kind: MessageKind, text: &str) -> Message {
+    store.append_message(u, c, &NewMessage::new(kind, text)).await.expect("append message")
+}
+
+/// Lets timestamps advance between writes whose order a case observes.
+async fn tick() {
+    tokio::time::sleep(std::time::Duration::from_millis(15)).await;
+}
+
+fn assert_not_found<T: std::fmt::Debug>(r: Result<T, StoreError>, what: &str) {
+    assert!(matches!(r, Err(StoreError::NotFound)), "{what}: expected NotFound, got {r:?}");
+}
+
+pub async fn users_are_upserted_by_email(store: &dyn Store) {
+    let n = SEQ.fetch_add(1, Ordering::Relaxed);
+    let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
+    let email = format!("Mixed.Case{n}.{nanos}@Example.com");
+    let first_login = Utc::now() - Duration::hours(1);
+    let mut profile = NewUser {
+        email: Email::parse(&email).unwrap(),
+        name: Some("Ada".into()),
+        avatar_url: None,
+        auth_method: AuthMethod::Google,
+    };
+    let a = store.upsert_user(&profile, first_login).await.unwrap();
+    assert_eq!(a.email.as_str(), email.to_lowercase());
+    assert_eq!(a.name.as_deref(), Some("Ada"));
+    assert_eq!(a.auth_method, AuthMethod::Google);
+
+    profile.email = Email::parse(&email.to_uppercase()).unwrap();
+    profile.name = Some("Ada Lovelace".into());
+    profile.avatar_url = Some("https://example.com/a.png".into());
+    let later = Utc::now();
+    let b = store.upsert_user(&profile, later).await.unwrap();
+    assert_eq!(b.id, a.id, "same e-mail, same user");
+    assert_eq!(b.name.as_deref(), Some("Ada Lovelace"));
+    assert_eq!(b.avatar_url.as_deref(), Some("https://example.com/a.png"));
+    assert!(b.last_login.unwrap() > a.last_login.unwrap());
+    assert_eq!(b.created_at, a.created_at);
+    assert_eq!(store.get_user(a.id).await.unwrap(), b);
+
+    let other = user(store).await;
+    assert_ne!(other.id, a.id);
+}
+
+pub async fn missing_user_is_not_found(store: &dyn Store) {
+    assert_not_found(store.get_user(UserId(i64::MAX - 7)).await, "get_user");
+}
+
+pub async fn conversations_are_created_and_read(store: &dyn Store) {
+    let u = user(store).await;
+    let untitled = store.create_conversation(u.id, None).await.unwrap();
+    assert_eq!(untitled.title, None);
+    assert_eq!(untitled.user_id, u.id);
+    assert_eq!(untitled.summary, None);
+    let titled = conv(store, u.id, "Trip planning").await;
+    assert_eq!(titled.title.as_ref().map(Title::as_str), Some("Trip planning"));
+    assert_eq!(store.get_conversation(u.id, titled.id).await.unwrap(), titled);
+    assert_not_found(store.get_conversation(u.id, ConversationId(i64::MAX - 3)).await, "missing conversation");
+}
+
+pub async fn conversations_list_newest_activity_first(store: &dyn Store) {
+    let u = user(store).await;
+    let c1 = conv(store, u.id, "one").await;
+    tick().await;
+    let c2 = conv(store, u.id, "two").await;
+    tick().await;
+    let c3 = conv(store, u.id, "three").await;
+    let ids = |v: Vec<Conversation>| v.into_iter().map(|c| c.id).collect::<Vec<_>>();
+    assert_eq!(ids(store.list_conversations(u.id, Page::all()).await.unwrap()), vec![c3.id, c2.id, c1.id]);
+    tick().await;
+    say(store, u.id, c1.id, MessageKind::Human, "bump").await;
+    assert_eq!(ids(store.list_conversations(u.id, Page::all()).await.unwrap()), vec![c1.id, c3.id, c2.id]);
+}
+
+pub async fn conversations_paginate(store: &dyn Store) {
+    let u = user(store).await;
+    let mut made = Vec::new();
+    for i in 0..5 {
+        made.push(conv(store, u.id, &format!("c{i}")).await.id);
+        tick().await;
+    }
+    made.reverse();
+    let first = store.list_conversations(u.id, Page { limit: Some(2), before: None }).await.unwrap();
+    assert_eq!(first.iter().map(|c| c.id).collect::<Vec<_>>(), made[..2]);
+    let next = store.list_conversations(u.id, Page { limit: Some(2), before: Some(first[1].id) }).await.unwrap();
+    assert_eq!(next.iter().map(|c| c.id).collect::<Vec<_>>(), made[2..4]);
+    let rest = store.list_conversations(u.id, Page { limit: None, before: Some(next[1].id) }).await.unwrap();
+    assert_eq!(rest.iter().map(|c| c.id).collect::<Vec<_>>(), made[4..]);
+    let other = user(store).await;
+    assert_not_found(
+        store.list_conversations(other.id, Page { limit: Some(2), before: Some(made[0]) }).await,
+        "cursor of another user's conversation",
+    );
+}
+
+pub async fn conversations_are_renamed(store: &dyn Store) {
+    let u = user(store).await;
+    let c = conv(store, u.id, "old").await;
+    tick().await;
+    let renamed = store.rename_conversation(u.id, c.id, &title("new")).await.unwrap();
+    assert_eq!(renamed.title.as_ref().map(Title::as_str), Some("new"));
+    assert!(renamed.updated_at > c.updated_at);
+    assert_eq!(renamed.created_at, c.created_at);
+    assert_eq!(store.get_conversation(u.id, c.id).await.unwrap(), renamed);
+    assert_not_found(store.rename_conversation(u.id, ConversationId(i64::MAX - 5), &title("x")).await, "rename missing");
+}
+
+pub async fn summaries_are_stored(store: &dyn Store) {
+    let u = user(store).await;
+    let c = conv(store, u.id, "s").await;
+    store.set_summary(u.id, c.id, "They talked about trains.").await.unwrap();
+    let got = store.get_conversation(u.id, c.id).await.unwrap();
+    assert_eq!(got.summary.as_deref(), Some("They talked about trains."));
+    let other = user(store).await;
+    assert_not_found(store.set_summary(other.id, c.id, "hijack").await, "foreign summary");
+}
+
+pub async fn messages_keep_their_order(store: &dyn Store) {
+    let u = user(store).await;
+    let c = conv(store, u.id, "order").await;
+    let kinds = [MessageKind::System, MessageKind::Human, MessageKind::Ai, MessageKind::Tool, MessageKind::Ai];
+    let mut sent = Vec::new();
+    for (i, k) in kinds.iter().enumerate() {
+        sent.push(say(store, u.id, c.id, *k, &format!("m{i} – ünïcode ✓")).await);
+    }
+    let got = store.list_messages(u.id, c.id, Page::all()).await.unwrap();
+    assert_eq!(got, sent);
+    assert!(got.windows(2).all(|w| w[0].id < w[1].id));
+    assert!(got.iter().all(|m| m.conversation_id == c.id && m.user_id == u.id));
+}
+
+pub async fn messages_paginate(store: &dyn Store) {
+    let u = user(store).await;
+    let c = conv(store, u.id, "pages").await;
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        ids.push(say(store, u.id, c.id, MessageKind::Human, &format!("{i}")).await.id);
+    }
+    let last3 = store.list_messages(u.id, c.id, Page { limit: Some(3), before: None }).await.unwrap();
+    assert_eq!(last3.iter().map(|m| m.id).collect::<Vec<_>>(), ids[4..]);
+    let prev = store.list_messages(u.id, c.id, Page { limit: Some(3), before: Some(ids[4]) }).await.unwrap();
+    assert_eq!(prev.iter().map(|m| m.id).collect::<Vec<_>>(), ids[1..4]);
+    let head = store.list_messages(u.id, c.id, Page { limit: None, before: Some(ids[1]) }).await.unwrap();
+    assert_eq!(head.iter().map(|m| m.id).collect::<Vec<_>>(), ids[..1]);
+}
+
+pub async fn append_is_idempotent_per_client_id(store: &dyn Store) {
+    let u = user(store).await;
+    let c = conv(store, u.id, "idem").await;
+    let key = ClientMessageId::parse("client-key-1").unwrap();
+    let msg = NewMessage { kind: MessageKind::Human, content: "hello".into(), client_message_id: Some(key.clone()) };
+    let a = store.append_message(u.id, c.id, &msg).await.unwrap();
+    let b = store.append_message(u.id, c.id, &msg).await.unwrap();
+    assert_eq!(a, b);
+    assert_eq!(a.client_message_id.as_ref(), Some(&key));
+    assert_eq!(store.list_messages(u.id, c.id, Page::all()).await.unwrap().len(), 1);
+    let c2 = conv(store, u.id, "idem 2").await;
+    let other = store.append_message(u.id, c2.id, &msg).await.unwrap();
+    assert_ne!(other.id, a.id, "the key is scoped to its conversation");
+    let plain = NewMessage::new(MessageKind::Human, "hello");
+    store.append_message(u.id, c.id, &plain).await.unwrap();
+    store.append_message(u.id, c.id, &plain).await.unwrap();
+    assert_eq!(store.list_messages(u.id, c.id, Page::all()).await.unwrap().len(), 3, "no key, no dedup");
+}
+
+pub async fn append_bumps_conversation_activity(store: &dyn Store) {
+    let u = user(store).await;
+    let c = conv(store, u.id, "bump").await;
+    tick().await;
+    let m = say(store, u.id, c.id, MessageKind::Human, "hi").await;
+    let after = store.get_conversation(u.id, c.id).await.unwrap();
+    assert!(after.updated_at > c.updated_at);
+    assert!(after.updated_at >= m.created_at);
+}
+
+pub async fn messages_are_deleted_one_by_one(store: &dyn Store) {
+    let u = user(store).await;
+    let c = conv(store, u.id, "del").await;
+    let c_other = conv(store, u.id, "other").await;
+    let a = say(store, u.id, c.id, MessageKind::Human, "a").await;
+    let b = say(store, u.id, c.id, MessageKind::Ai, "b").await;
+    assert_not_found(store.delete_message(u.id, c_other.id, a.id).await, "message through the wrong conversation");
+    store.delete_message(u.id, c.id, a.id).await.unwrap();
+    assert_eq!(store.list_messages(u.id, c.id, Page::all()).await.unwrap(), vec![b]);
+    assert_not_found(store.delete_message(u.id, c.id, a.id).await, "second delete");
+}
+
+pub async fn deleting_conversation_cascades(store: &dyn Store) {
+    let u = user(store).await;
+    let doomed = conv(store, u.id, "doomed").await;
+    let kept = conv(store, u.id, "kept").await;
+    say(store, u.id, doomed.id, MessageKind::Human, "bye").await;
+    let survivor = say(store, u.id, kept.id, MessageKind::Human, "stay").await;
+    store.delete_conversation(u.id, doomed.id).await.unwrap();
+    assert_not_found(store.get_conversation(u.id, doomed.id).await, "deleted conversation");
+    assert_not_found(store.list_messages(u.id, doomed.id, Page::all()).await, "messages of deleted conversation");
+    assert_not_found(store.delete_conversation(u.id, doomed.id).await, "second delete");
+    assert_eq!(store.list_messages(u.id, kept.id, Page::all()).await.unwrap(), vec![survivor]);
+}
+
+pub async fn users_are_isolated(store: &dyn Store) {
+    let a = user(store).await;
+    let b = user(store).await;
+    let c = conv(store, a.id, "private").await;
+    let m = say(store, a.id, c.id, MessageKind::Human, "secret").await;
+    assert!(store.list_conversations(b.id, Page::all()).await.unwrap().is_empty());
+    assert_not_found(store.get_conversation(b.id, c.id).await, "get");
+    assert_not_found(store.rename_conversation(b.id, c.id, &title("pwned")).await, "rename");
+    assert_not_found(store.list_messages(b.id, c.id, Page::all()).await, "list messages");
+    assert_not_found(store.append_message(b.id, c.id, &NewMessage::new(MessageKind::Human, "x")).await, "append");
+    assert_not_found(store.delete_message(b.id, c.id, m.id).await, "delete message");
+    assert_not_found(store.delete_conversation(b.id, c.id).await, "delete conversation");
+    // Nothing above touched A's data.
+    let still = store.get_conversation(a.id, c.id).await.unwrap();
+    assert_eq!(still.title.as_ref().map(Title::as_str), Some("private"));
+    assert_eq!(store.list_messages(a.id, c.id, Page::all()).await.unwrap(), vec![m]);
+}
+
+pub async fn concurrent_appends_all_land(store: &dyn Store) {
+    let u = user(store).await;
+    let convs = [conv(store, u.id, "p1").await, conv(store, u.id, "p2").await];
+    let writes = (0..40).map(|i| {
+        let c = convs[i % 2].id;
+        async move { store.append_message(u.id, c, &NewMessage::new(MessageKind::Human, format!("{i}"))).await }
+    });
+    let results = futures::future::join_all(writes).await;
+    for r in &results {
+        assert!(r.is_ok(), "concurrent append failed: {r:?}");
+    }
+    let total: usize = [
+        store.list_messages(u.id, convs[0].id, Page::all()).await.unwrap().len(),
+        store.list_messages(u.id, convs[1].id, Page::all()).await.unwrap().len(),
+    ]
+    .iter()
+    .sum();
+    assert_eq!(total, 40);
+}
+
+fn slug(s: &str) -> ToolkitSlug {
+    ToolkitSlug::parse(s).unwrap()
+}
+
+fn pending(s: &str, request: &str) -> NewConnection {
+    NewConnection {
+        toolkit_slug: slug(s),
+        status: ConnectionStatus::Pending,
+        auth_config_id: Some(format!("ac_{s}")),
+        connection_request_id: Some(request.into()),
+        connected_account_id: None,
+    }
+}
+
+pub async fn connections_are_stored_per_toolkit(store: &dyn Store) {
+    let u = user(store).await;
+    let n = SEQ.fetch_add(1, Ordering::Relaxed);
+    let (r1, r2) = (format!("req-gmail-{n}-1"), format!("req-gmail-{n}-2"));
+    let first = store.put_connection(u.id, &pending("gmail", &r1)).await.unwrap();
+    assert_eq!(first.toolkit_slug.as_str(), "GMAIL");
+    assert_eq!(first.status, ConnectionStatus::Pending);
+    assert_eq!(first.auth_config_id.as_deref(), Some("ac_gmail"));
+    let second = store.put_connection(u.id, &pending("GMAIL", &r2)).await.unwrap();
+    assert_eq!(store.list_connections(u.id).await.unwrap(), vec![second.clone()], "one connection per toolkit");
+    assert_eq!(store.get_connection(u.id, &slug("Gmail")).await.unwrap(), second);
+    assert_eq!(store.get_connection_by_request(u.id, &r2).await.unwrap(), second);
+    assert_not_found(store.get_connection_by_request(u.id, &r1).await, "replaced request");
+    assert_not_found(store.get_connection(u.id, &slug("NOTION")).await, "no notion");
+
+    let synced_at = Utc::now();
+    let update = ConnectionUpdate {
+        status: ConnectionStatus::Active,
+        connected_account_id: Some("ca_123".into()),
+        error_message: None,
+        synced_at,
+    };
+    let active = store.update_connection(u.id, second.id, &update).await.unwrap();
+    assert_eq!(active.status, ConnectionStatus::Active);
+    assert_eq!(active.connected_account_id.as_deref(), Some("ca_123"));
+    assert!(active.last_synced_at.is_some());
+    assert_eq!(active.connection_request_id.as_deref(), Some(r2.as_str()));
+    let notion = store.put_connection(u.id, &pending("notion", &format!("req-notion-{n}"))).await.unwrap();
+    let mut all = store.list_connections(u.id).await.unwrap();
+    all.sort_by_key(|c| c.id);
+    assert_eq!(all, vec![active, notion]);
+}
+
+pub async fn connections_are_isolated(store: &dyn Store) {
+    let a = user(store).await;
+    let b = user(store).await;
+    let n = SEQ.fetch_add(1, Ordering::Relaxed);
+    let req = format!("req-iso-{n}");
+    let conn = store.put_connection(a.id, &pending("slackbot", &req)).await.unwrap();
+    assert!(store.list_connections(b.id).await.unwrap().is_empty());
+    assert_not_found(store.get_connection(b.id, &slug("SLACKBOT")).await, "get");
+    assert_not_found(store.get_connection_by_request(b.id, &req).await, "by request");
+    let update = ConnectionUpdate {
+        status: ConnectionStatus::Failed,
+        connected_account_id: None,
+        error_message: Some("x".into()),
+        synced_at: Utc::now(),
+    };
+    assert_not_found(store.update_connection(b.id, conn.id, &update).await, "update");
+    assert_eq!(store.get_connection(a.id, &slug("SLACKBOT")).await.unwrap(), conn);
+}
+
+pub async fn revocations_are_recorded_and_purged(store: &dyn Store) {
+    let n = SEQ.fetch_add(1, Ordering::Relaxed);
+    let live = TokenId::new(format!("tok-live-{n}"));
+    let stale = TokenId::new(format!("tok-stale-{n}"));
+    let now = Utc::now();
+    assert!(!store.is_token_revoked(&live).await.unwrap());
+    store.revoke_token(&live, now + Duration::hours(1)).await.unwrap();
+    store.revoke_token(&live, now + Duration::hours(1)).await.unwrap();
+    store.revoke_token(&stale, now - Duration::minutes(1)).await.unwrap();
+    assert!(store.is_token_revoked(&live).await.unwrap());
+    assert!(store.is_token_revoked(&stale).await.unwrap());
+    assert!(store.purge_revocations(now).await.unwrap() >= 1);
+    assert!(!store.is_token_revoked(&stale).await.unwrap());
+    assert!(store.is_token_revoked(&live).await.unwrap());
+}
+
+pub async fn logins_are_single_use(store: &dyn Store) {
+    let n = SEQ.fetch_add(1, Ordering::Relaxed);
+    let now = Utc::now();
+    let login = PendingLogin {
+        state: format!("state-{n}"),
+        pkce_verifier: "verifier".into(),
+        nonce: "nonce".into(),
+        return_to: Some("/chat".into()),
+        expires_at: now + Duration::minutes(10),
+    };
+    store.put_login(&login).await.unwrap();
+    assert_eq!(store.take_login(&login.state, now).await.unwrap(), Some(login.clone()));
+    assert_eq!(store.take_login(&login.state, now).await.unwrap(), None, "replay");
+    let expired = PendingLogin { state: format!("state-old-{n}"), expires_at: now - Duration::seconds(1), ..login };
+    store.put_login(&expired).await.unwrap();
+    assert_eq!(store.take_login(&expired.state, now).await.unwrap(), None, "expired");
+    assert_eq!(store.take_login("never-issued", now).await.unwrap(), None);
+}

@@ -1,0 +1,73 @@
+use super::{ConversationId, MessageId, UserId};
+use chrono::{DateTime, Utc};
+
+/// Who wrote a message; the wire names are the original API's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MessageKind {
+    Human,
+    Ai,
+    System,
+    Tool,
+}
+
+impl MessageKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Human => "Human",
+            Self::Ai => "AI",
+            Self::System => "System",
+            Self::Tool => "Tool",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "Human" => Some(Self::Human),
+            "AI" => Some(Self::Ai),
+            "System" => Some(Self::System),
+            "Tool" => Some(Self::Tool),
+            _ => None,
+        }
+    }
+}
+
+/// A client-chosen key that makes sending a message idempotent within a conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ClientMessageId(String);
+
+impl ClientMessageId {
+    pub const MAX_LEN: usize = 128;
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        let s = raw.trim();
+        (!s.is_empty() && s.len() <= Self::MAX_LEN).then(|| Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub id: MessageId,
+    pub conversation_id: ConversationId,
+    pub user_id: UserId,
+    pub kind: MessageKind,
+    pub content: String,
+    pub client_message_id: Option<ClientMessageId>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMessage {
+    pub kind: MessageKind,
+    pub content: String,
+    pub client_message_id: Option<ClientMessageId>,
+}
+
+impl NewMessage {
+    pub fn new(kind: MessageKind, content: impl Into<String>) -> Self {
+        Self { kind, content: content.into(), client_message_id: None }
+    }
+}

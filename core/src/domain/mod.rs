@@ -1,0 +1,17 @@
+//! Domain types shared by every port and use case.
+
+mod connection;
+mod conversation;
+mod ids;
+mod login;
+mod message;
+mod page;
+mod user;
+
+pub use connection::{ConnectionStatus, ConnectionUpdate, NewConnection, ToolkitConnection, ToolkitSlug};
+pub use conversation::{Conversation, Title, TitleError};
+pub use ids::{ConnectionId, ConversationId, MessageId, UserId};
+pub use login::PendingLogin;
+pub use message::{ClientMessageId, Message, MessageKind, NewMessage};
+pub use page::Page;
+pub use user::{AuthMethod, Email, NewUser, User};

@@ -1,0 +1,17 @@
+//! meAI's pure core: the domain, the ports it needs from the outside world, and the use cases.
+//!
+//! Nothing in here knows about HTTP, SQL or any provider; adapters implement the ports.
+
+pub mod domain;
+pub mod error;
+pub mod identity;
+pub mod service;
+pub mod session;
+pub mod store;
+
+#[cfg(feature = "contract")]
+pub mod contract;
+
+pub use domain::*;
+pub use error::CoreError;
+pub use store::{Store, StoreError};
