@@ -1,0 +1,6 @@
+//! Wire-level fakes of the services meAI talks to, served on 127.0.0.1 random ports.
+//! They speak the real protocols so adapters are tested exactly as they run in production.
+
+pub mod gemini;
+pub mod oidc;
+pub mod openai;
