@@ -1,0 +1,10 @@
+//! Run registries for assistant turns.
+//!
+//! [`LocalRuns`] keeps runs in this process: a tokio broadcast channel per run for live
+//! listeners and a bounded replay log kept a short while after the run ends, so a client that
+//! reconnects can catch up. Several instances behind a load balancer need a shared registry
+//! (Redis, another issue) implementing the same port.
+
+mod local;
+
+pub use local::{LocalRuns, LocalRunsConfig};

@@ -1,0 +1,141 @@
+//! The run registry contract, written once and run against every [`RunRegistry`] adapter.
+
+use super::{RunError, RunRegistry, TurnEvent};
+use crate::ConversationId;
+use futures::StreamExt;
+use std::time::Duration;
+
+fn text(s: &str) -> TurnEvent {
+    TurnEvent::Assistant { content: s.into() }
+}
+
+async fn collect(
+    events: futures::stream::BoxStream<'static, super::RunEvent>,
+) -> Vec<(u64, TurnEvent)> {
+    tokio::time::timeout(
+        Duration::from_secs(5),
+        events.map(|e| (e.seq, e.event)).collect::<Vec<_>>(),
+    )
+    .await
+    .expect("the stream ends after the run finishes")
+}
+
+/// Runs every check against registries made by `new` (a fresh one per check).
+pub async fn run_registry_contract<R: RunRegistry, F: Fn() -> R>(new: F) {
+    one_run_at_a_time(&new()).await;
+    replay_then_live(&new()).await;
+    resume_after_seq(&new()).await;
+    stop_reaches_the_writer(&new()).await;
+    dropped_writer_ends_the_run(&new()).await;
+    finished_run_is_replayable(&new()).await;
+}
+
+async fn one_run_at_a_time(runs: &impl RunRegistry) {
+    let c = ConversationId(1);
+    assert!(runs.active(c).await.unwrap().is_none());
+    assert!(runs.attach(c, 0).await.unwrap().is_none(), "no run yet");
+    let w = runs.begin(c).await.unwrap();
+    assert_eq!(runs.active(c).await.unwrap(), Some(w.run()));
+    assert!(matches!(runs.begin(c).await, Err(RunError::Active)));
+    // Other conversations are independent.
+    let other = runs.begin(ConversationId(2)).await.unwrap();
+    assert_ne!(other.run(), w.run());
+    let first = w.run();
+    w.finish().await;
+    assert!(runs.active(c).await.unwrap().is_none());
+    let again = runs.begin(c).await.unwrap();
+    assert_ne!(again.run(), first);
+}
+
+async fn replay_then_live(runs: &impl RunRegistry) {
+    let c = ConversationId(1);
+    let w = runs.begin(c).await.unwrap();
+    assert_eq!(w.publish(text("a")).await.unwrap(), 1);
+    assert_eq!(w.publish(text("b")).await.unwrap(), 2);
+    let att = runs.attach(c, 0).await.unwrap().unwrap();
+    assert!(att.active);
+    assert_eq!(att.run, w.run());
+    w.publish(text("c")).await.unwrap();
+    w.publish(TurnEvent::LastChunk { stopped: false })
+        .await
+        .unwrap();
+    w.finish().await;
+    let got = collect(att.events).await;
+    assert_eq!(
+        got,
+        vec![
+            (1, text("a")),
+            (2, text("b")),
+            (3, text("c")),
+            (4, TurnEvent::LastChunk { stopped: false })
+        ]
+    );
+}
+
+async fn resume_after_seq(runs: &impl RunRegistry) {
+    let c = ConversationId(1);
+    let w = runs.begin(c).await.unwrap();
+    for s in ["a", "b", "c"] {
+        w.publish(text(s)).await.unwrap();
+    }
+    let att = runs.attach(c, 2).await.unwrap().unwrap();
+    w.publish(text("d")).await.unwrap();
+    w.finish().await;
+    assert_eq!(
+        collect(att.events).await,
+        vec![(3, text("c")), (4, text("d"))]
+    );
+}
+
+async fn stop_reaches_the_writer(runs: &impl RunRegistry) {
+    let c = ConversationId(1);
+    assert!(!runs.request_stop(c).await.unwrap(), "nothing to stop");
+    let w = runs.begin(c).await.unwrap();
+    let stopped = w.stopped();
+    assert!(runs.request_stop(c).await.unwrap());
+    tokio::time::timeout(Duration::from_secs(5), stopped)
+        .await
+        .expect("stop resolves the writer's future");
+    // A future taken after the request resolves too.
+    tokio::time::timeout(Duration::from_secs(5), w.stopped())
+        .await
+        .expect("stop is sticky");
+    w.finish().await;
+    assert!(
+        !runs.request_stop(c).await.unwrap(),
+        "a finished run cannot be stopped"
+    );
+}
+
+async fn dropped_writer_ends_the_run(runs: &impl RunRegistry) {
+    let c = ConversationId(1);
+    let w = runs.begin(c).await.unwrap();
+    w.publish(text("a")).await.unwrap();
+    let att = runs.attach(c, 0).await.unwrap().unwrap();
+    drop(w);
+    assert_eq!(collect(att.events).await, vec![(1, text("a"))]);
+    assert!(runs.active(c).await.unwrap().is_none());
+    runs.begin(c).await.expect("the conversation is free again");
+}
+
+async fn finished_run_is_replayable(runs: &impl RunRegistry) {
+    let c = ConversationId(1);
+    let w = runs.begin(c).await.unwrap();
+    let id = w.run();
+    w.publish(text("a")).await.unwrap();
+    w.publish(TurnEvent::LastChunk { stopped: false })
+        .await
+        .unwrap();
+    w.finish().await;
+    let att = runs
+        .attach(c, 1)
+        .await
+        .unwrap()
+        .expect("recent runs stay attachable");
+    assert!(!att.active);
+    assert_eq!(att.run, id);
+    assert_eq!(
+        collect(att.events).await,
+        vec![(2, TurnEvent::LastChunk { stopped: false })]
+    );
+}

@@ -1,0 +1,43 @@
+//! What a run tells its listeners. The names and payloads are the Socket.IO contract's
+//! (`tool`, `assistant`, `error`, `last_chunk`); the SSE endpoint reuses them.
+
+use serde::{Deserialize, Serialize};
+
+/// One thing that happened during an assistant turn.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum TurnEvent {
+    /// Tool progress ("calling GMAIL_SEND_EMAIL", then its result).
+    Tool { content: String },
+    /// A chunk of the answer's text.
+    Assistant { content: String },
+    /// Why the turn could not finish normally. Always followed by [`TurnEvent::LastChunk`].
+    Error { error: String },
+    /// The end of the turn: every run ends with exactly one. `stopped` is set when a `stop`
+    /// request cut the answer short.
+    LastChunk { stopped: bool },
+}
+
+impl TurnEvent {
+    /// The event name on the wire.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Tool { .. } => "tool",
+            Self::Assistant { .. } => "assistant",
+            Self::Error { .. } => "error",
+            Self::LastChunk { .. } => "last_chunk",
+        }
+    }
+
+    pub fn is_last(&self) -> bool {
+        matches!(self, Self::LastChunk { .. })
+    }
+}
+
+/// An event with its position in the run: sequence numbers start at 1 and have no gaps, so a
+/// client that saw up to `seq` can ask for exactly what it missed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunEvent {
+    pub seq: u64,
+    pub event: TurnEvent,
+}

@@ -1,0 +1,92 @@
+//! The run registry port: assistant turns as server-side runs keyed by conversation, not tied
+//! to the socket that started them.
+//!
+//! The turn publishes numbered events through a [`RunWriter`]; any number of listeners attach
+//! with the last sequence number they saw and get the missed events, then the live ones. A stop
+//! request reaches the writer as a future that resolves. The in-process registry lives in
+//! `meai-runs`; a Redis one (streams for the log, pub/sub for stops) can implement the same
+//! traits, which is why everything here is async and returns `'static` futures and streams.
+
+use super::events::{RunEvent, TurnEvent};
+use crate::ConversationId;
+use futures::future::BoxFuture;
+use futures::stream::BoxStream;
+use std::fmt;
+
+/// Identifies one run of a conversation (a conversation has many runs over time, one at a time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RunId(pub u64);
+
+impl fmt::Display for RunId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The conversation already has a run in progress.
+    #[error("a run is already active for this conversation")]
+    Active,
+    /// The registry's backend failed (e.g. Redis unreachable).
+    #[error("run registry failure: {0}")]
+    Backend(String),
+}
+
+/// A listener's view of a run: the events after the requested sequence number, then the live
+/// ones; the stream ends after the run's last event.
+pub struct Attachment {
+    pub run: RunId,
+    /// False when the run had already finished (the stream then only replays its log).
+    pub active: bool,
+    pub events: BoxStream<'static, RunEvent>,
+}
+
+impl fmt::Debug for Attachment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Attachment")
+            .field("run", &self.run)
+            .field("active", &self.active)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The publishing side of one run, owned by the turn.
+///
+/// Dropping a writer without [`RunWriter::finish`] must still end the run (a panicking or
+/// aborted turn must not block its conversation forever).
+#[async_trait::async_trait]
+pub trait RunWriter: Send + Sync {
+    fn run(&self) -> RunId;
+
+    /// Appends an event to the run's log and delivers it to live listeners; returns its sequence
+    /// number.
+    async fn publish(&self, event: TurnEvent) -> Result<u64, RunError>;
+
+    /// Resolves when someone asked to stop this run. Never resolves otherwise.
+    fn stopped(&self) -> BoxFuture<'static, ()>;
+
+    /// Ends the run: listeners' streams end, the conversation accepts a new run, and the log
+    /// stays readable for a short while so late listeners can still catch up.
+    async fn finish(self: Box<Self>);
+}
+
+#[async_trait::async_trait]
+pub trait RunRegistry: Send + Sync + 'static {
+    /// Starts a run for the conversation, or [`RunError::Active`] if one is in progress.
+    async fn begin(&self, conversation: ConversationId) -> Result<Box<dyn RunWriter>, RunError>;
+
+    /// Attaches to the conversation's active run, or to its last run if it finished recently.
+    /// `after_seq = 0` replays the whole run. `None` when there is no such run.
+    async fn attach(
+        &self,
+        conversation: ConversationId,
+        after_seq: u64,
+    ) -> Result<Option<Attachment>, RunError>;
+
+    /// Asks the active run to stop; false when no run is active.
+    async fn request_stop(&self, conversation: ConversationId) -> Result<bool, RunError>;
+
+    /// The active run of the conversation, if any.
+    async fn active(&self, conversation: ConversationId) -> Result<Option<RunId>, RunError>;
+}
