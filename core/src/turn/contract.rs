@@ -9,9 +9,7 @@ fn text(s: &str) -> TurnEvent {
     TurnEvent::Assistant { content: s.into() }
 }
 
-async fn collect(
-    events: futures::stream::BoxStream<'static, super::RunEvent>,
-) -> Vec<(u64, TurnEvent)> {
+async fn collect(events: futures::stream::BoxStream<'static, super::RunEvent>) -> Vec<(u64, TurnEvent)> {
     tokio::time::timeout(
         Duration::from_secs(5),
         events.map(|e| (e.seq, e.event)).collect::<Vec<_>>(),
@@ -56,9 +54,7 @@ async fn replay_then_live(runs: &impl RunRegistry) {
     assert!(att.active);
     assert_eq!(att.run, w.run());
     w.publish(text("c")).await.unwrap();
-    w.publish(TurnEvent::LastChunk { stopped: false })
-        .await
-        .unwrap();
+    w.publish(TurnEvent::LastChunk { stopped: false }).await.unwrap();
     w.finish().await;
     let got = collect(att.events).await;
     assert_eq!(
@@ -81,10 +77,7 @@ async fn resume_after_seq(runs: &impl RunRegistry) {
     let att = runs.attach(c, 2).await.unwrap().unwrap();
     w.publish(text("d")).await.unwrap();
     w.finish().await;
-    assert_eq!(
-        collect(att.events).await,
-        vec![(3, text("c")), (4, text("d"))]
-    );
+    assert_eq!(collect(att.events).await, vec![(3, text("c")), (4, text("d"))]);
 }
 
 async fn stop_reaches_the_writer(runs: &impl RunRegistry) {
@@ -101,10 +94,7 @@ async fn stop_reaches_the_writer(runs: &impl RunRegistry) {
         .await
         .expect("stop is sticky");
     w.finish().await;
-    assert!(
-        !runs.request_stop(c).await.unwrap(),
-        "a finished run cannot be stopped"
-    );
+    assert!(!runs.request_stop(c).await.unwrap(), "a finished run cannot be stopped");
 }
 
 async fn dropped_writer_ends_the_run(runs: &impl RunRegistry) {
@@ -123,15 +113,9 @@ async fn finished_run_is_replayable(runs: &impl RunRegistry) {
     let w = runs.begin(c).await.unwrap();
     let id = w.run();
     w.publish(text("a")).await.unwrap();
-    w.publish(TurnEvent::LastChunk { stopped: false })
-        .await
-        .unwrap();
+    w.publish(TurnEvent::LastChunk { stopped: false }).await.unwrap();
     w.finish().await;
-    let att = runs
-        .attach(c, 1)
-        .await
-        .unwrap()
-        .expect("recent runs stay attachable");
+    let att = runs.attach(c, 1).await.unwrap().expect("recent runs stay attachable");
     assert!(!att.active);
     assert_eq!(att.run, id);
     assert_eq!(

@@ -2,13 +2,34 @@
 //!
 //! A turn runs server-side as a *run* keyed by its conversation ([`RunRegistry`]), not tied to
 //! the socket or request that started it: listeners attach and detach freely, and `stop`
-//! reaches the run wherever it executes.
+//! reaches the run wherever it executes. Steps (DESIGN.md, "The assistant turn"):
+//! 1. the human message is stored first (idempotent on `client_message_id`);
+//! 2. context: instructions naming the user's toolkits, the summary, recalled messages
+//!    ([`Recall`], optional), the latest messages;
+//! 3. one streamed model call per step; tool calls are announced (`tool` events), run in
+//!    parallel ([`ToolExecutor`], optional), stored as `Tool` messages `[TOOL_SLUG] result` and
+//!    fed back, up to [`TurnSettings::max_steps`];
+//! 4. the answer is stored; an interrupted one is stored as far as it got, marked
+//!    ([`STOPPED_MARK`], [`FAILED_MARK`]); the run always ends with `last_chunk`;
+//! 5. then, in the background: title and summary.
 
+mod background;
+mod context;
 mod events;
+mod run;
 mod runs;
+mod service;
+mod settings;
+mod step;
+mod tools;
 
 #[cfg(feature = "contract")]
 pub mod contract;
 
+pub use context::Recall;
 pub use events::{RunEvent, TurnEvent};
+pub use run::{FAILED_MARK, NO_MODEL, STOPPED_MARK};
 pub use runs::{Attachment, RunError, RunId, RunRegistry, RunWriter};
+pub use service::{BUSY, StartedTurn, TurnRequest, Turns};
+pub use settings::TurnSettings;
+pub use tools::{ToolError, ToolExecutor};

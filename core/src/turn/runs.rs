@@ -78,11 +78,7 @@ pub trait RunRegistry: Send + Sync + 'static {
 
     /// Attaches to the conversation's active run, or to its last run if it finished recently.
     /// `after_seq = 0` replays the whole run. `None` when there is no such run.
-    async fn attach(
-        &self,
-        conversation: ConversationId,
-        after_seq: u64,
-    ) -> Result<Option<Attachment>, RunError>;
+    async fn attach(&self, conversation: ConversationId, after_seq: u64) -> Result<Option<Attachment>, RunError>;
 
     /// Asks the active run to stop; false when no run is active.
     async fn request_stop(&self, conversation: ConversationId) -> Result<bool, RunError>;

@@ -1,0 +1,244 @@
+//! Executing a turn: context, streamed steps with tool calls, persistence, the end event, then
+//! background upkeep.
+//!
+//! Interrupted answers are persisted with what was streamed, marked by a suffix on the content
+//! so every client (and the model, in later turns) can tell: [`STOPPED_MARK`] after a `stop`,
+//! [`FAILED_MARK`] after a provider error. Nothing is stored when nothing was streamed.
+
+use super::background;
+use super::service::Deps;
+use super::step::{self, Step, StopSignal, publish};
+use super::{RunWriter, TurnEvent, context};
+use crate::model::{ChatMessage, ChatModel, ChatRequest, ToolCall};
+use crate::{Conversation, Message, MessageKind, NewMessage, Page, UserId};
+use futures::future::{Either, join_all, select};
+use std::sync::Arc;
+
+/// Appended to an answer cut short by `stop`.
+pub const STOPPED_MARK: &str = "\n\n[stopped]";
+/// Appended to an answer cut short by a model failure.
+pub const FAILED_MARK: &str = "\n\n[interrupted: the model failed]";
+/// The `error` event of a server without a language model.
+pub const NO_MODEL: &str = "no language model configured";
+
+/// How the turn ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Outcome {
+    Answered,
+    Failed,
+    Stopped,
+}
+
+pub(super) struct Turn {
+    pub deps: Arc<Deps>,
+    pub writer: Box<dyn RunWriter>,
+    pub user: UserId,
+    pub conversation: Conversation,
+    pub human: Message,
+}
+
+impl Turn {
+    pub async fn run(self) {
+        let outcome = match self.deps.model.clone() {
+            Some(model) => self.answer(&*model).await,
+            None => {
+                publish(&*self.writer, TurnEvent::Error { error: NO_MODEL.into() }).await;
+                Outcome::Failed
+            }
+        };
+        tracing::info!(?outcome, "turn finished");
+        // Every run ends with exactly one last_chunk, whatever happened before.
+        publish(
+            &*self.writer,
+            TurnEvent::LastChunk {
+                stopped: outcome == Outcome::Stopped,
+            },
+        )
+        .await;
+        self.writer.finish().await;
+        if outcome == Outcome::Answered {
+            background::after_turn(&self.deps, self.user, &self.conversation).await;
+        }
+    }
+
+    async fn answer(&self, model: &dyn ChatModel) -> Outcome {
+        let d = &self.deps;
+        let stop = step::stop_signal(&*self.writer);
+        let tools = match &d.tools {
+            Some(t) => t.tools_for(self.user).await.unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "toolkits unavailable, answering without tools");
+                Vec::new()
+            }),
+            None => Vec::new(),
+        };
+        let recalled = match &d.recall {
+            Some(r) => r
+                .recall(self.user, self.conversation.id, &self.human.content, 5)
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "recall failed, answering without it");
+                    Vec::new()
+                }),
+            None => Vec::new(),
+        };
+        let history = match d
+            .store
+            .list_messages(
+                self.user,
+                self.conversation.id,
+                Page {
+                    limit: Some(d.settings.history_limit),
+                    before: None,
+                },
+            )
+            .await
+        {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::error!(error = %e, "could not read the conversation");
+                publish(
+                    &*self.writer,
+                    TurnEvent::Error {
+                        error: "Storage is unavailable, try again".into(),
+                    },
+                )
+                .await;
+                return Outcome::Failed;
+            }
+        };
+        let mut messages = context::build(&d.settings, &self.conversation, &tools, &recalled, &history);
+        let mut text = String::new();
+        for _ in 0..d.settings.max_steps {
+            let request = ChatRequest::new(messages.clone()).with_tools(tools.clone());
+            let step_start = text.len();
+            match step::stream(model, request, &*self.writer, &stop, &mut text).await {
+                Step::Answered => {
+                    self.persist(MessageKind::Ai, text).await;
+                    return Outcome::Answered;
+                }
+                Step::ToolCalls(calls) => {
+                    messages.push(ChatMessage::assistant_with_tools(&text[step_start..], calls.clone()));
+                    match self.run_tools(&calls, &stop).await {
+                        Some(results) => messages.extend(results),
+                        None => return self.interrupted(text, Outcome::Stopped).await,
+                    }
+                }
+                Step::Failed(e) => {
+                    tracing::warn!(error = %e, "model failed");
+                    let error = format!("The assistant could not answer: {e}");
+                    publish(&*self.writer, TurnEvent::Error { error }).await;
+                    return self.interrupted(text, Outcome::Failed).await;
+                }
+                Step::Stopped => return self.interrupted(text, Outcome::Stopped).await,
+            }
+        }
+        let error = format!(
+            "The assistant stopped after {} tool steps without an answer",
+            d.settings.max_steps
+        );
+        publish(&*self.writer, TurnEvent::Error { error }).await;
+        self.interrupted(text, Outcome::Failed).await
+    }
+
+    /// Runs the calls in parallel, announcing each and persisting its result; `None` when a
+    /// stop request came first.
+    async fn run_tools(&self, calls: &[ToolCall], stop: &StopSignal) -> Option<Vec<ChatMessage>> {
+        for call in calls {
+            publish(
+                &*self.writer,
+                TurnEvent::Tool {
+                    content: format!("Using {}", call.name),
+                },
+            )
+            .await;
+        }
+        let all = join_all(calls.iter().map(|call| self.run_tool(call)));
+        match select(Box::pin(all), stop.clone()).await {
+            Either::Left((results, _)) => Some(results),
+            Either::Right(_) => None,
+        }
+    }
+
+    async fn run_tool(&self, call: &ToolCall) -> ChatMessage {
+        let result = match &self.deps.tools {
+            Some(tools) => match tools.execute(self.user, call).await {
+                Ok(out) => out,
+                Err(e) => {
+                    tracing::warn!(tool = %call.name, error = %e, "tool failed");
+                    format!("error: {e}")
+                }
+            },
+            None => format!("error: unknown tool {}", call.name),
+        };
+        let labelled = format!("[{}] {result}", call.name.to_uppercase());
+        publish(
+            &*self.writer,
+            TurnEvent::Tool {
+                content: labelled.clone(),
+            },
+        )
+        .await;
+        self.persist(MessageKind::Tool, labelled).await;
+        ChatMessage::tool_result(call, result)
+    }
+
+    async fn interrupted(&self, text: String, outcome: Outcome) -> Outcome {
+        if !text.trim().is_empty() {
+            let mark = if outcome == Outcome::Stopped {
+                STOPPED_MARK
+            } else {
+                FAILED_MARK
+            };
+            self.persist(MessageKind::Ai, text + mark).await;
+        }
+        outcome
+    }
+
+    async fn persist(&self, kind: MessageKind, content: String) {
+        if kind == MessageKind::Ai && content.is_empty() {
+            return;
+        }
+        let message = NewMessage::new(kind, content);
+        if let Err(e) = self
+            .deps
+            .store
+            .append_message(self.user, self.conversation.id, &message)
+            .await
+        {
+            // The person saw the answer; it is only missing from the history.
+            tracing::error!(error = %e, kind = kind.as_str(), "could not persist a message");
+        }
+    }
+}
+
+/// The answer to an idempotent retry: the stored messages that followed the original.
+pub(super) async fn replay_stored_reply(deps: Arc<Deps>, writer: Box<dyn RunWriter>, user: UserId, human: Message) {
+    match deps.store.list_messages(user, human.conversation_id, Page::all()).await {
+        Ok(all) => {
+            let after = all.iter().skip_while(|m| m.id != human.id).skip(1);
+            for m in after.take_while(|m| m.kind != MessageKind::Human) {
+                let event = match m.kind {
+                    MessageKind::Tool => TurnEvent::Tool {
+                        content: m.content.clone(),
+                    },
+                    _ => TurnEvent::Assistant {
+                        content: m.content.clone(),
+                    },
+                };
+                publish(&*writer, event).await;
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "could not read the stored reply");
+            publish(
+                &*writer,
+                TurnEvent::Error {
+                    error: "Storage is unavailable, try again".into(),
+                },
+            )
+            .await;
+        }
+    }
+    publish(&*writer, TurnEvent::LastChunk { stopped: false }).await;
+    writer.finish().await;
+}

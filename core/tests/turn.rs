@@ -1,0 +1,342 @@
+//! The assistant turn against in-memory fakes and the in-process run registry.
+
+#[path = "turn/fakes.rs"]
+mod fakes;
+
+use fakes::{FakeToolkit, MemStore, Script, ScriptedModel};
+use futures::StreamExt;
+use meai_core::model::{ChatEvent, ChatMessage, ModelError, ToolCall};
+use meai_core::turn::*;
+use meai_core::{ClientMessageId, ConversationId, CoreError, MessageKind, UserId};
+use meai_runs::LocalRuns;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+const ME: UserId = UserId(1);
+
+struct Setup {
+    store: Arc<MemStore>,
+    model: Arc<ScriptedModel>,
+    turns: Turns,
+    conv: ConversationId,
+}
+
+fn setup(scripts: Vec<Script>) -> Setup {
+    setup_with(scripts, TurnSettings::default(), None)
+}
+
+fn setup_with(scripts: Vec<Script>, settings: TurnSettings, tools: Option<Arc<FakeToolkit>>) -> Setup {
+    let (store, conv) = MemStore::with_conversation(ME);
+    let model = ScriptedModel::new(scripts);
+    let mut turns = Turns::new(
+        store.clone(),
+        Arc::new(LocalRuns::default()),
+        Some(model.clone()),
+        settings,
+    );
+    if let Some(t) = tools {
+        turns = turns.with_tools(t);
+    }
+    Setup {
+        store,
+        model,
+        turns,
+        conv,
+    }
+}
+
+fn ask(content: &str) -> TurnRequest {
+    TurnRequest {
+        content: content.into(),
+        client_message_id: None,
+    }
+}
+
+/// Starts a turn, runs it, and returns every event of its run.
+async fn run_turn(s: &Setup, request: TurnRequest) -> Vec<TurnEvent> {
+    let started = s.turns.start(ME, s.conv, request).await.unwrap();
+    let att = s.turns.attach(ME, s.conv, 0).await.unwrap().unwrap();
+    let work = tokio::spawn(started.work);
+    let events = collect(att).await;
+    work.await.unwrap();
+    events
+}
+
+async fn collect(att: Attachment) -> Vec<TurnEvent> {
+    let events: Vec<RunEvent> = tokio::time::timeout(Duration::from_secs(10), att.events.collect())
+        .await
+        .unwrap();
+    let seqs: Vec<u64> = events.iter().map(|e| e.seq).collect();
+    assert_eq!(
+        seqs,
+        (1..=events.len() as u64).collect::<Vec<_>>(),
+        "gapless sequence numbers"
+    );
+    events.into_iter().map(|e| e.event).collect()
+}
+
+fn assistant(s: &str) -> TurnEvent {
+    TurnEvent::Assistant { content: s.into() }
+}
+
+fn tool(s: &str) -> TurnEvent {
+    TurnEvent::Tool { content: s.into() }
+}
+
+const END: TurnEvent = TurnEvent::LastChunk { stopped: false };
+
+#[tokio::test]
+async fn a_turn_streams_chunks_in_order_and_persists_both_messages() {
+    let s = setup(vec![Script::text(&["Hel", "lo", " there"])]);
+    let events = run_turn(&s, ask("  Hi!  ")).await;
+    assert_eq!(
+        events,
+        vec![assistant("Hel"), assistant("lo"), assistant(" there"), END]
+    );
+    assert_eq!(
+        s.store.kinds_and_contents()[..2],
+        [
+            (MessageKind::Human, "Hi!".into()),
+            (MessageKind::Ai, "Hello there".into())
+        ]
+    );
+    // The model saw the instructions, then the question last.
+    let req = s.model.requests.lock().unwrap()[0].clone();
+    assert!(matches!(req.messages.first(), Some(ChatMessage::System(_))));
+    assert_eq!(req.messages.last(), Some(&ChatMessage::user("Hi!")));
+}
+
+#[tokio::test]
+async fn without_a_model_the_turn_ends_with_a_clear_error_and_the_question_is_kept() {
+    let (store, conv) = MemStore::with_conversation(ME);
+    let turns = Turns::new(
+        store.clone(),
+        Arc::new(LocalRuns::default()),
+        None,
+        TurnSettings::default(),
+    );
+    let s = Setup {
+        store,
+        model: ScriptedModel::new(vec![]),
+        turns,
+        conv,
+    };
+    let events = run_turn(&s, ask("Hi")).await;
+    assert_eq!(events, vec![TurnEvent::Error { error: NO_MODEL.into() }, END]);
+    assert_eq!(s.store.kinds_and_contents(), vec![(MessageKind::Human, "Hi".into())]);
+}
+
+#[tokio::test]
+async fn tool_calls_are_announced_run_in_parallel_persisted_and_fed_back() {
+    let toolkit = Arc::new(FakeToolkit::default());
+    let calls = vec![
+        ToolCall::new("c1", "GMAIL_FETCH", serde_json::json!({"q": "invoices"})),
+        ToolCall::new("c2", "GOOGLECALENDAR_LIST", serde_json::json!({})),
+    ];
+    let s = setup_with(
+        vec![Script::tools(calls), Script::text(&["You have ", "mail."])],
+        TurnSettings::default(),
+        Some(toolkit.clone()),
+    );
+    let events = run_turn(&s, ask("What's new?")).await;
+    assert_eq!(
+        events,
+        vec![
+            tool("Using GMAIL_FETCH"),
+            tool("Using GOOGLECALENDAR_LIST"),
+            tool("[GMAIL_FETCH] 2 new e-mails about invoices"),
+            tool("[GOOGLECALENDAR_LIST] 1 meeting at 10:00"),
+            assistant("You have "),
+            assistant("mail."),
+            END
+        ]
+    );
+    assert_eq!(
+        toolkit.max_parallel.load(Ordering::SeqCst),
+        2,
+        "independent calls run in parallel"
+    );
+    let kinds: Vec<MessageKind> = s.store.kinds_and_contents().into_iter().map(|(k, _)| k).collect();
+    assert_eq!(
+        kinds,
+        [
+            MessageKind::Human,
+            MessageKind::Tool,
+            MessageKind::Tool,
+            MessageKind::Ai
+        ]
+    );
+    let requests = s.model.requests.lock().unwrap().clone();
+    // Two steps (then the background title request).
+    assert!(requests.len() >= 2);
+    assert_eq!(requests[0].tools.len(), 2, "the toolkit's tools are offered");
+    let followup = &requests[1].messages;
+    assert!(
+        matches!(&followup[followup.len() - 3], ChatMessage::Assistant { tool_calls, .. } if tool_calls.len() == 2)
+    );
+    assert!(matches!(&followup[followup.len() - 1], ChatMessage::ToolResult { call_id, .. } if call_id == "c2"));
+}
+
+#[tokio::test]
+async fn the_step_limit_ends_a_tool_loop() {
+    let call = || vec![ToolCall::new("c", "GOOGLECALENDAR_LIST", serde_json::json!({}))];
+    let settings = TurnSettings {
+        max_steps: 2,
+        ..Default::default()
+    };
+    let toolkit = Arc::new(FakeToolkit::default());
+    let s = setup_with(
+        vec![Script::tools(call()), Script::tools(call())],
+        settings,
+        Some(toolkit),
+    );
+    let events = run_turn(&s, ask("loop")).await;
+    assert!(matches!(&events[events.len() - 2], TurnEvent::Error { error } if error.contains("2 tool steps")));
+    assert_eq!(events.last(), Some(&END));
+}
+
+#[tokio::test]
+async fn a_provider_failure_mid_stream_keeps_the_partial_answer_marked() {
+    let failing = Script {
+        items: vec![
+            Ok(ChatEvent::TextDelta("Hel".into())),
+            Ok(ChatEvent::TextDelta("lo".into())),
+            Err(ModelError::Upstream {
+                status: Some(500),
+                message: "boom".into(),
+            }),
+        ],
+        ..Default::default()
+    };
+    let s = setup(vec![failing]);
+    let events = run_turn(&s, ask("Hi")).await;
+    assert_eq!(events[..2], [assistant("Hel"), assistant("lo")]);
+    assert!(matches!(&events[2], TurnEvent::Error { error } if error.contains("HTTP 500")));
+    assert_eq!(events[3], END);
+    assert_eq!(
+        s.store.kinds_and_contents(),
+        vec![
+            (MessageKind::Human, "Hi".into()),
+            (MessageKind::Ai, format!("Hello{FAILED_MARK}"))
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_stream_that_ends_without_finishing_is_an_error() {
+    let cut = Script {
+        items: vec![Ok(ChatEvent::TextDelta("Hel".into()))],
+        ..Default::default()
+    };
+    let s = setup(vec![cut]);
+    let events = run_turn(&s, ask("Hi")).await;
+    assert!(matches!(&events[1], TurnEvent::Error { error } if error.contains("cut off")));
+    assert_eq!(s.store.kinds_and_contents()[1].1, format!("Hel{FAILED_MARK}"));
+}
+
+#[tokio::test]
+async fn stop_ends_the_run_drops_the_model_stream_and_keeps_what_was_said() {
+    let stalled = Script {
+        items: vec![Ok(ChatEvent::TextDelta("Hel".into()))],
+        hang: true,
+        ..Default::default()
+    };
+    let s = setup(vec![stalled]);
+    let started = s.turns.start(ME, s.conv, ask("Hi")).await.unwrap();
+    let mut att = s.turns.attach(ME, s.conv, 0).await.unwrap().unwrap();
+    let work = tokio::spawn(started.work);
+    assert_eq!(att.events.next().await.unwrap().event, assistant("Hel"));
+    assert!(s.turns.stop(ME, s.conv).await.unwrap());
+    let rest: Vec<TurnEvent> = att.events.map(|e| e.event).collect().await;
+    assert_eq!(rest, vec![TurnEvent::LastChunk { stopped: true }]);
+    work.await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(
+        s.model.dropped.load(Ordering::SeqCst),
+        "the upstream request was cancelled"
+    );
+    assert_eq!(s.store.kinds_and_contents()[1].1, format!("Hel{STOPPED_MARK}"));
+    assert!(!s.turns.stop(ME, s.conv).await.unwrap(), "nothing left to stop");
+}
+
+#[tokio::test]
+async fn a_second_message_while_a_run_is_active_is_refused_and_not_stored() {
+    let stalled = Script {
+        items: vec![Ok(ChatEvent::TextDelta("...".into()))],
+        hang: true,
+        ..Default::default()
+    };
+    let s = setup(vec![stalled]);
+    let started = s.turns.start(ME, s.conv, ask("first")).await.unwrap();
+    let work = tokio::spawn(started.work);
+    let err = s.turns.start(ME, s.conv, ask("second")).await.unwrap_err();
+    assert!(matches!(&err, CoreError::Conflict(m) if m == BUSY), "{err:?}");
+    s.turns.stop(ME, s.conv).await.unwrap();
+    work.await.unwrap();
+    let humans = s
+        .store
+        .kinds_and_contents()
+        .into_iter()
+        .filter(|(k, _)| *k == MessageKind::Human)
+        .count();
+    assert_eq!(humans, 1);
+    // Once the run ended, the conversation takes messages again.
+    assert!(s.turns.start(ME, s.conv, ask("third")).await.is_ok());
+}
+
+#[tokio::test]
+async fn resending_a_message_with_the_same_client_id_replays_the_answer() {
+    let s = setup(vec![Script::text(&["Hello"])]);
+    let cid = || TurnRequest {
+        content: "Hi".into(),
+        client_message_id: ClientMessageId::parse("m-1"),
+    };
+    run_turn(&s, cid()).await;
+    let events = run_turn(&s, cid()).await;
+    assert_eq!(events, vec![assistant("Hello"), END]);
+    assert_eq!(s.store.kinds_and_contents().len(), 2, "nothing stored twice");
+    // The first turn's answer, plus its title (background): no second answer was requested.
+    assert!(s.model.requests.lock().unwrap().len() <= 2);
+}
+
+#[tokio::test]
+async fn after_the_turn_the_conversation_gets_a_title_and_a_summary() {
+    let settings = TurnSettings {
+        summary_every: 1,
+        ..Default::default()
+    };
+    let s = setup_with(
+        vec![
+            Script::text(&["Lisbon is lovely."]),
+            Script::text(&["\"Trip to Lisbon.\""]),
+            Script::text(&["Planning a trip."]),
+        ],
+        settings,
+        None,
+    );
+    run_turn(&s, ask("Plan my trip to Lisbon")).await;
+    let c = s.store.conversation(s.conv);
+    assert_eq!(c.title.unwrap().as_str(), "Trip to Lisbon");
+    assert_eq!(c.summary.as_deref(), Some("Planning a trip."));
+}
+
+#[tokio::test]
+async fn foreign_conversations_and_empty_messages_are_refused() {
+    let s = setup(vec![]);
+    let err = s.turns.start(UserId(2), s.conv, ask("Hi")).await.unwrap_err();
+    assert!(matches!(err, CoreError::NotFound("Conversation")));
+    assert!(matches!(
+        s.turns.attach(UserId(2), s.conv, 0).await,
+        Err(CoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        s.turns.stop(UserId(2), s.conv).await,
+        Err(CoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        s.turns.start(ME, s.conv, ask("   ")).await,
+        Err(CoreError::Invalid(_))
+    ));
+    assert!(s.store.kinds_and_contents().is_empty());
+}
