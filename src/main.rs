@@ -1,1 +1,90 @@
-fn main() {}
+use clap::{Parser, Subcommand};
+use meai::config::Config;
+use meai::startup::{self, Server};
+use std::process::ExitCode;
+
+/// meAI: the backend of a personal AI assistant.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (the default).
+    Serve {
+        /// Run database migrations before serving (also `MIGRATE_ON_START`, on by default).
+        #[arg(long)]
+        migrate: bool,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Print the OpenAPI spec and exit.
+    Openapi,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::Openapi) = cli.command {
+        println!("{}", meai::http::spec_json());
+        return ExitCode::SUCCESS;
+    }
+    let mut config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    meai::telemetry::init(config.log_format, config.debug);
+    let result = match cli.command {
+        Some(Command::Migrate) => migrate(&config).await,
+        Some(Command::Serve { migrate }) => {
+            config.migrate_on_start |= migrate;
+            serve(config).await
+        }
+        None => serve(config).await,
+        Some(Command::Openapi) => unreachable!("handled above"),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("meai: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn migrate(config: &Config) -> Result<(), startup::StartError> {
+    let store = meai_sql::SqlStore::connect(config.database_url.expose()).await?;
+    store.migrate().await?;
+    tracing::info!(backend = store.backend(), "migrations applied");
+    Ok(())
+}
+
+async fn serve(config: Config) -> Result<(), startup::StartError> {
+    let addr = startup::listen_addr(&config);
+    let state = startup::build_state(config).await?;
+    let server = Server::bind(state, addr).await?;
+    server.run(shutdown_signal()).await.map_err(|e| startup::StartError::Other(e.to_string()))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,281 @@
+//! Configuration from the environment (and an optional `.env`), with the original system's
+//! variable names. Empty values count as unset, as in the original's `.env` template.
+
+use serde::Deserialize;
+use std::net::IpAddr;
+
+/// Everything the server reads at start-up. Secrets are wrapped so `Debug` never shows them.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Config {
+    #[serde(default = "defaults::app_name")]
+    pub app_name: String,
+    #[serde(default = "defaults::app_version")]
+    pub app_version: String,
+    #[serde(default)]
+    pub debug: bool,
+    #[serde(default)]
+    pub environment: Option<String>,
+
+    /// Listen address; in local mode a non-loopback host also needs `LOCAL_MODE_ALLOW_REMOTE`.
+    #[serde(default)]
+    pub host: Option<IpAddr>,
+    #[serde(default = "defaults::port")]
+    pub port: u16,
+    #[serde(default = "defaults::database_url")]
+    pub database_url: Secret,
+    #[serde(default = "defaults::yes")]
+    pub migrate_on_start: bool,
+    #[serde(default = "defaults::max_body_bytes")]
+    pub max_body_bytes: usize,
+    #[serde(default)]
+    pub log_format: LogFormat,
+
+    /// Origins allowed to call the API with credentials (comma-separated).
+    #[serde(default = "defaults::frontend_url")]
+    pub allowed_origin: String,
+    #[serde(default = "defaults::frontend_url")]
+    pub frontend_url: String,
+
+    /// Seed of the session-signing key; `SESSION_KEY_FILE` (hex Ed25519 private key) wins if set.
+    #[serde(default)]
+    pub secret_key: Option<Secret>,
+    #[serde(default)]
+    pub session_key_file: Option<String>,
+
+    #[serde(default = "defaults::cookie_name")]
+    pub cookie_name: String,
+    /// Session lifetime and cookie max-age, in seconds.
+    #[serde(default = "defaults::cookie_max_age")]
+    pub cookie_max_age: i64,
+    #[serde(default = "defaults::cookie_path")]
+    pub cookie_path: String,
+    #[serde(default)]
+    pub cookie_domain: Option<String>,
+    #[serde(default)]
+    pub cookie_secure: bool,
+    #[serde(default = "defaults::yes")]
+    pub cookie_httponly: bool,
+    #[serde(default)]
+    pub cookie_samesite: SameSite,
+
+    #[serde(default)]
+    pub google_client_id: Option<String>,
+    #[serde(default)]
+    pub google_client_secret: Option<Secret>,
+    #[serde(default)]
+    pub google_redirect_uri: Option<String>,
+    #[serde(default)]
+    pub google_auth_url: Option<String>,
+    #[serde(default)]
+    pub google_token_url: Option<String>,
+    #[serde(default)]
+    pub google_userinfo_url: Option<String>,
+
+    #[serde(default = "defaults::local_user_email")]
+    pub local_user_email: String,
+    #[serde(default)]
+    pub local_mode_allow_remote: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SameSite {
+    #[default]
+    #[serde(alias = "Lax")]
+    Lax,
+    #[serde(alias = "Strict")]
+    Strict,
+    #[serde(alias = "None")]
+    None,
+}
+
+/// A configuration value that must never be printed.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// A start-up failure naming the setting at fault, in one line.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct ConfigError(String);
+
+impl ConfigError {
+    pub fn new(msg: impl Into<String>) -> Self {
+        Self(msg.into())
+    }
+}
+
+impl Config {
+    /// Reads `.env` (if present) and the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let _ = dotenvy::dotenv();
+        Self::from_vars(std::env::vars())
+    }
+
+    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
+        let vars = vars.into_iter().filter(|(_, v)| !v.trim().is_empty()).map(|(k, v)| (k, python_bool(v)));
+        let config: Self = envy::from_iter(vars).map_err(|e| ConfigError(describe(e)))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let url = self.database_url.expose();
+        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(ConfigError("DATABASE_URL must start with sqlite: or postgres://".into()));
+        }
+        if self.cookie_max_age <= 0 {
+            return Err(ConfigError("COOKIE_MAX_AGE must be a positive number of seconds".into()));
+        }
+        if self.cookie_samesite == SameSite::None && !self.cookie_secure {
+            return Err(ConfigError("COOKIE_SAMESITE=none requires COOKIE_SECURE=true (browsers drop the cookie)".into()));
+        }
+        if self.google_client_id.is_some() {
+            for (name, set) in [
+                ("GOOGLE_CLIENT_SECRET", self.google_client_secret.is_some()),
+                ("GOOGLE_REDIRECT_URI", self.google_redirect_uri.is_some()),
+                ("SECRET_KEY or SESSION_KEY_FILE", self.secret_key.is_some() || self.session_key_file.is_some()),
+            ] {
+                if !set {
+                    return Err(ConfigError(format!("{name} is required when GOOGLE_CLIENT_ID is set")));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Google sign-in is on when its client is configured; otherwise the server runs in
+    /// single-user local mode.
+    pub fn google_enabled(&self) -> bool {
+        self.google_client_id.is_some()
+    }
+
+    pub fn allowed_origins(&self) -> impl Iterator<Item = &str> {
+        self.allowed_origin.split(',').map(str::trim).filter(|s| !s.is_empty())
+    }
+}
+
+/// envy names fields in lower case; the user knows them in upper case.
+fn describe(e: envy::Error) -> String {
+    match e {
+        envy::Error::MissingValue(field) => format!("{} is required", field.to_uppercase()),
+        envy::Error::Custom(msg) => msg,
+    }
+}
+
+/// The original (pydantic) accepted `True`, `yes`, `off`...; spell them as Rust parses booleans.
+fn python_bool(v: String) -> String {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" | "on" => "true".into(),
+        "false" | "no" | "off" => "false".into(),
+        _ => v,
+    }
+}
+
+mod defaults {
+    use super::Secret;
+
+    pub fn app_name() -> String {
+        "meAI".into()
+    }
+    pub fn app_version() -> String {
+        env!("CARGO_PKG_VERSION").into()
+    }
+    pub fn port() -> u16 {
+        8080
+    }
+    pub fn database_url() -> Secret {
+        Secret::new("sqlite://meai.db")
+    }
+    pub fn yes() -> bool {
+        true
+    }
+    pub fn max_body_bytes() -> usize {
+        1024 * 1024
+    }
+    pub fn frontend_url() -> String {
+        "http://localhost:5173".into()
+    }
+    pub fn cookie_name() -> String {
+        "session".into()
+    }
+    pub fn cookie_max_age() -> i64 {
+        7 * 24 * 3600
+    }
+    pub fn cookie_path() -> String {
+        "/".into()
+    }
+    pub fn local_user_email() -> String {
+        "me@localhost.localdomain".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_need_nothing() {
+        let c = Config::from_vars(vars(&[])).unwrap();
+        assert_eq!(c.port, 8080);
+        assert_eq!(c.cookie_name, "session");
+        assert!(!c.google_enabled());
+        assert!(c.cookie_httponly);
+    }
+
+    #[test]
+    fn empty_values_are_unset_and_flags_accept_python_spelling() {
+        let c = Config::from_vars(vars(&[("PORT", ""), ("COOKIE_SECURE", "True"), ("DEBUG", "yes")])).unwrap();
+        assert_eq!(c.port, 8080);
+        assert!(c.cookie_secure && c.debug);
+    }
+
+    #[test]
+    fn malformed_value_names_the_variable() {
+        let e = Config::from_vars(vars(&[("PORT", "eighty")])).unwrap_err().to_string();
+        assert!(e.contains("PORT"), "{e}");
+        let e = Config::from_vars(vars(&[("COOKIE_HTTPONLY", "maybe")])).unwrap_err().to_string();
+        assert!(e.contains("COOKIE_HTTPONLY"), "{e}");
+    }
+
+    #[test]
+    fn google_mode_requires_its_settings() {
+        let e = Config::from_vars(vars(&[("GOOGLE_CLIENT_ID", "id")])).unwrap_err().to_string();
+        assert!(e.contains("GOOGLE_CLIENT_SECRET"), "{e}");
+    }
+
+    #[test]
+    fn secrets_do_not_leak_through_debug() {
+        let c = Config::from_vars(vars(&[("SECRET_KEY", "hunter2"), ("DATABASE_URL", "postgres://u:pw@h/db")])).unwrap();
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("hunter2") && !dbg.contains("pw@h"), "{dbg}");
+    }
+}

@@ -1,0 +1,177 @@
+//! Sign-in, the current user, bearer tokens and logout.
+
+use super::session::Authenticated;
+use super::{ApiError, ApiTags, cookie};
+use crate::state::{AppState, SignIn};
+use chrono::{DateTime, Utc};
+use meai_core::User;
+use poem::web::Data;
+use poem_openapi::{ApiResponse, Object, OpenApi, param::Query, payload::Json};
+
+pub struct AuthApi;
+
+/// The signed-in person.
+#[derive(Debug, Object)]
+pub struct UserOut {
+    user_id: i64,
+    email: String,
+    name: Option<String>,
+    avatar_url: Option<String>,
+    /// `google` or `local`.
+    auth_method: String,
+    last_login: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+}
+
+impl From<User> for UserOut {
+    fn from(u: User) -> Self {
+        Self {
+            user_id: u.id.0,
+            email: u.email.to_string(),
+            name: u.name,
+            avatar_url: u.avatar_url,
+            auth_method: u.auth_method.as_str().to_owned(),
+            last_login: u.last_login,
+            created_at: u.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+struct Message {
+    message: String,
+}
+
+#[derive(Debug, Object)]
+struct BearerToken {
+    /// Send as `Authorization: Bearer <access_token>`.
+    access_token: String,
+    /// Always `bearer`.
+    token_type: String,
+    expires_at: DateTime<Utc>,
+}
+
+#[derive(ApiResponse)]
+enum Redirect {
+    /// Continue in the browser at `Location`; a successful sign-in also sets the session cookie.
+    #[oai(status = 302)]
+    Found(#[oai(header = "Location")] String, #[oai(header = "Set-Cookie")] Option<String>),
+}
+
+#[derive(ApiResponse)]
+enum LoggedOut {
+    /// The session is revoked and the cookie cleared.
+    #[oai(status = 200)]
+    Ok(Json<Message>, #[oai(header = "Set-Cookie")] String),
+}
+
+/// Where to land in the frontend: a same-site path only, so sign-in cannot be turned into an
+/// open redirect.
+fn frontend_target(state: &AppState, return_to: Option<&str>) -> String {
+    let base = state.config.frontend_url.trim_end_matches('/');
+    match return_to {
+        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => format!("{base}{p}"),
+        _ => state.config.frontend_url.clone(),
+    }
+}
+
+/// The frontend, told why sign-in failed (`?auth_error=<code>`), never with provider details.
+fn frontend_error(state: &AppState, code: &str) -> String {
+    let base = &state.config.frontend_url;
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}auth_error={code}")
+}
+
+#[OpenApi(tag = "ApiTags::Auth")]
+impl AuthApi {
+    /// Start signing in
+    ///
+    /// Redirects to Google's consent screen. In local single-user mode (no Google client
+    /// configured) signs in the local user at once and redirects to the frontend with the session
+    /// cookie set.
+    #[oai(path = "/auth/google", method = "get")]
+    async fn google(
+        &self,
+        state: Data<&AppState>,
+        /// A frontend path to land on after sign-in.
+        return_to: Query<Option<String>>,
+    ) -> Result<Redirect, ApiError> {
+        match &state.sign_in {
+            SignIn::Local(profile) => {
+                let (_, token, _) = state.sessions.sign_in(profile).await?;
+                let target = frontend_target(&state, return_to.0.as_deref());
+                Ok(Redirect::Found(target, Some(cookie::session(&state.config, &token))))
+            }
+            SignIn::Google(logins) => Ok(Redirect::Found(logins.start(return_to.0).await?, None)),
+        }
+    }
+
+    /// Finish signing in with Google
+    ///
+    /// Google redirects the browser here. On success the session cookie is set and the browser
+    /// continues to the frontend; on failure it continues to the frontend with `?auth_error=<code>`.
+    #[oai(path = "/auth/google/callback", method = "get")]
+    async fn google_callback(
+        &self,
+        state: Data<&AppState>,
+        code: Query<Option<String>>,
+        #[oai(name = "state")] login_state: Query<Option<String>>,
+        error: Query<Option<String>>,
+    ) -> Result<Redirect, ApiError> {
+        let SignIn::Google(logins) = &state.sign_in else {
+            return Err(ApiError::not_found("Google sign-in is not configured on this server"));
+        };
+        let failed = |code: &str| Redirect::Found(frontend_error(&state, code), None);
+        if let Some(error) = error.0 {
+            // The person declined consent, or Google refused the request.
+            tracing::info!(%error, "Google sign-in was not granted");
+            let code = if error == "access_denied" { "access_denied" } else { "provider_error" };
+            return Ok(failed(code));
+        }
+        let (Some(code), Some(login_state)) = (code.0, login_state.0) else {
+            return Err(ApiError::bad_request("code and state are required"));
+        };
+        match logins.finish(&code, &login_state).await {
+            Ok((_, token, _, return_to)) => {
+                let target = frontend_target(&state, return_to.as_deref());
+                Ok(Redirect::Found(target, Some(cookie::session(&state.config, &token))))
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, code = e.code(), "Google sign-in failed");
+                Ok(failed(e.code()))
+            }
+        }
+    }
+
+    /// The signed-in user
+    #[oai(path = "/auth/me", method = "get")]
+    async fn me(&self, state: Data<&AppState>, session: Authenticated) -> Result<Json<UserOut>, ApiError> {
+        Ok(Json(state.sessions.current_user(&session.0).await?.into()))
+    }
+
+    /// A bearer token for API clients
+    ///
+    /// Returns a new token for the signed-in user, valid until the current session expires and
+    /// revocable on its own (`POST /auth/logout` with it as bearer).
+    #[oai(path = "/auth/token", method = "post")]
+    async fn token(&self, state: Data<&AppState>, session: Authenticated) -> Result<Json<BearerToken>, ApiError> {
+        let (token, claims) = state.sessions.mint_for(&session.0)?;
+        Ok(Json(BearerToken {
+            access_token: token.expose().to_owned(),
+            token_type: "bearer".into(),
+            expires_at: claims.expires_at,
+        }))
+    }
+
+    /// Sign out
+    ///
+    /// Revokes the presented session token on every instance and clears the cookie.
+    #[oai(path = "/auth/logout", method = "post")]
+    async fn logout(&self, state: Data<&AppState>, session: Authenticated) -> Result<LoggedOut, ApiError> {
+        state.sessions.logout(&session.0).await?;
+        Ok(LoggedOut::Ok(
+            Json(Message { message: "Logged out successfully".into() }),
+            cookie::cleared(&state.config),
+        ))
+    }
+}

@@ -1,0 +1,220 @@
+//! Conversations and their messages, with the original API's paths and JSON shapes.
+
+use super::optional_json::OptionalJson;
+use super::session::Authenticated;
+use super::{ApiError, ApiTags};
+use crate::state::AppState;
+use chrono::{DateTime, Utc};
+use meai_core::{Conversation, ConversationId, Message, MessageId, MessageKind, Page, Title, TitleError};
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::{Enum, Object, OpenApi, payload::Json};
+
+pub struct ConversationsApi;
+
+/// Largest page a client may ask for.
+const MAX_LIMIT: u64 = 1000;
+
+#[derive(Debug, Object)]
+pub struct ConversationOut {
+    conversation_id: i64,
+    user_id: i64,
+    title: Option<String>,
+    summary_text: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<Conversation> for ConversationOut {
+    fn from(c: Conversation) -> Self {
+        Self {
+            conversation_id: c.id.0,
+            user_id: c.user_id.0,
+            title: c.title.map(|t| t.as_str().to_owned()),
+            summary_text: c.summary,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+struct ConversationList {
+    conversations: Vec<ConversationOut>,
+}
+
+/// Who wrote a message.
+#[derive(Debug, Enum)]
+pub enum MessageType {
+    Human,
+    #[oai(rename = "AI")]
+    Ai,
+    System,
+    Tool,
+}
+
+impl From<MessageKind> for MessageType {
+    fn from(k: MessageKind) -> Self {
+        match k {
+            MessageKind::Human => Self::Human,
+            MessageKind::Ai => Self::Ai,
+            MessageKind::System => Self::System,
+            MessageKind::Tool => Self::Tool,
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+pub struct MessageOut {
+    message_id: i64,
+    conversation_id: i64,
+    user_id: i64,
+    #[oai(rename = "type")]
+    kind: MessageType,
+    content: String,
+    created_at: DateTime<Utc>,
+}
+
+impl From<Message> for MessageOut {
+    fn from(m: Message) -> Self {
+        Self {
+            message_id: m.id.0,
+            conversation_id: m.conversation_id.0,
+            user_id: m.user_id.0,
+            kind: m.kind.into(),
+            content: m.content,
+            created_at: m.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+struct MessageList {
+    messages: Vec<MessageOut>,
+}
+
+#[derive(Debug, Object)]
+struct NewConversation {
+    /// Optional; the assistant titles untitled conversations after the first exchange.
+    title: Option<String>,
+}
+
+#[derive(Debug, Object)]
+struct ConversationPatch {
+    /// The new title (required).
+    title: Option<String>,
+}
+
+#[derive(Debug, Object)]
+struct Done {
+    message: String,
+}
+
+fn title(raw: Option<&str>) -> Result<Title, ApiError> {
+    Title::parse(raw.unwrap_or_default()).map_err(|e: TitleError| ApiError::bad_request(e.to_string()))
+}
+
+fn page<Id>(limit: Option<u64>, before: Option<Id>) -> Result<Page<Id>, ApiError> {
+    match limit {
+        Some(0) => Err(ApiError::bad_request("limit must be at least 1")),
+        Some(l) if l > MAX_LIMIT => Err(ApiError::bad_request(format!("limit must be at most {MAX_LIMIT}"))),
+        _ => Ok(Page { limit, before }),
+    }
+}
+
+#[OpenApi(tag = "ApiTags::Conversations")]
+impl ConversationsApi {
+    /// List conversations
+    ///
+    /// The user's conversations, most recently active first. Without `limit`, all of them.
+    #[oai(path = "/conversations", method = "get")]
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        session: Authenticated,
+        /// Page size (1-1000).
+        limit: Query<Option<u64>>,
+        /// Continue after this conversation id (the last one of the previous page).
+        before: Query<Option<i64>>,
+    ) -> Result<Json<ConversationList>, ApiError> {
+        let page = page(limit.0, before.0.map(ConversationId))?;
+        let list = state.conversations.list(session.0.user_id, page).await?;
+        Ok(Json(ConversationList { conversations: list.into_iter().map(Into::into).collect() }))
+    }
+
+    /// Create a conversation
+    #[oai(path = "/conversations", method = "post")]
+    async fn create(
+        &self,
+        state: Data<&AppState>,
+        session: Authenticated,
+        body: OptionalJson<NewConversation>,
+    ) -> Result<Json<ConversationOut>, ApiError> {
+        let title = match body.0.and_then(|b| b.title) {
+            Some(raw) if !raw.trim().is_empty() => Some(title(Some(&raw))?),
+            _ => None,
+        };
+        Ok(Json(state.conversations.create(session.0.user_id, title).await?.into()))
+    }
+
+    /// Messages of a conversation
+    ///
+    /// Oldest first. With `limit`, the latest `limit` messages (before `before`, if given).
+    #[oai(path = "/conversations/:conversation_id/messages", method = "get")]
+    async fn messages(
+        &self,
+        state: Data<&AppState>,
+        session: Authenticated,
+        conversation_id: Path<i64>,
+        /// Page size (1-1000).
+        limit: Query<Option<u64>>,
+        /// Only messages older than this message id.
+        before: Query<Option<i64>>,
+    ) -> Result<Json<MessageList>, ApiError> {
+        let page = page(limit.0, before.0.map(MessageId))?;
+        let list = state.conversations.messages(session.0.user_id, ConversationId(conversation_id.0), page).await?;
+        Ok(Json(MessageList { messages: list.into_iter().map(Into::into).collect() }))
+    }
+
+    /// Rename a conversation
+    #[oai(path = "/conversations/:conversation_id", method = "patch")]
+    async fn rename(
+        &self,
+        state: Data<&AppState>,
+        session: Authenticated,
+        conversation_id: Path<i64>,
+        body: Json<ConversationPatch>,
+    ) -> Result<Json<ConversationOut>, ApiError> {
+        let title = title(body.0.title.as_deref())?;
+        let id = ConversationId(conversation_id.0);
+        Ok(Json(state.conversations.rename(session.0.user_id, id, title).await?.into()))
+    }
+
+    /// Delete a conversation
+    ///
+    /// Deletes the conversation with all its messages.
+    #[oai(path = "/conversations/:conversation_id", method = "delete")]
+    async fn delete(
+        &self,
+        state: Data<&AppState>,
+        session: Authenticated,
+        conversation_id: Path<i64>,
+    ) -> Result<Json<Done>, ApiError> {
+        state.conversations.delete(session.0.user_id, ConversationId(conversation_id.0)).await?;
+        Ok(Json(Done { message: "Conversation deleted successfully".into() }))
+    }
+
+    /// Delete a message
+    #[oai(path = "/conversations/:conversation_id/messages/:message_id", method = "delete")]
+    async fn delete_message(
+        &self,
+        state: Data<&AppState>,
+        session: Authenticated,
+        conversation_id: Path<i64>,
+        message_id: Path<i64>,
+    ) -> Result<Json<Done>, ApiError> {
+        let (c, m) = (ConversationId(conversation_id.0), MessageId(message_id.0));
+        state.conversations.delete_message(session.0.user_id, c, m).await?;
+        Ok(Json(Done { message: "Message deleted successfully".into() }))
+    }
+}

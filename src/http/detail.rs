@@ -1,0 +1,38 @@
+//! Every error leaves the server as `{"detail": "..."}` with its status, like the original's
+//! FastAPI responses, including errors raised before a handler runs (routing, parsing, limits).
+
+use poem::http::StatusCode;
+use poem::{IntoResponse, Response};
+use poem_openapi::Object;
+
+#[derive(Debug, Object)]
+pub struct Detail {
+    /// What went wrong, for people.
+    pub detail: String,
+}
+
+impl Detail {
+    pub fn new(detail: impl Into<String>) -> Self {
+        Self { detail: detail.into() }
+    }
+}
+
+pub async fn error_response(err: poem::Error) -> Response {
+    // Handlers' own error responses (ApiError) already have their JSON detail.
+    if err.is_from_response() {
+        return err.into_response();
+    }
+    let status = err.status();
+    let detail = match status {
+        StatusCode::NOT_FOUND => "Not Found".to_owned(),
+        StatusCode::METHOD_NOT_ALLOWED => "Method Not Allowed".to_owned(),
+        StatusCode::PAYLOAD_TOO_LARGE => "Request body too large".to_owned(),
+        StatusCode::UNAUTHORIZED => "Not authenticated".to_owned(),
+        s if s.is_server_error() => {
+            tracing::error!(error = %err, "unhandled error");
+            "Internal server error".to_owned()
+        }
+        _ => err.to_string(),
+    };
+    poem::web::Json(serde_json::json!({ "detail": detail })).with_status(status).into_response()
+}

@@ -1,0 +1,106 @@
+//! Cross-cutting request handling: request ids with a tracing span, and the body size limit.
+
+use poem::http::{HeaderValue, StatusCode};
+use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
+use std::time::Instant;
+use tracing::Instrument;
+
+const REQUEST_ID: &str = "x-request-id";
+
+/// Gives every request an id (the caller's `x-request-id` if sane), a span carrying it, and one
+/// log line with status and latency.
+pub struct Observe;
+
+impl<E: Endpoint> Middleware<E> for Observe {
+    type Output = ObserveEndpoint<E>;
+    fn transform(&self, inner: E) -> Self::Output {
+        ObserveEndpoint(inner)
+    }
+}
+
+pub struct ObserveEndpoint<E>(E);
+
+impl<E: Endpoint> Endpoint for ObserveEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> Result<Response> {
+        let id = req
+            .headers()
+            .get(REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_graphic()))
+            .map(str::to_owned)
+            .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+        let span = tracing::info_span!("http", request_id = %id, method = %req.method(), path = %req.uri().path(), user_id = tracing::field::Empty);
+        let started = Instant::now();
+        async move {
+            let mut resp = match self.0.call(req).await {
+                Ok(r) => r.into_response(),
+                Err(e) => e.into_response(),
+            };
+            if let Ok(v) = HeaderValue::from_str(&id) {
+                resp.headers_mut().insert(REQUEST_ID, v);
+            }
+            let status = resp.status().as_u16();
+            let ms = started.elapsed().as_secs_f64() * 1000.0;
+            if resp.status().is_server_error() {
+                tracing::warn!(status, ms, "request failed");
+            } else {
+                tracing::debug!(status, ms, "request");
+            }
+            Ok(resp)
+        }
+        .instrument(span)
+        .await
+    }
+}
+
+/// Refuses bodies over `max` bytes with 413, whether or not they announce their length.
+pub struct BodyLimit {
+    max: usize,
+}
+
+impl BodyLimit {
+    pub fn new(max: usize) -> Self {
+        Self { max }
+    }
+}
+
+impl<E: Endpoint> Middleware<E> for BodyLimit {
+    type Output = BodyLimitEndpoint<E>;
+    fn transform(&self, inner: E) -> Self::Output {
+        BodyLimitEndpoint { inner, max: self.max }
+    }
+}
+
+pub struct BodyLimitEndpoint<E> {
+    inner: E,
+    max: usize,
+}
+
+impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
+    type Output = E::Output;
+
+    async fn call(&self, mut req: Request) -> Result<Self::Output> {
+        let too_large = || poem::Error::from_status(StatusCode::PAYLOAD_TOO_LARGE);
+        let declared = req
+            .headers()
+            .get(poem::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        match declared {
+            Some(len) if len > self.max => return Err(too_large()),
+            Some(_) => {}
+            // Chunked bodies: read them under the limit so a handler never sees more.
+            None if req.headers().contains_key(poem::http::header::TRANSFER_ENCODING) => {
+                let bytes = req.take_body().into_bytes_limit(self.max).await.map_err(|e| match e {
+                    poem::error::ReadBodyError::PayloadTooLarge => too_large(),
+                    other => other.into(),
+                })?;
+                req.set_body(bytes);
+            }
+            None => {}
+        }
+        self.inner.call(req).await
+    }
+}

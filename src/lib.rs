@@ -1,0 +1,10 @@
+//! The meAI server: configuration, wiring of adapters to the core, and the HTTP edge.
+
+pub mod config;
+pub mod http;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+
+pub use config::Config;
+pub use startup::{Server, build_state};

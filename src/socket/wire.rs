@@ -1,0 +1,40 @@
+//! Run events as the frontend expects them (names and payloads of the original Socket.IO API,
+//! plus `seq` and `conversation_id`, which it ignores). Shared with the SSE endpoint.
+
+use meai_core::ConversationId;
+use meai_core::turn::{RunEvent, TurnEvent};
+use serde_json::{Value, json};
+
+/// The event name and payload of a run event.
+pub fn payload(conversation: ConversationId, e: &RunEvent) -> (&'static str, Value) {
+    let c = conversation.0;
+    let body = match &e.event {
+        TurnEvent::Tool { content } => json!({"role": "tool", "content": content, "seq": e.seq, "conversation_id": c}),
+        TurnEvent::Assistant { content } => {
+            json!({"role": "assistant", "content": content, "seq": e.seq, "conversation_id": c})
+        }
+        TurnEvent::Error { error } => json!({"error": error, "seq": e.seq, "conversation_id": c}),
+        TurnEvent::LastChunk { stopped } => {
+            json!({"last_chunk": true, "stopped": stopped, "seq": e.seq, "conversation_id": c})
+        }
+    };
+    (e.event.name(), body)
+}
+
+/// An `error` outside any run (bad request, refused message...).
+pub fn error(message: impl Into<String>, conversation: Option<ConversationId>) -> Value {
+    match conversation {
+        Some(c) => json!({"error": message.into(), "conversation_id": c.0}),
+        None => json!({"error": message.into()}),
+    }
+}
+
+/// Conversation ids arrive as numbers from the frontend; strings of digits are accepted too.
+pub fn conversation_id(v: &Value) -> Option<ConversationId> {
+    match v {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+    .map(ConversationId)
+}

@@ -1,0 +1,24 @@
+//! What every request handler can reach: the use cases, wired to their adapters.
+
+use crate::config::Config;
+use meai_core::service::{Conversations, Logins, Sessions};
+use meai_core::{NewUser, Store};
+use std::sync::Arc;
+
+/// How people sign in on this instance.
+#[derive(Clone)]
+pub enum SignIn {
+    /// No identity provider configured: one local user, for a single person on their own machine.
+    Local(NewUser),
+    /// Google OAuth 2.0 / OpenID Connect.
+    Google(Logins),
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Arc<dyn Store>,
+    pub conversations: Conversations,
+    pub sessions: Sessions,
+    pub sign_in: SignIn,
+}
