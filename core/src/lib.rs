@@ -8,6 +8,7 @@ pub mod identity;
 pub mod service;
 pub mod session;
 pub mod store;
+pub mod toolkits;
 pub mod turn;
 
 #[cfg(feature = "contract")]

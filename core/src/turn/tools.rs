@@ -25,6 +25,13 @@ pub trait ToolExecutor: Send + Sync + 'static {
     /// Tools of the user's active toolkits (empty when none is connected).
     async fn tools_for(&self, user: UserId) -> Result<Vec<ToolSpec>, ToolError>;
 
+    /// The tools to offer for a turn answering `message`: an implementation may rank its tools
+    /// against it and offer only the few relevant ones, keeping requests small.
+    async fn tools_for_message(&self, user: UserId, message: &str) -> Result<Vec<ToolSpec>, ToolError> {
+        let _ = message;
+        self.tools_for(user).await
+    }
+
     /// Runs one call for the user; the result text is fed back to the model.
     async fn execute(&self, user: UserId, call: &ToolCall) -> Result<String, ToolError>;
 }
