@@ -5,6 +5,7 @@
 pub mod domain;
 pub mod error;
 pub mod identity;
+pub mod memory;
 pub mod service;
 pub mod session;
 pub mod store;

@@ -11,6 +11,11 @@ pub(super) async fn after_turn(deps: &Deps, user: UserId, conversation: &Convers
         Ok(m) => m,
         Err(e) => return tracing::warn!(error = %e, "background: could not read the conversation"),
     };
+    if let Some(recall) = &deps.recall {
+        // This turn's messages: from its human message on.
+        let start = messages.iter().rposition(|m| m.kind == MessageKind::Human).unwrap_or(0);
+        recall.remember(user, &messages[start..]).await;
+    }
     let transcript = |limit: usize| {
         let start = messages.len().saturating_sub(limit);
         messages[start..]

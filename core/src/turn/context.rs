@@ -16,6 +16,10 @@ pub trait Recall: Send + Sync + 'static {
         query: &str,
         limit: usize,
     ) -> Result<Vec<Message>, String>;
+
+    /// After an answered turn: the turn's messages (the human one first), to be remembered for
+    /// later recall. Must return quickly (queue the work); the default forgets them.
+    async fn remember(&self, _user: UserId, _messages: &[Message]) {}
 }
 
 /// The instructions, naming the toolkits whose tools are offered.

@@ -1,0 +1,209 @@
+//! The `qdrant` index: a Qdrant server over gRPC (`qdrant-client`, pre-generated code, no
+//! `protoc`).
+//!
+//! Layout: one collection per embedding space, `meai_{space tag}`, cosine distance, sized by the
+//! first vector written; points keyed by message id with payload `message_id`,
+//! `conversation_id`, `user_id`, and payload indexes on `user_id` and `conversation_id` so the
+//! per-user filter every search applies stays cheap.
+
+use meai_core::memory::{VectorError, VectorHit, VectorIndex, VectorPoint, VectorQuery};
+use meai_core::{ConversationId, MessageId, UserId};
+use qdrant_client::qdrant::{
+    Condition, CreateCollectionBuilder, CreateFieldIndexCollectionBuilder, DeletePointsBuilder, Distance, FieldType,
+    Filter, PointStruct, QueryPointsBuilder, UpsertPointsBuilder, VectorParamsBuilder,
+};
+use qdrant_client::{Payload, Qdrant, QdrantError};
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+const PREFIX: &str = "meai_";
+
+fn err(e: QdrantError) -> VectorError {
+    match e {
+        QdrantError::ResponseError { status } => VectorError::Backend(format!("qdrant: {}", status.message())),
+        other => VectorError::Unavailable(other.to_string()),
+    }
+}
+
+/// A Qdrant server.
+pub struct QdrantIndex {
+    client: Qdrant,
+    /// Collections known to exist (created or seen by this process).
+    known: Mutex<HashSet<String>>,
+}
+
+impl std::fmt::Debug for QdrantIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QdrantIndex").finish_non_exhaustive()
+    }
+}
+
+impl QdrantIndex {
+    /// Connects to `url` (the gRPC port, e.g. `http://localhost:6334`), with an optional API key.
+    pub async fn connect(url: &str, api_key: Option<String>) -> Result<Self, VectorError> {
+        let client = Qdrant::from_url(url)
+            .api_key(api_key)
+            .timeout(std::time::Duration::from_secs(15))
+            .connect_timeout(std::time::Duration::from_secs(3))
+            .build()
+            .map_err(err)?;
+        client.health_check().await.map_err(err)?;
+        tracing::info!("qdrant vector index connected");
+        Ok(Self {
+            client,
+            known: Mutex::new(HashSet::new()),
+        })
+    }
+
+    fn name(space: &str) -> String {
+        format!("{PREFIX}{}", crate::space_tag(space))
+    }
+
+    fn is_known(&self, name: &str) -> bool {
+        self.known.lock().unwrap_or_else(|p| p.into_inner()).contains(name)
+    }
+
+    async fn exists(&self, name: &str) -> Result<bool, VectorError> {
+        if self.is_known(name) {
+            return Ok(true);
+        }
+        let exists = self.client.collection_exists(name).await.map_err(err)?;
+        if exists {
+            self.known
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(name.to_owned());
+        }
+        Ok(exists)
+    }
+
+    async fn ensure(&self, name: &str, dims: usize) -> Result<(), VectorError> {
+        if self.exists(name).await? {
+            return Ok(());
+        }
+        let create =
+            CreateCollectionBuilder::new(name).vectors_config(VectorParamsBuilder::new(dims as u64, Distance::Cosine));
+        if let Err(e) = self.client.create_collection(create).await {
+            // Another instance may have created it first.
+            if !self.client.collection_exists(name).await.map_err(err)? {
+                return Err(err(e));
+            }
+        }
+        for field in ["user_id", "conversation_id"] {
+            let index = CreateFieldIndexCollectionBuilder::new(name, field, FieldType::Integer).wait(true);
+            self.client.create_field_index(index).await.map_err(err)?;
+        }
+        self.known
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name.to_owned());
+        Ok(())
+    }
+
+    async fn collections(&self) -> Result<Vec<String>, VectorError> {
+        let list = self.client.list_collections().await.map_err(err)?;
+        Ok(list
+            .collections
+            .into_iter()
+            .map(|c| c.name)
+            .filter(|n| n.starts_with(PREFIX))
+            .collect())
+    }
+
+    async fn delete_by(&self, filter: Filter) -> Result<(), VectorError> {
+        for name in self.collections().await? {
+            let delete = DeletePointsBuilder::new(&name).points(filter.clone()).wait(true);
+            self.client.delete_points(delete).await.map_err(err)?;
+        }
+        Ok(())
+    }
+}
+
+fn owned_by(user: UserId) -> Condition {
+    Condition::matches("user_id", user.0)
+}
+
+#[async_trait::async_trait]
+impl VectorIndex for QdrantIndex {
+    fn kind(&self) -> &'static str {
+        "qdrant"
+    }
+
+    async fn upsert(&self, space: &str, points: &[VectorPoint]) -> Result<(), VectorError> {
+        let Some(first) = points.first() else { return Ok(()) };
+        let name = Self::name(space);
+        self.ensure(&name, first.vector.len()).await?;
+        let mut structs = Vec::with_capacity(points.len());
+        for p in points {
+            let id = u64::try_from(p.message_id.0).map_err(|_| VectorError::Invalid("negative message id".into()))?;
+            let payload: Payload = serde_json::json!({
+                "message_id": p.message_id.0,
+                "conversation_id": p.conversation_id.0,
+                "user_id": p.user_id.0,
+            })
+            .try_into()
+            .map_err(|e: QdrantError| VectorError::Invalid(e.to_string()))?;
+            structs.push(PointStruct::new(id, p.vector.clone(), payload));
+        }
+        self.client
+            .upsert_points(UpsertPointsBuilder::new(&name, structs).wait(true))
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+
+    async fn search(&self, space: &str, query: &VectorQuery<'_>) -> Result<Vec<VectorHit>, VectorError> {
+        let name = Self::name(space);
+        if !self.exists(&name).await? {
+            return Ok(Vec::new());
+        }
+        let mut must = vec![owned_by(query.user)];
+        if let Some(c) = query.conversation {
+            must.push(Condition::matches("conversation_id", c.0));
+        }
+        let request = QueryPointsBuilder::new(&name)
+            .query(query.vector.to_vec())
+            .filter(Filter::must(must))
+            .limit(query.k as u64)
+            .with_payload(true);
+        let found = self.client.query(request).await.map_err(err)?;
+        let int = |p: &std::collections::HashMap<String, qdrant_client::qdrant::Value>, key: &str| {
+            p.get(key).and_then(|v| v.as_integer()).unwrap_or_default()
+        };
+        Ok(found
+            .result
+            .into_iter()
+            .map(|p| VectorHit {
+                message_id: MessageId(int(&p.payload, "message_id")),
+                conversation_id: ConversationId(int(&p.payload, "conversation_id")),
+                score: p.score,
+            })
+            .collect())
+    }
+
+    async fn delete_messages(&self, user: UserId, ids: &[MessageId]) -> Result<(), VectorError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<i64> = ids.iter().map(|m| m.0).collect();
+        // By payload, so the user filter applies: another user's ids are never touched.
+        self.delete_by(Filter::must([owned_by(user), Condition::matches("message_id", ids)]))
+            .await
+    }
+
+    async fn delete_conversation(&self, user: UserId, conversation: ConversationId) -> Result<(), VectorError> {
+        self.delete_by(Filter::must([
+            owned_by(user),
+            Condition::matches("conversation_id", conversation.0),
+        ]))
+        .await
+    }
+
+    async fn clear(&self) -> Result<(), VectorError> {
+        for name in self.collections().await? {
+            self.client.delete_collection(&name).await.map_err(err)?;
+        }
+        self.known.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        Ok(())
+    }
+}
