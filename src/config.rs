@@ -75,6 +75,34 @@ pub struct Config {
     pub local_user_email: String,
     #[serde(default)]
     pub local_mode_allow_remote: bool,
+
+    /// Composio, for toolkits. Without the key the toolkit endpoints answer 503 and turns
+    /// offer no tools.
+    #[serde(default)]
+    pub composio_api_key: Option<Secret>,
+    /// Default `https://backend.composio.dev`; may end in the API prefix (`/api/v3.1`).
+    #[serde(default)]
+    pub composio_base_url: Option<String>,
+    /// Where Composio sends people after they authorize a toolkit; default `FRONTEND_URL`.
+    #[serde(default)]
+    pub composio_callback_url: Option<String>,
+    /// Composio auth config ids (`ac_...`), one per toolkit; a toolkit without one cannot connect.
+    #[serde(default)]
+    pub google_calendar_auth_config_id: Option<String>,
+    #[serde(default)]
+    pub notion_auth_config_id: Option<String>,
+    #[serde(default)]
+    pub gmail_auth_config_id: Option<String>,
+    #[serde(default)]
+    pub google_tasks_auth_config_id: Option<String>,
+    #[serde(default)]
+    pub slackbot_auth_config_id: Option<String>,
+    #[serde(default)]
+    pub twitter_auth_config_id: Option<String>,
+    /// Composio toolkits offered to everyone without a connection, comma-separated (web
+    /// search, e.g. `COMPOSIO_SEARCH`); default none.
+    #[serde(default)]
+    pub web_search_toolkits: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]

@@ -5,6 +5,7 @@ pub mod http;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod toolkits;
 
 pub use config::Config;
 pub use startup::{Server, build_state};

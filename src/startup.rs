@@ -58,7 +58,9 @@ pub fn build_state_with(config: Config, store: Arc<dyn Store>) -> Result<AppStat
             .ok_or_else(|| ConfigError::new("LOCAL_USER_EMAIL is not an e-mail address"))?;
         SignIn::Local(NewUser { email, name: Some("Local user".into()), avatar_url: None, auth_method: AuthMethod::Local })
     };
+    let toolkits = crate::toolkits::build(&config, store.clone())?;
     Ok(AppState {
+        toolkits: toolkits.map(|t| t.connections),
         conversations: Conversations::new(store.clone()),
         sessions,
         sign_in,

@@ -21,4 +21,6 @@ pub struct AppState {
     pub conversations: Conversations,
     pub sessions: Sessions,
     pub sign_in: SignIn,
+    /// Toolkit connections (Composio); `None` without `COMPOSIO_API_KEY`.
+    pub toolkits: Option<meai_core::toolkits::ToolkitConnections>,
 }

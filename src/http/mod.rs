@@ -9,6 +9,7 @@ mod meta;
 mod middleware;
 mod optional_json;
 mod session;
+mod toolkits;
 
 use crate::state::AppState;
 use poem::middleware::{Cors, NormalizePath, TrailingSlash};
@@ -25,11 +26,13 @@ pub enum ApiTags {
     Auth,
     /// Conversations and their messages
     Conversations,
+    /// Connected toolkits (Composio)
+    Toolkits,
 }
 
 /// The OpenAPI service over every API area; also what `meai openapi` prints.
-pub fn api_service() -> OpenApiService<(meta::MetaApi, auth::AuthApi, conversations::ConversationsApi), ()> {
-    OpenApiService::new((meta::MetaApi, auth::AuthApi, conversations::ConversationsApi), "meAI", env!("CARGO_PKG_VERSION"))
+pub fn api_service() -> OpenApiService<(meta::MetaApi, auth::AuthApi, conversations::ConversationsApi, toolkits::ToolkitsApi), ()> {
+    OpenApiService::new((meta::MetaApi, auth::AuthApi, conversations::ConversationsApi, toolkits::ToolkitsApi), "meAI", env!("CARGO_PKG_VERSION"))
         .description("Backend of the meAI personal assistant: conversations, streaming answers and connected toolkits.")
 }
 

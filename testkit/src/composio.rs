@@ -487,9 +487,10 @@ fn execute(s: &State, slug: &str, body: &Value) -> Response {
     )
 }
 
-fn new_account(s: &mut State, auth_config_id: &str, user_id: &str) -> Result<Account, Response> {
+/// The new INITIATED account, or the `400` for an unknown auth config (status and body).
+fn new_account(s: &mut State, auth_config_id: &str, user_id: &str) -> Result<Account, (u16, Value)> {
     let Some(toolkit) = s.auth_configs.get(auth_config_id).cloned() else {
-        return Err(reply(
+        return Err((
             400,
             error_body(400, 600, &format!("Auth config {auth_config_id} not found")),
         ));
@@ -521,7 +522,7 @@ fn link(s: &mut State, body: &Value) -> Response {
                        "expires_at": "2026-07-10T12:10:00.000Z", "connected_account_id": a.id}),
             )
         }
-        Err(resp) => resp,
+        Err((status, body)) => reply(status, body),
     }
 }
 
@@ -537,7 +538,7 @@ fn initiate(s: &mut State, body: &Value) -> Response {
                        "status": "INITIATED", "redirect_url": url, "redirect_uri": null, "deprecated": {"uuid": "x", "authConfigUuid": "y"}}),
             )
         }
-        Err(resp) => resp,
+        Err((status, body)) => reply(status, body),
     }
 }
 

@@ -7,9 +7,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// When a toolkit's tools were fetched, and the tools.
+type Entry = (Instant, Arc<Vec<ToolSpec>>);
+
 pub struct ToolCache {
     ttl: Duration,
-    entries: Mutex<HashMap<ToolkitSlug, (Instant, Arc<Vec<ToolSpec>>)>>,
+    entries: Mutex<HashMap<ToolkitSlug, Entry>>,
 }
 
 /// What the cache holds for a toolkit.

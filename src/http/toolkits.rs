@@ -1,0 +1,308 @@
+//! Toolkits (Composio) with the original API's paths and shapes: supported toolkits, connecting
+//! an account, syncing its status, enabling and disabling it.
+
+use super::ApiTags;
+use super::detail::Detail;
+use super::session::Authenticated;
+use crate::state::AppState;
+use chrono::{DateTime, Utc};
+use meai_core::toolkits::{ToolkitConnections, ToolkitError, ToolkitsError};
+use meai_core::{ConnectionStatus, ToolkitConnection};
+use poem::web::Data;
+use poem_openapi::param::Path;
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi, payload::Json};
+
+pub struct ToolkitsApi;
+
+/// Every way a toolkit operation can fail, each as `{"detail": ...}`.
+#[derive(Debug, ApiResponse)]
+pub enum ToolkitsApiError {
+    /// Unsupported toolkit, or one this server has no auth config id for.
+    #[oai(status = 400)]
+    BadRequest(Json<Detail>),
+    /// No valid session.
+    #[oai(status = 401)]
+    Unauthorized(Json<Detail>),
+    /// No such connection for this user.
+    #[oai(status = 404)]
+    NotFound(Json<Detail>),
+    /// The connection is not in a state that allows this (e.g. enabling before authorizing).
+    #[oai(status = 409)]
+    Conflict(Json<Detail>),
+    /// Composio's rate limit was reached; retry after `Retry-After` seconds.
+    #[oai(status = 429)]
+    RateLimited(Json<Detail>, #[oai(header = "Retry-After")] Option<u64>),
+    /// Composio answered with an error.
+    #[oai(status = 502)]
+    BadGateway(Json<Detail>),
+    /// Toolkits are not configured on this server, or Composio or the database is unreachable.
+    #[oai(status = 503)]
+    Unavailable(Json<Detail>),
+}
+
+fn detail(msg: impl Into<String>) -> Json<Detail> {
+    Json(Detail::new(msg))
+}
+
+impl From<ToolkitsError> for ToolkitsApiError {
+    fn from(e: ToolkitsError) -> Self {
+        match e {
+            ToolkitsError::Invalid(m) => Self::BadRequest(detail(m)),
+            ToolkitsError::NotFound(m) => Self::NotFound(detail(m)),
+            ToolkitsError::Conflict(m) => Self::Conflict(detail(m)),
+            ToolkitsError::Storage(err) => {
+                tracing::error!(error = %err, "storage failure");
+                Self::Unavailable(detail("Storage is unavailable, try again"))
+            }
+            ToolkitsError::Upstream(err) => {
+                tracing::warn!(error = %err, "Composio failure");
+                match err {
+                    ToolkitError::RateLimited { retry_after } => Self::RateLimited(
+                        detail("Composio's rate limit was reached, try again later"),
+                        Some(retry_after.map_or(60, |d| d.as_secs_f64().ceil() as u64)),
+                    ),
+                    ToolkitError::Unavailable(_) => {
+                        Self::Unavailable(detail("Composio is unavailable, try again later"))
+                    }
+                    ToolkitError::BadRequest(m) => {
+                        Self::BadGateway(detail(format!("Composio rejected the request: {m}")))
+                    }
+                    other => Self::BadGateway(detail(format!("Composio failed: {other}"))),
+                }
+            }
+        }
+    }
+}
+
+/// The use cases, or 503 when Composio is not configured.
+fn toolkits(state: &AppState) -> Result<&ToolkitConnections, ToolkitsApiError> {
+    state
+        .toolkits
+        .as_ref()
+        .ok_or_else(|| ToolkitsApiError::Unavailable(detail("Toolkits are not configured")))
+}
+
+#[derive(Debug, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum ConnectionStatusValue {
+    Pending,
+    Active,
+    Failed,
+    Disconnected,
+}
+
+impl From<ConnectionStatus> for ConnectionStatusValue {
+    fn from(s: ConnectionStatus) -> Self {
+        match s {
+            ConnectionStatus::Pending => Self::Pending,
+            ConnectionStatus::Active => Self::Active,
+            ConnectionStatus::Failed => Self::Failed,
+            ConnectionStatus::Disconnected => Self::Disconnected,
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+struct ToolkitList {
+    /// Supported toolkit slugs, upper-case.
+    toolkits: Vec<String>,
+    user_id: i64,
+}
+
+#[derive(Debug, Object)]
+struct ConnectOut {
+    /// Pass to `POST /toolkits/connections/sync/{connection_request_id}` after authorizing.
+    connection_request_id: String,
+    /// Where the person authorizes the toolkit.
+    redirect_url: Option<String>,
+    status: ConnectionStatusValue,
+}
+
+#[derive(Debug, Object)]
+pub struct ToolkitConnectionOut {
+    connection_id: i64,
+    user_id: i64,
+    toolkit_slug: String,
+    connection_status: ConnectionStatusValue,
+    connected_account_id: Option<String>,
+    auth_config_id: Option<String>,
+    connection_request_id: Option<String>,
+    last_synced_at: Option<DateTime<Utc>>,
+    error_message: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<ToolkitConnection> for ToolkitConnectionOut {
+    fn from(c: ToolkitConnection) -> Self {
+        Self {
+            connection_id: c.id.0,
+            user_id: c.user_id.0,
+            toolkit_slug: c.toolkit_slug.as_str().to_owned(),
+            connection_status: c.status.into(),
+            connected_account_id: c.connected_account_id,
+            auth_config_id: c.auth_config_id,
+            connection_request_id: c.connection_request_id,
+            last_synced_at: c.last_synced_at,
+            error_message: c.error_message,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+struct ConnectionsOut {
+    connections: Vec<ToolkitConnectionOut>,
+    total_count: u64,
+}
+
+#[derive(Debug, Object)]
+struct SyncOut {
+    /// The status was read from Composio and stored (whatever it is).
+    success: bool,
+    message: String,
+    connection_status: ConnectionStatusValue,
+    last_synced_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Object)]
+struct ToolkitMessage {
+    message: String,
+}
+
+#[OpenApi(tag = "ApiTags::Toolkits")]
+impl ToolkitsApi {
+    /// Supported toolkits
+    ///
+    /// The toolkits this server supports (GOOGLECALENDAR, NOTION, SLACKBOT, GMAIL, GOOGLETASKS,
+    /// TWITTER). 503 when toolkits are not configured (no `COMPOSIO_API_KEY`).
+    #[oai(path = "/toolkits", method = "get")]
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        session: Authenticated,
+    ) -> Result<Json<ToolkitList>, ToolkitsApiError> {
+        let toolkits = toolkits(&state)?
+            .supported()
+            .iter()
+            .map(|s| s.as_str().to_owned())
+            .collect();
+        Ok(Json(ToolkitList {
+            toolkits,
+            user_id: session.0.user_id.0,
+        }))
+    }
+
+    /// ConnectOut a toolkit
+    ///
+    /// Starts authorization with Composio (ConnectOut Link) and stores a `pending` connection,
+    /// replacing the user's earlier one for this toolkit. Open `redirect_url`, then sync with
+    /// `connection_request_id`. The slug is case-insensitive. 400 for an unsupported toolkit or
+    /// one without its `*_AUTH_CONFIG_ID`.
+    #[oai(path = "/toolkits/connect/:toolkit_slug", method = "post")]
+    async fn connect(
+        &self,
+        state: Data<&AppState>,
+        session: Authenticated,
+        toolkit_slug: Path<String>,
+    ) -> Result<Json<ConnectOut>, ToolkitsApiError> {
+        let started = toolkits(&state)?.connect(session.0.user_id, &toolkit_slug.0).await?;
+        Ok(Json(ConnectOut {
+            connection_request_id: started.connection.connection_request_id.unwrap_or_default(),
+            redirect_url: started.redirect_url,
+            status: started.connection.status.into(),
+        }))
+    }
+
+    /// Enable a toolkit
+    ///
+    /// Checks the toolkit's connected account with Composio and, if it is usable (ACTIVE),
+    /// marks the connection `active` so the assistant offers its tools again. This is how a
+    /// disabled toolkit comes back without authorizing again. 404 without a connection; 409
+    /// when the account is not authorized yet or no longer usable (the connection is then
+    /// updated to `pending` or `failed`).
+    #[oai(path = "/toolkits/enable/:toolkit_slug", method = "post")]
+    async fn enable(
+        &self,
+        state: Data<&AppState>,
+        session: Authenticated,
+        toolkit_slug: Path<String>,
+    ) -> Result<Json<ToolkitMessage>, ToolkitsApiError> {
+        let c = toolkits(&state)?.enable(session.0.user_id, &toolkit_slug.0).await?;
+        Ok(Json(ToolkitMessage {
+            message: format!("Toolkit {} enabled", c.toolkit_slug),
+        }))
+    }
+
+    /// Disable a toolkit
+    ///
+    /// Marks the connection `disconnected`: the assistant stops offering its tools. The account
+    /// stays connected at Composio, so enabling the toolkit again needs no new authorization.
+    /// 404 without a connection.
+    #[oai(path = "/toolkits/disable/:toolkit_slug", method = "delete")]
+    async fn disable(
+        &self,
+        state: Data<&AppState>,
+        session: Authenticated,
+        toolkit_slug: Path<String>,
+    ) -> Result<Json<ToolkitMessage>, ToolkitsApiError> {
+        let c = toolkits(&state)?.disable(session.0.user_id, &toolkit_slug.0).await?;
+        Ok(Json(ToolkitMessage {
+            message: format!("Toolkit {} disabled", c.toolkit_slug),
+        }))
+    }
+
+    /// The user's toolkit connections
+    #[oai(path = "/toolkits/connections", method = "get")]
+    async fn connections(
+        &self,
+        state: Data<&AppState>,
+        session: Authenticated,
+    ) -> Result<Json<ConnectionsOut>, ToolkitsApiError> {
+        let list = toolkits(&state)?.list(session.0.user_id).await?;
+        Ok(Json(ConnectionsOut {
+            total_count: list.len() as u64,
+            connections: list.into_iter().map(Into::into).collect(),
+        }))
+    }
+
+    /// One toolkit connection
+    ///
+    /// 404 when the user has no connection for this toolkit.
+    #[oai(path = "/toolkits/connections/:toolkit_slug", method = "get")]
+    async fn connection(
+        &self,
+        state: Data<&AppState>,
+        session: Authenticated,
+        toolkit_slug: Path<String>,
+    ) -> Result<Json<ToolkitConnectionOut>, ToolkitsApiError> {
+        Ok(Json(
+            toolkits(&state)?.get(session.0.user_id, &toolkit_slug.0).await?.into(),
+        ))
+    }
+
+    /// Sync a connection with Composio
+    ///
+    /// Reads the connection request's account from Composio and stores its status: ACTIVE ->
+    /// `active`; INITIALIZING, INITIATED -> `pending`; FAILED, EXPIRED, INACTIVE, REVOKED ->
+    /// `failed` with `error_message`. A connection the user disabled stays `disconnected`.
+    /// Only the user who started the request can sync it (404 for anyone else).
+    #[oai(path = "/toolkits/connections/sync/:connection_request_id", method = "post")]
+    async fn sync(
+        &self,
+        state: Data<&AppState>,
+        session: Authenticated,
+        connection_request_id: Path<String>,
+    ) -> Result<Json<SyncOut>, ToolkitsApiError> {
+        let synced = toolkits(&state)?
+            .sync(session.0.user_id, &connection_request_id.0)
+            .await?;
+        Ok(Json(SyncOut {
+            success: true,
+            message: synced.message,
+            connection_status: synced.connection.status.into(),
+            last_synced_at: synced.connection.last_synced_at,
+        }))
+    }
+}
