@@ -1,1 +1,16 @@
+//! meAI's schema, as sea-orm migrations written with backend-neutral SeaQuery builders so the
+//! same steps run on SQLite and PostgreSQL.
 
+pub use sea_orm_migration::prelude::*;
+
+mod m20250101_000001_initial;
+
+/// Every migration, oldest first; `Migrator::up(&conn, None)` applies the pending ones.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20250101_000001_initial::Migration)]
+    }
+}

@@ -1,1 +1,16 @@
+//! The SQL Store adapter: meAI's persistence on SQLite or PostgreSQL, through sea-orm.
+//!
+//! [`SqlStore::connect`] picks the backend from the URL scheme (each behind its cargo feature),
+//! [`SqlStore::migrate`] applies `meai-migration`, and `SqlStore` implements every trait of the
+//! [`meai_core::Store`] port. Driver errors never leave this crate: they become
+//! [`meai_core::StoreError`]s here.
 
+mod clock;
+mod connect;
+pub mod entity;
+mod error;
+mod mapping;
+mod store;
+
+pub use error::SqlError;
+pub use store::SqlStore;

@@ -2,7 +2,7 @@
 
 use crate::session::TokenId;
 use crate::*;
-use chrono::{Duration, Utc};
+use chrono::{Duration, SubsecRound, Utc};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Runs every Store contract case as its own `#[tokio::test]`.
@@ -375,7 +375,8 @@ pub async fn revocations_are_recorded_and_purged(store: &dyn Store) {
 
 pub async fn logins_are_single_use(store: &dyn Store) {
     let n = SEQ.fetch_add(1, Ordering::Relaxed);
-    let now = Utc::now();
+    // A login must come back equal, and PostgreSQL keeps timestamps to the microsecond.
+    let now = Utc::now().trunc_subsecs(6);
     let login = PendingLogin {
         state: format!("state-{n}"),
         pkce_verifier: "verifier".into(),

@@ -1,0 +1,431 @@
+//! [`MemoryStore`]: the whole Store port in process memory.
+
+use chrono::{DateTime, SubsecRound, Utc};
+use meai_core::session::TokenId;
+use meai_core::store::*;
+use meai_core::*;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// The Store port in memory: same rules as the SQL adapter (user scoping, idempotent appends,
+/// keyset pages), no persistence. Clones share one state.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryStore {
+    state: Arc<Mutex<State>>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    clock: Clock,
+    next_id: Ids,
+    users: BTreeMap<UserId, User>,
+    conversations: BTreeMap<ConversationId, Conversation>,
+    /// Per conversation, in id (= insertion) order.
+    messages: HashMap<ConversationId, BTreeMap<MessageId, Message>>,
+    connections: BTreeMap<ConnectionId, ToolkitConnection>,
+    revoked: HashMap<String, DateTime<Utc>>,
+    logins: HashMap<String, PendingLogin>,
+}
+
+/// Id sequences, one per table, starting at 1 like the databases'.
+#[derive(Debug, Default)]
+struct Ids {
+    user: i64,
+    conversation: i64,
+    message: i64,
+    connection: i64,
+}
+
+fn to_usize(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
+
+/// `t` at the precision the SQL stores keep, so values compare the same way against either.
+fn stored(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.trunc_subsecs(6)
+}
+
+fn next(seq: &mut i64) -> i64 {
+    *seq += 1;
+    *seq
+}
+
+/// Wall-clock time at the databases' microsecond precision, never repeating or going back,
+/// so orderings by time are as deterministic as the SQL stores make them.
+#[derive(Debug, Default)]
+struct Clock {
+    last: Option<DateTime<Utc>>,
+}
+
+impl Clock {
+    fn now(&mut self) -> DateTime<Utc> {
+        let now = stored(Utc::now());
+        let now = match self.last {
+            Some(last) if now <= last => last + chrono::Duration::microseconds(1),
+            _ => now,
+        };
+        self.last = Some(now);
+        now
+    }
+}
+
+impl State {
+    fn conversation_mut(&mut self, user: UserId, id: ConversationId) -> Result<&mut Conversation, StoreError> {
+        self.conversations
+            .get_mut(&id)
+            .filter(|c| c.user_id == user)
+            .ok_or(StoreError::NotFound)
+    }
+
+    fn conversation(&self, user: UserId, id: ConversationId) -> Result<&Conversation, StoreError> {
+        self.conversations
+            .get(&id)
+            .filter(|c| c.user_id == user)
+            .ok_or(StoreError::NotFound)
+    }
+
+    fn connection_mut(&mut self, user: UserId, id: ConnectionId) -> Result<&mut ToolkitConnection, StoreError> {
+        self.connections
+            .get_mut(&id)
+            .filter(|c| c.user_id == user)
+            .ok_or(StoreError::NotFound)
+    }
+
+    fn find_connection(
+        &self,
+        user: UserId,
+        matches: impl Fn(&ToolkitConnection) -> bool,
+    ) -> Option<&ToolkitConnection> {
+        self.connections.values().find(|c| c.user_id == user && matches(c))
+    }
+}
+
+impl MemoryStore {
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A test that panicked mid-update poisons the lock; later assertions still want the data.
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[async_trait::async_trait]
+impl UserStore for MemoryStore {
+    async fn upsert_user(&self, profile: &NewUser, login_at: DateTime<Utc>) -> Result<User, StoreError> {
+        let mut s = self.state();
+        let existing = s.users.values_mut().find(|u| u.email == profile.email);
+        if let Some(user) = existing {
+            user.name.clone_from(&profile.name);
+            user.avatar_url.clone_from(&profile.avatar_url);
+            user.auth_method = profile.auth_method;
+            user.last_login = Some(stored(login_at));
+            return Ok(user.clone());
+        }
+        let user = User {
+            id: UserId(next(&mut s.next_id.user)),
+            email: profile.email.clone(),
+            name: profile.name.clone(),
+            avatar_url: profile.avatar_url.clone(),
+            auth_method: profile.auth_method,
+            last_login: Some(stored(login_at)),
+            created_at: s.clock.now(),
+        };
+        s.users.insert(user.id, user.clone());
+        Ok(user)
+    }
+
+    async fn get_user(&self, id: UserId) -> Result<User, StoreError> {
+        self.state().users.get(&id).cloned().ok_or(StoreError::NotFound)
+    }
+}
+
+#[async_trait::async_trait]
+impl ConversationStore for MemoryStore {
+    async fn create_conversation(&self, user: UserId, title: Option<&Title>) -> Result<Conversation, StoreError> {
+        let mut s = self.state();
+        if !s.users.contains_key(&user) {
+            return Err(StoreError::NotFound);
+        }
+        let now = s.clock.now();
+        let conversation = Conversation {
+            id: ConversationId(next(&mut s.next_id.conversation)),
+            user_id: user,
+            title: title.cloned(),
+            summary: None,
+            created_at: now,
+            updated_at: now,
+        };
+        s.conversations.insert(conversation.id, conversation.clone());
+        Ok(conversation)
+    }
+
+    async fn list_conversations(
+        &self,
+        user: UserId,
+        page: Page<ConversationId>,
+    ) -> Result<Vec<Conversation>, StoreError> {
+        let s = self.state();
+        let cursor = match page.before {
+            Some(id) => {
+                let c = s.conversation(user, id)?;
+                Some((c.updated_at, c.id))
+            }
+            None => None,
+        };
+        let mut mine: Vec<&Conversation> = s
+            .conversations
+            .values()
+            .filter(|c| c.user_id == user && cursor.is_none_or(|k| (c.updated_at, c.id) < k))
+            .collect();
+        mine.sort_by_key(|c| std::cmp::Reverse((c.updated_at, c.id)));
+        Ok(mine
+            .into_iter()
+            .take(page.limit.map_or(usize::MAX, to_usize))
+            .cloned()
+            .collect())
+    }
+
+    async fn get_conversation(&self, user: UserId, id: ConversationId) -> Result<Conversation, StoreError> {
+        self.state().conversation(user, id).cloned()
+    }
+
+    async fn rename_conversation(
+        &self,
+        user: UserId,
+        id: ConversationId,
+        title: &Title,
+    ) -> Result<Conversation, StoreError> {
+        let mut s = self.state();
+        s.conversation(user, id)?;
+        let now = s.clock.now();
+        let conversation = s.conversation_mut(user, id)?;
+        conversation.title = Some(title.clone());
+        conversation.updated_at = now;
+        Ok(conversation.clone())
+    }
+
+    async fn set_summary(&self, user: UserId, id: ConversationId, summary: &str) -> Result<(), StoreError> {
+        self.state().conversation_mut(user, id)?.summary = Some(summary.to_owned());
+        Ok(())
+    }
+
+    async fn delete_conversation(&self, user: UserId, id: ConversationId) -> Result<(), StoreError> {
+        let mut s = self.state();
+        s.conversation(user, id)?;
+        s.conversations.remove(&id);
+        s.messages.remove(&id);
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl MessageStore for MemoryStore {
+    async fn append_message(
+        &self,
+        user: UserId,
+        conversation: ConversationId,
+        message: &NewMessage,
+    ) -> Result<Message, StoreError> {
+        let mut s = self.state();
+        s.conversation(user, conversation)?;
+        if let Some(key) = &message.client_message_id {
+            let existing = s
+                .messages
+                .get(&conversation)
+                .and_then(|log| log.values().find(|m| m.client_message_id.as_ref() == Some(key)));
+            if let Some(existing) = existing {
+                return Ok(existing.clone());
+            }
+        }
+        let now = s.clock.now();
+        let stored = Message {
+            id: MessageId(next(&mut s.next_id.message)),
+            conversation_id: conversation,
+            user_id: user,
+            kind: message.kind,
+            content: message.content.clone(),
+            client_message_id: message.client_message_id.clone(),
+            created_at: now,
+        };
+        s.messages
+            .entry(conversation)
+            .or_default()
+            .insert(stored.id, stored.clone());
+        s.conversation_mut(user, conversation)?.updated_at = now;
+        Ok(stored)
+    }
+
+    async fn list_messages(
+        &self,
+        user: UserId,
+        conversation: ConversationId,
+        page: Page<MessageId>,
+    ) -> Result<Vec<Message>, StoreError> {
+        let s = self.state();
+        s.conversation(user, conversation)?;
+        let Some(log) = s.messages.get(&conversation) else {
+            return Ok(Vec::new());
+        };
+        let wanted = match page.before {
+            Some(before) => log.range(..before),
+            None => log.range(..),
+        };
+        Ok(match page.limit {
+            // The newest `limit` of the wanted ones, still oldest first.
+            Some(limit) => {
+                let mut newest: Vec<Message> = wanted.rev().take(to_usize(limit)).map(|(_, m)| m.clone()).collect();
+                newest.reverse();
+                newest
+            }
+            None => wanted.map(|(_, m)| m.clone()).collect(),
+        })
+    }
+
+    async fn delete_message(
+        &self,
+        user: UserId,
+        conversation: ConversationId,
+        id: MessageId,
+    ) -> Result<(), StoreError> {
+        let mut s = self.state();
+        s.conversation(user, conversation)?;
+        s.messages
+            .get_mut(&conversation)
+            .and_then(|log| log.remove(&id))
+            .map(|_| ())
+            .ok_or(StoreError::NotFound)
+    }
+}
+
+#[async_trait::async_trait]
+impl ConnectionStore for MemoryStore {
+    async fn put_connection(&self, user: UserId, connection: &NewConnection) -> Result<ToolkitConnection, StoreError> {
+        let mut s = self.state();
+        if !s.users.contains_key(&user) {
+            return Err(StoreError::NotFound);
+        }
+        let now = s.clock.now();
+        let existing = s
+            .find_connection(user, |c| c.toolkit_slug == connection.toolkit_slug)
+            .map(|c| (c.id, c.created_at));
+        // Replacing keeps the row (its id and created_at) and resets everything a sync learnt.
+        let (id, created_at) = match existing {
+            Some(kept) => kept,
+            None => (ConnectionId(next(&mut s.next_id.connection)), now),
+        };
+        let stored = ToolkitConnection {
+            id,
+            user_id: user,
+            toolkit_slug: connection.toolkit_slug.clone(),
+            status: connection.status,
+            connected_account_id: connection.connected_account_id.clone(),
+            auth_config_id: connection.auth_config_id.clone(),
+            connection_request_id: connection.connection_request_id.clone(),
+            last_synced_at: None,
+            error_message: None,
+            created_at,
+            updated_at: now,
+        };
+        s.connections.insert(id, stored.clone());
+        Ok(stored)
+    }
+
+    async fn list_connections(&self, user: UserId) -> Result<Vec<ToolkitConnection>, StoreError> {
+        Ok(self
+            .state()
+            .connections
+            .values()
+            .filter(|c| c.user_id == user)
+            .cloned()
+            .collect())
+    }
+
+    async fn get_connection(&self, user: UserId, toolkit: &ToolkitSlug) -> Result<ToolkitConnection, StoreError> {
+        self.state()
+            .find_connection(user, |c| &c.toolkit_slug == toolkit)
+            .cloned()
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn get_connection_by_request(
+        &self,
+        user: UserId,
+        connection_request_id: &str,
+    ) -> Result<ToolkitConnection, StoreError> {
+        self.state()
+            .find_connection(user, |c| {
+                c.connection_request_id.as_deref() == Some(connection_request_id)
+            })
+            .cloned()
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn update_connection(
+        &self,
+        user: UserId,
+        id: ConnectionId,
+        update: &ConnectionUpdate,
+    ) -> Result<ToolkitConnection, StoreError> {
+        let mut s = self.state();
+        s.connection_mut(user, id)?;
+        let now = s.clock.now();
+        let connection = s.connection_mut(user, id)?;
+        connection.status = update.status;
+        // A sync that did not see an account keeps the one already known.
+        if let Some(account) = &update.connected_account_id {
+            connection.connected_account_id = Some(account.clone());
+        }
+        connection.error_message.clone_from(&update.error_message);
+        connection.last_synced_at = Some(stored(update.synced_at));
+        connection.updated_at = now;
+        Ok(connection.clone())
+    }
+}
+
+#[async_trait::async_trait]
+impl RevocationStore for MemoryStore {
+    async fn revoke_token(&self, id: &TokenId, expires_at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.state().revoked.insert(id.as_str().to_owned(), stored(expires_at));
+        Ok(())
+    }
+
+    async fn is_token_revoked(&self, id: &TokenId) -> Result<bool, StoreError> {
+        Ok(self.state().revoked.contains_key(id.as_str()))
+    }
+
+    async fn purge_revocations(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut s = self.state();
+        let before = s.revoked.len();
+        s.revoked.retain(|_, expires_at| *expires_at >= now);
+        Ok((before - s.revoked.len()) as u64)
+    }
+}
+
+#[async_trait::async_trait]
+impl LoginStore for MemoryStore {
+    async fn put_login(&self, login: &PendingLogin) -> Result<(), StoreError> {
+        let mut s = self.state();
+        let now = Utc::now();
+        s.logins.retain(|_, l| l.expires_at >= now);
+        if s.logins.contains_key(&login.state) {
+            return Err(StoreError::Conflict("login state already in use".into()));
+        }
+        s.logins.insert(
+            login.state.clone(),
+            PendingLogin {
+                expires_at: stored(login.expires_at),
+                ..login.clone()
+            },
+        );
+        Ok(())
+    }
+
+    async fn take_login(&self, state: &str, now: DateTime<Utc>) -> Result<Option<PendingLogin>, StoreError> {
+        Ok(self.state().logins.remove(state).filter(|l| l.expires_at > now))
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for MemoryStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}

@@ -1,0 +1,23 @@
+use sea_orm::entity::prelude::*;
+
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "messages")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub conversation_id: i64,
+    pub user_id: i64,
+    /// The author: `Human`, `AI`, `System` or `Tool` (the original API's column name).
+    #[sea_orm(column_name = "type", column_type = "Text")]
+    pub kind: String,
+    #[sea_orm(column_type = "Text")]
+    pub content: String,
+    #[sea_orm(column_type = "Text")]
+    pub client_message_id: Option<String>,
+    pub created_at: DateTimeUtc,
+    #[sea_orm(belongs_to, from = "conversation_id", to = "id")]
+    pub conversation: BelongsTo<super::conversations::Entity>,
+}
+
+impl ActiveModelBehavior for ActiveModel {}

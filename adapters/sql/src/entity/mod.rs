@@ -1,0 +1,9 @@
+//! sea-orm entities, one per table of `meai-migration`'s schema. Hand-written to mirror the
+//! migration (the migration is the source of truth; these never create tables).
+
+pub mod conversations;
+pub mod messages;
+pub mod pending_logins;
+pub mod revoked_tokens;
+pub mod toolkit_connections;
+pub mod users;

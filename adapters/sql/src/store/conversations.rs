@@ -1,0 +1,124 @@
+use super::SqlStore;
+use crate::clock;
+use crate::entity::{conversations, messages};
+use crate::error::db_err;
+use crate::mapping;
+use meai_core::store::ConversationStore;
+use meai_core::{Conversation, ConversationId, Page, StoreError, Title, UserId};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+/// The user's conversation `id`, or `NotFound` if it is missing or someone else's.
+pub(super) async fn owned(
+    db: &impl ConnectionTrait,
+    user: UserId,
+    id: ConversationId,
+) -> Result<conversations::Model, StoreError> {
+    conversations::Entity::find_by_id(id.0)
+        .filter(conversations::COLUMN.user_id.eq(user.0))
+        .one(db)
+        .await
+        .map_err(db_err)?
+        .ok_or(StoreError::NotFound)
+}
+
+#[async_trait::async_trait]
+impl ConversationStore for SqlStore {
+    async fn create_conversation(&self, user: UserId, title: Option<&Title>) -> Result<Conversation, StoreError> {
+        let now = clock::now();
+        let row = conversations::ActiveModel {
+            user_id: Set(user.0),
+            title: Set(title.map(|t| t.as_str().to_owned())),
+            summary_text: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        };
+        let _gate = self.write_gate().await;
+        conversations::Entity::insert(row)
+            .exec_with_returning(&self.db)
+            .await
+            .map_err(db_err)?
+            .try_into()
+    }
+
+    async fn list_conversations(
+        &self,
+        user: UserId,
+        page: Page<ConversationId>,
+    ) -> Result<Vec<Conversation>, StoreError> {
+        let mut query = conversations::Entity::find()
+            .filter(conversations::COLUMN.user_id.eq(user.0))
+            .order_by_desc(conversations::Column::UpdatedAt)
+            .order_by_desc(conversations::Column::Id);
+        if let Some(before) = page.before {
+            // Keyset on (updated_at, id), the order of the index: stable while rows move.
+            let cursor = owned(&self.db, user, before).await?;
+            query = query.filter(
+                Expr::tuple([
+                    Expr::col((conversations::Entity, conversations::Column::UpdatedAt)),
+                    Expr::col((conversations::Entity, conversations::Column::Id)),
+                ])
+                .lt(Expr::tuple([Expr::value(cursor.updated_at), Expr::value(cursor.id)])),
+            );
+        }
+        if let Some(limit) = page.limit {
+            query = query.limit(limit);
+        }
+        mapping::all(query.all(&self.db).await.map_err(db_err)?)
+    }
+
+    async fn get_conversation(&self, user: UserId, id: ConversationId) -> Result<Conversation, StoreError> {
+        owned(&self.db, user, id).await?.try_into()
+    }
+
+    async fn rename_conversation(
+        &self,
+        user: UserId,
+        id: ConversationId,
+        title: &Title,
+    ) -> Result<Conversation, StoreError> {
+        let update = conversations::Entity::update_many()
+            .col_expr(conversations::Column::Title, Expr::value(title.as_str()))
+            .col_expr(conversations::Column::UpdatedAt, Expr::value(clock::now()))
+            .filter(conversations::COLUMN.id.eq(id.0))
+            .filter(conversations::COLUMN.user_id.eq(user.0));
+        let _gate = self.write_gate().await;
+        let rows = update.exec_with_returning(&self.db).await.map_err(db_err)?;
+        rows.into_iter().next().ok_or(StoreError::NotFound)?.try_into()
+    }
+
+    // A summary refresh is bookkeeping, not activity: `updated_at` stays put.
+    async fn set_summary(&self, user: UserId, id: ConversationId, summary: &str) -> Result<(), StoreError> {
+        let update = conversations::Entity::update_many()
+            .col_expr(conversations::Column::SummaryText, Expr::value(summary))
+            .filter(conversations::COLUMN.id.eq(id.0))
+            .filter(conversations::COLUMN.user_id.eq(user.0));
+        let _gate = self.write_gate().await;
+        match update.exec(&self.db).await.map_err(db_err)?.rows_affected {
+            0 => Err(StoreError::NotFound),
+            _ => Ok(()),
+        }
+    }
+
+    async fn delete_conversation(&self, user: UserId, id: ConversationId) -> Result<(), StoreError> {
+        let txn = self.begin_write().await?;
+        let outcome = async {
+            owned(txn.conn(), user, id).await?;
+            // Explicitly, rather than trusting ON DELETE CASCADE: SQLite enforces foreign keys
+            // only on connections that turned them on.
+            messages::Entity::delete_many()
+                .filter(messages::COLUMN.conversation_id.eq(id.0))
+                .exec(txn.conn())
+                .await
+                .map_err(db_err)?;
+            conversations::Entity::delete_by_id(id.0)
+                .exec(txn.conn())
+                .await
+                .map_err(db_err)?;
+            Ok(())
+        }
+        .await;
+        txn.finish(outcome).await
+    }
+}

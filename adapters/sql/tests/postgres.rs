@@ -1,0 +1,66 @@
+//! What only the PostgreSQL backend must guarantee; skipped unless `TEST_DATABASE_URL` is set.
+#![cfg(feature = "postgres")]
+
+mod common;
+
+use common::TempPostgres;
+use meai_core::Store;
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
+
+#[tokio::test]
+async fn ids_are_64_bit() {
+    let Some(db) = TempPostgres::new().await else {
+        eprintln!("SKIPPED postgres ids_are_64_bit: TEST_DATABASE_URL not set");
+        return;
+    };
+    assert_eq!(db.backend(), "postgres");
+    let rows = db
+        .connection()
+        .query_all_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT table_name, column_name, data_type FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND (column_name = 'id' OR column_name LIKE '%\\_id') \
+             AND table_name <> 'seaql_migrations'",
+        ))
+        .await
+        .unwrap();
+    let mut checked = 0;
+    for row in rows {
+        let (table, column, ty): (String, String, String) = (
+            row.try_get_by_index(0).unwrap(),
+            row.try_get_by_index(1).unwrap(),
+            row.try_get_by_index(2).unwrap(),
+        );
+        let textual = matches!(column.as_str(), "token_id" | "connected_account_id" | "auth_config_id")
+            || column.ends_with("request_id")
+            || column == "client_message_id";
+        if !textual {
+            assert_eq!(ty, "bigint", "{table}.{column}");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 8, "only {checked} id columns found");
+}
+
+#[tokio::test]
+async fn migrations_are_idempotent() {
+    let Some(db) = TempPostgres::new().await else {
+        eprintln!("SKIPPED postgres migrations_are_idempotent: TEST_DATABASE_URL not set");
+        return;
+    };
+    db.migrate().await.expect("second run");
+    db.ping().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_may_migrate_at_once() {
+    let Some(db) = TempPostgres::empty().await else {
+        eprintln!("SKIPPED postgres instances_may_migrate_at_once: TEST_DATABASE_URL not set");
+        return;
+    };
+    let other = meai_sql::SqlStore::connect(&db.own_url()).await.unwrap();
+    let (a, b) = tokio::join!(db.migrate(), other.migrate());
+    a.expect("first instance");
+    b.expect("second instance");
+    other.connection().clone().close().await.ok();
+}
