@@ -6,6 +6,7 @@ pub mod domain;
 pub mod error;
 pub mod identity;
 pub mod memory;
+pub mod model;
 pub mod service;
 pub mod session;
 pub mod store;

@@ -1,1 +1,33 @@
+//! meAI's model adapters on [genai](https://docs.rs/genai): [`GenaiChatModel`] (the
+//! [`meai_core::model::ChatModel`] port) and [`GenaiEmbedder`] (the
+//! [`meai_core::model::Embedder`] port), for OpenAI (cargo feature `openai`), Gemini (`gemini`)
+//! and OpenAI-compatible servers such as Ollama or vLLM (`openai` with a custom base URL).
+//!
+//! ```no_run
+//! # fn demo() -> Result<(), meai_llm::LlmConfigError> {
+//! use meai_llm::{GenaiChatModel, GenaiEmbedder, LlmConfig, Provider};
+//! let config = LlmConfig::new(Provider::OpenAi)
+//!     .with_base_url("http://localhost:11434/v1")
+//!     .with_chat_model("qwen2.5:7b");
+//! let chat = GenaiChatModel::new(&config)?;
+//! let embedder = GenaiEmbedder::new(&config.clone().with_embedding_model("nomic-embed-text"))?;
+//! # Ok(()) }
+//! ```
 
+mod chat;
+mod config;
+mod convert;
+mod embed;
+mod errors;
+mod events;
+mod lexical;
+mod retry;
+mod schema;
+mod target;
+
+pub use chat::GenaiChatModel;
+pub use config::{DEFAULT_STREAM_READ_TIMEOUT, LlmConfig, LlmConfigError, Provider};
+pub use embed::GenaiEmbedder;
+pub use lexical::{DEFAULT_LEXICAL_DIMENSIONS, LexicalEmbedder};
+pub use retry::RetryPolicy;
+pub use schema::sanitize_for_gemini;

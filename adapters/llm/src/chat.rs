@@ -1,0 +1,92 @@
+//! The [`ChatModel`] port on genai.
+
+use crate::config::{LlmConfig, LlmConfigError};
+use crate::convert;
+use crate::errors::map_error;
+use crate::events::Upstream;
+use crate::retry::RetryPolicy;
+use crate::target::Target;
+use genai::chat::{ChatOptions, ChatRequest as GenaiRequest};
+use meai_core::model::{ChatEvent, ChatModel, ChatRequest, ChatStream, ModelError};
+use tracing::Instrument;
+
+/// A streaming chat model with tools, for OpenAI, Gemini and OpenAI-compatible servers.
+///
+/// Transient failures (429 with its `Retry-After`, 5xx, refused connections, stalls) are retried
+/// with backoff until the first content of the answer arrives; after that an error is passed
+/// on, since the user already saw part of the answer.
+#[derive(Clone)]
+pub struct GenaiChatModel {
+    target: Target,
+    model: String,
+    options: ChatOptions,
+    retry: RetryPolicy,
+}
+
+impl GenaiChatModel {
+    pub fn new(config: &LlmConfig) -> Result<Self, LlmConfigError> {
+        let options = ChatOptions::default()
+            .with_capture_usage(true)
+            .with_capture_tool_calls(true)
+            .with_stream_header_timeout(config.stream_read_timeout)
+            .with_stream_read_timeout(config.stream_read_timeout);
+        Ok(Self {
+            target: Target::new(config)?,
+            model: config.chat_model.clone(),
+            options,
+            retry: RetryPolicy::default(),
+        })
+    }
+
+    pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// One request, read up to its first events: content, or the end of a content-less answer.
+    async fn attempt(&self, model: &str, request: &GenaiRequest) -> Result<(Vec<ChatEvent>, Upstream), ModelError> {
+        let response = self
+            .target
+            .client
+            .exec_chat_stream(self.target.service(model), request.clone(), Some(&self.options))
+            .await
+            .map_err(|e| map_error(e, &self.target.redactor))?;
+        let mut upstream = Upstream::new(response.stream, self.target.provider, self.target.redactor.clone());
+        match upstream.next().await {
+            Some(Ok(first)) => Ok((first, upstream)),
+            Some(Err(error)) => Err(error),
+            None => Err(ModelError::Truncated),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl ChatModel for GenaiChatModel {
+    async fn stream(&self, request: ChatRequest) -> Result<ChatStream, ModelError> {
+        let model = request.model.clone().unwrap_or_else(|| self.model.clone());
+        let span = tracing::info_span!("model_stream", provider = %self.target.provider, %model);
+        async {
+            let genai_request = convert::to_genai(&request, self.target.provider)?;
+            let mut failed = 0;
+            loop {
+                let error = match self.attempt(&model, &genai_request).await {
+                    Ok((first, upstream)) => return Ok(upstream.into_stream(first)),
+                    Err(error) => error,
+                };
+                failed += 1;
+                let Some(delay) = self.retry.delay_after(failed, &error) else {
+                    tracing::warn!(%error, attempts = failed, "model request failed");
+                    return Err(error);
+                };
+                tracing::warn!(%error, attempt = failed, delay_ms = delay.as_millis() as u64, "retrying model request");
+                tokio::time::sleep(delay).await;
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    fn model_name(&self) -> &str {
+        &self.model
+    }
+}
