@@ -23,6 +23,8 @@ enum Command {
     Migrate,
     /// Print the OpenAPI spec and exit.
     Openapi,
+    /// Rebuild the vector index from the database (after switching embedder or vector store).
+    Reindex,
 }
 
 #[tokio::main]
@@ -42,6 +44,7 @@ async fn main() -> ExitCode {
     meai::telemetry::init(config.log_format, config.debug);
     let result = match cli.command {
         Some(Command::Migrate) => migrate(&config).await,
+        Some(Command::Reindex) => reindex(&config).await,
         Some(Command::Serve { migrate }) => {
             config.migrate_on_start |= migrate;
             serve(config).await
@@ -63,6 +66,19 @@ async fn migrate(config: &Config) -> Result<(), startup::StartError> {
     let store = meai_sql::SqlStore::connect(config.database_url.expose()).await?;
     store.migrate().await?;
     tracing::info!(backend = store.backend(), "migrations applied");
+    Ok(())
+}
+
+/// Clears the configured index, then embeds every stored message again.
+async fn reindex(config: &Config) -> Result<(), startup::StartError> {
+    let store = meai_sql::SqlStore::connect(config.database_url.expose()).await?;
+    store.migrate().await?;
+    let memory = meai::memory::memory(config, &store, std::sync::Arc::new(store.clone())).await?;
+    let started = std::time::Instant::now();
+    let indexed = memory.reindex(256).await.map_err(|e| startup::StartError::Other(format!("reindex: {e}")))?;
+    tracing::info!(indexed, index = memory.index_kind(), embedder = memory.embedder_id(),
+        seconds = started.elapsed().as_secs_f64(), "reindex finished");
+    println!("reindexed {indexed} messages into the {} index ({})", memory.index_kind(), memory.embedder_id());
     Ok(())
 }
 

@@ -42,11 +42,14 @@ struct Collection {
     name: String,
 }
 
+/// A point's metadata as Chroma returns it.
+type Metadata = HashMap<String, Value>;
+
 #[derive(Deserialize)]
 struct QueryResult {
     ids: Vec<Vec<String>>,
     distances: Option<Vec<Vec<Option<f32>>>>,
-    metadatas: Option<Vec<Vec<Option<HashMap<String, Value>>>>>,
+    metadatas: Option<Vec<Vec<Option<Metadata>>>>,
 }
 
 fn unavailable(e: reqwest::Error) -> VectorError {

@@ -1,0 +1,173 @@
+//! Wiring of memory: the embedder (the model provider's, or the offline **lexical** one), the
+//! vector index chosen by `VECTOR_STORE`, the background indexing worker, and a deadline on
+//! recall so a slow index never holds up the first token.
+
+use crate::config::{Config, ConfigError};
+use crate::startup::StartError;
+use meai_core::memory::{Memory, MemoryRecall, MemorySettings, VectorIndex};
+use meai_core::model::Embedder;
+use meai_core::turn::Recall;
+use meai_core::{ConversationId, Message, Store, UserId};
+use meai_llm::{GenaiEmbedder, LexicalEmbedder};
+use meai_sql::{SqlStore, SqlVectorIndex};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Messages waiting for indexing at most; beyond, new ones are dropped (counted, logged).
+const QUEUE: usize = 10_000;
+/// Recall gets this long (embedding the message + searching) before the turn goes on without it.
+const DEFAULT_RECALL_TIMEOUT_MS: u64 = 1_500;
+
+/// Memory, and the turn's recall seam over it.
+pub struct Wired {
+    pub memory: Memory,
+    pub recall: Arc<dyn Recall>,
+}
+
+/// The embedder: `EMBEDDER=lexical` forces the offline one; otherwise the configured model
+/// provider's embedding model, and the lexical one when no provider is configured.
+fn embedder(config: &Config) -> Result<Arc<dyn Embedder>, ConfigError> {
+    let lexical = || {
+        let e = LexicalEmbedder::new(
+            config
+                .embedding_dimensions
+                .unwrap_or(meai_llm::DEFAULT_LEXICAL_DIMENSIONS),
+        );
+        tracing::warn!(
+            model = e.model_id(),
+            "memory uses the LEXICAL embedder (offline, word-overlap, not semantic): set a model provider key for semantic recall"
+        );
+        Arc::new(e) as Arc<dyn Embedder>
+    };
+    match config.embedder.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        Some("lexical") => return Ok(lexical()),
+        None | Some("provider") => {}
+        Some(other) => {
+            return Err(ConfigError::new(format!(
+                "EMBEDDER must be `provider` or `lexical`, not {other:?}"
+            )));
+        }
+    }
+    let Some(mut llm) = crate::turns::llm_config(config)? else {
+        return Ok(lexical());
+    };
+    if let Some(d) = config.embedding_dimensions {
+        llm = llm.with_embedding_dimensions(d);
+    }
+    let e = GenaiEmbedder::new(&llm).map_err(|e| ConfigError::new(format!("embedder: {e}")))?;
+    tracing::info!(model = e.model_id(), "memory uses the provider's embedding model");
+    Ok(Arc::new(e))
+}
+
+/// The index `VECTOR_STORE` names (`local` by default).
+async fn index(config: &Config, sql: &SqlStore) -> Result<Arc<dyn VectorIndex>, StartError> {
+    let kind = config.vector_store.as_deref().unwrap_or("local").to_ascii_lowercase();
+    match kind.as_str() {
+        "local" => Ok(Arc::new(SqlVectorIndex::new(sql))),
+        "chroma" => chroma(config).await,
+        "qdrant" => qdrant(config).await,
+        other => Err(ConfigError::new(format!("VECTOR_STORE must be local, chroma or qdrant, not {other:?}")).into()),
+    }
+}
+
+#[cfg(feature = "chroma")]
+async fn chroma(config: &Config) -> Result<Arc<dyn VectorIndex>, StartError> {
+    let host = config.chroma_host.as_deref().unwrap_or("localhost");
+    let port = config.chroma_port.unwrap_or(8000);
+    let base = if host.starts_with("http://") || host.starts_with("https://") {
+        format!("{host}:{port}")
+    } else {
+        format!("http://{host}:{port}")
+    };
+    let tenant = config.chroma_tenant.as_deref().unwrap_or("default_tenant");
+    let database = config.chroma_database.as_deref().unwrap_or("default_database");
+    let index = meai_vector::ChromaIndex::connect(&base, tenant, database)
+        .await
+        .map_err(|e| StartError::Other(format!("chroma at {host}:{port}: {e}")))?;
+    Ok(Arc::new(index))
+}
+
+#[cfg(not(feature = "chroma"))]
+async fn chroma(_config: &Config) -> Result<Arc<dyn VectorIndex>, StartError> {
+    Err(ConfigError::new("VECTOR_STORE=chroma needs a build with the `chroma` cargo feature").into())
+}
+
+#[cfg(feature = "qdrant")]
+async fn qdrant(config: &Config) -> Result<Arc<dyn VectorIndex>, StartError> {
+    let url = config
+        .qdrant_url
+        .as_deref()
+        .ok_or_else(|| ConfigError::new("VECTOR_STORE=qdrant needs QDRANT_URL"))?;
+    let key = config.qdrant_api_key.as_ref().map(|k| k.expose().to_owned());
+    let index = meai_vector::QdrantIndex::connect(url, key)
+        .await
+        .map_err(|e| StartError::Other(format!("qdrant: {e}")))?;
+    Ok(Arc::new(index))
+}
+
+#[cfg(not(feature = "qdrant"))]
+async fn qdrant(_config: &Config) -> Result<Arc<dyn VectorIndex>, StartError> {
+    Err(ConfigError::new("VECTOR_STORE=qdrant needs a build with the `qdrant` cargo feature").into())
+}
+
+fn settings(config: &Config) -> MemorySettings {
+    let mut s = MemorySettings::default();
+    if let Some(min) = config.memory_min_score {
+        s.min_similarity = min;
+    }
+    if let Some(cross) = config.memory_cross_conversation {
+        s.cross_conversation = cross;
+    }
+    s
+}
+
+/// Memory without the background worker (for `meai reindex`).
+pub async fn memory(config: &Config, sql: &SqlStore, store: Arc<dyn Store>) -> Result<Memory, StartError> {
+    let index = index(config, sql).await?;
+    let memory = Memory::new(embedder(config)?, index, Arc::new(sql.clone()), store, settings(config));
+    tracing::info!(
+        index = memory.index_kind(),
+        embedder = memory.embedder_id(),
+        "memory configured"
+    );
+    Ok(memory)
+}
+
+/// Memory with its indexing worker spawned, and the recall seam for the turn.
+pub async fn build(config: &Config, sql: &SqlStore, store: Arc<dyn Store>) -> Result<Wired, StartError> {
+    let memory = memory(config, sql, store).await?;
+    let (queue, worker) = memory.indexer(QUEUE);
+    tokio::spawn(worker);
+    let timeout = Duration::from_millis(config.memory_recall_timeout_ms.unwrap_or(DEFAULT_RECALL_TIMEOUT_MS));
+    let recall = Arc::new(Deadline {
+        inner: MemoryRecall::new(memory.clone(), queue),
+        timeout,
+    });
+    Ok(Wired { memory, recall })
+}
+
+/// Recall with a deadline: past it the turn answers without recalled messages.
+struct Deadline {
+    inner: MemoryRecall,
+    timeout: Duration,
+}
+
+#[async_trait::async_trait]
+impl Recall for Deadline {
+    async fn recall(
+        &self,
+        user: UserId,
+        conversation: ConversationId,
+        query: &str,
+        limit: usize,
+    ) -> Result<Vec<Message>, String> {
+        match tokio::time::timeout(self.timeout, self.inner.recall(user, conversation, query, limit)).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(format!("recall took longer than {} ms", self.timeout.as_millis())),
+        }
+    }
+
+    async fn remember(&self, user: UserId, messages: &[Message]) {
+        self.inner.remember(user, messages).await;
+    }
+}
