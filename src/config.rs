@@ -76,6 +76,27 @@ pub struct Config {
     #[serde(default)]
     pub local_mode_allow_remote: bool,
 
+    /// Language model provider: `openai` or `gemini`. Unset: whichever key/base URL is set.
+    #[serde(default)]
+    pub model: Option<String>,
+    #[serde(default)]
+    pub openai_api_key: Option<Secret>,
+    #[serde(default)]
+    pub google_api_key: Option<Secret>,
+    /// An OpenAI-compatible server instead of api.openai.com (Ollama, vLLM, llama.cpp).
+    #[serde(default)]
+    pub openai_base_url: Option<String>,
+    #[serde(default)]
+    pub gemini_base_url: Option<String>,
+    /// Defaults: `gpt-4.1-mini` / `gemini-2.0-flash`.
+    #[serde(default)]
+    pub chat_model: Option<String>,
+    /// Model for titles and summaries; default: the chat model.
+    #[serde(default)]
+    pub summary_model: Option<String>,
+    #[serde(default)]
+    pub embedding_model: Option<String>,
+
     /// Composio, for toolkits. Without the key the toolkit endpoints answer 503 and turns
     /// offer no tools.
     #[serde(default)]

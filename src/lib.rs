@@ -2,10 +2,12 @@
 
 pub mod config;
 pub mod http;
+pub mod socket;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
 pub mod toolkits;
+pub mod turns;
 
 pub use config::Config;
 pub use startup::{Server, build_state};

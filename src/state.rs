@@ -2,6 +2,7 @@
 
 use crate::config::Config;
 use meai_core::service::{Conversations, Logins, Sessions};
+use meai_core::turn::Turns;
 use meai_core::{NewUser, Store};
 use std::sync::Arc;
 
@@ -21,6 +22,8 @@ pub struct AppState {
     pub conversations: Conversations,
     pub sessions: Sessions,
     pub sign_in: SignIn,
+    /// The assistant turn (Socket.IO and SSE).
+    pub turns: Turns,
     /// Toolkit connections (Composio); `None` without `COMPOSIO_API_KEY`.
     pub toolkits: Option<meai_core::toolkits::ToolkitConnections>,
 }

@@ -42,7 +42,8 @@ pub async fn authenticate(
     TryData(auth): TryData<HandshakeAuth>,
 ) -> Result<(), Refusal> {
     let bearer = auth.ok().and_then(|a| a.token).filter(|t| !t.is_empty());
-    let token = bearer.or_else(|| cookie_value(&socket.req_parts().headers, &state.config.cookie_name).map(str::to_owned));
+    let token =
+        bearer.or_else(|| cookie_value(&socket.req_parts().headers, &state.config.cookie_name).map(str::to_owned));
     let token = token.ok_or(Refusal::Unauthenticated)?;
     match state.sessions.authenticate(&token).await {
         Ok(claims) => {

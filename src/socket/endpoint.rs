@@ -43,11 +43,16 @@ impl Endpoint for SocketIoEndpoint {
         };
         // socketioxide reads the handshake from this head: the session cookie and the query
         // (`EIO`, `transport`, `sid`) must reach it unchanged.
-        let mut head = http::Request::builder().method(req.method().clone()).uri(req.uri().clone()).version(req.version());
+        let mut head = http::Request::builder()
+            .method(req.method().clone())
+            .uri(req.uri().clone())
+            .version(req.version());
         if let Some(headers) = head.headers_mut() {
             headers.extend(req.headers().iter().map(|(k, v)| (k.clone(), v.clone())));
         }
-        let head = head.body(()).map_err(|e| poem::Error::new(e, StatusCode::BAD_REQUEST))?;
+        let head = head
+            .body(())
+            .map_err(|e| poem::Error::new(e, StatusCode::BAD_REQUEST))?;
         let mut svc = self.0.clone();
         tokio::spawn(async move {
             match on_upgrade.await {

@@ -5,9 +5,9 @@
 //! follows a given run at most once.
 
 use super::wire;
+use futures::StreamExt;
 use meai_core::ConversationId;
 use meai_core::turn::{Attachment, RunId};
-use futures::StreamExt;
 use socketioxide::extract::SocketRef;
 use socketioxide::{SendError, SocketError};
 use std::collections::HashSet;

@@ -14,12 +14,19 @@ use serde_json::{Value, json};
 use socketioxide::extract::{Data, Extension, SocketRef, State};
 use tracing::Instrument;
 
-pub async fn on_connect(socket: SocketRef) {
-    tracing::debug!(sid = %socket.id, transport = ?socket.transport_type(), "socket connected");
+/// Registers the event handlers. A connect *middleware*, not the connect handler: socketioxide
+/// spawns the handler after telling the client it is connected, so a client that emits at once
+/// (`join_conversation` on `connect`) could beat a handler registered there.
+pub async fn register(socket: SocketRef) -> Result<(), std::convert::Infallible> {
     socket.on("join_conversation", join_conversation);
     socket.on("message", message);
     socket.on("resume", resume);
     socket.on("stop", stop);
+    Ok(())
+}
+
+pub async fn on_connect(socket: SocketRef) {
+    tracing::debug!(sid = %socket.id, transport = ?socket.transport_type(), "socket connected");
 }
 
 fn emit_error(socket: &SocketRef, message: impl Into<String>, conversation: Option<ConversationId>) {
@@ -59,7 +66,9 @@ async fn join_conversation(
     Extension(SocketUser(user)): Extension<SocketUser>,
     Data(data): Data<Value>,
 ) {
-    let Some(id) = conversation_of(&socket, &data) else { return };
+    let Some(id) = conversation_of(&socket, &data) else {
+        return;
+    };
     let span = tracing::info_span!("join_conversation", user_id = %user, conversation_id = %id);
     async {
         if let Err(e) = state.conversations.get(user, id).await {
@@ -86,16 +95,40 @@ async fn message(
     Extension(SocketUser(user)): Extension<SocketUser>,
     Data(data): Data<Value>,
 ) {
-    let Some(id) = conversation_of(&socket, &data) else { return };
-    let content = data.get("content").and_then(Value::as_str).unwrap_or_default().to_owned();
-    let client_message_id = data.get("client_message_id").and_then(Value::as_str).and_then(ClientMessageId::parse);
+    let Some(id) = conversation_of(&socket, &data) else {
+        return;
+    };
+    let content = data
+        .get("content")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let client_message_id = data
+        .get("client_message_id")
+        .and_then(Value::as_str)
+        .and_then(ClientMessageId::parse);
     let span = tracing::info_span!("message", user_id = %user, conversation_id = %id);
     async {
-        let started = match state.turns.start(user, id, TurnRequest { content, client_message_id }).await {
+        let started = match state
+            .turns
+            .start(
+                user,
+                id,
+                TurnRequest {
+                    content,
+                    client_message_id,
+                },
+            )
+            .await
+        {
             Ok(s) => s,
             Err(e) => return emit_error(&socket, describe(e), Some(id)),
         };
-        tokio::spawn(started.work.instrument(tracing::info_span!("turn", conversation_id = %id, run = %started.run)));
+        tokio::spawn(
+            started
+                .work
+                .instrument(tracing::info_span!("turn", conversation_id = %id, run = %started.run)),
+        );
         // The sender follows this conversation from now on, joined or not (ownership was
         // checked by the core).
         socket.join(room(id));
@@ -117,7 +150,9 @@ async fn resume(
     Extension(SocketUser(user)): Extension<SocketUser>,
     Data(data): Data<Value>,
 ) {
-    let Some(id) = conversation_of(&socket, &data) else { return };
+    let Some(id) = conversation_of(&socket, &data) else {
+        return;
+    };
     let after = data.get("after_seq").and_then(Value::as_u64).unwrap_or(0);
     match state.turns.attach(user, id, after).await {
         Ok(Some(att)) => {
@@ -135,7 +170,9 @@ async fn stop(
     Extension(SocketUser(user)): Extension<SocketUser>,
     Data(data): Data<Value>,
 ) {
-    let Some(id) = conversation_of(&socket, &data) else { return };
+    let Some(id) = conversation_of(&socket, &data) else {
+        return;
+    };
     match state.turns.stop(user, id).await {
         // The run itself reports the end (`last_chunk` with `stopped: true`) to its followers.
         Ok(true) => tracing::info!(conversation_id = %id, "stop requested"),

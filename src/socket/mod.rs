@@ -22,7 +22,14 @@ pub const NAMESPACE: &str = "/conversations/stream";
 
 /// The Socket.IO endpoint to mount with `nest_no_strip("/socket.io", ..)`.
 pub fn endpoint(state: &AppState) -> SocketIoEndpoint {
-    let (svc, io) = SocketIo::builder().req_path("/socket.io").with_state(state.clone()).build_svc();
-    io.ns(NAMESPACE, handlers::on_connect.with(auth::authenticate));
+    let (svc, io) = SocketIo::builder()
+        .req_path("/socket.io")
+        .with_state(state.clone())
+        .build_svc();
+    // Middlewares run last-added first: authenticate, then register the handlers.
+    io.ns(
+        NAMESPACE,
+        handlers::on_connect.with(handlers::register).with(auth::authenticate),
+    );
     SocketIoEndpoint(svc)
 }

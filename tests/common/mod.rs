@@ -23,6 +23,11 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts the app with extra environment-style settings on top of the test defaults.
 pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
+    spawn_app_customized(vars, |state| state).await
+}
+
+/// Like [`spawn_app_with`], letting the test swap parts of the wired state (e.g. a fake toolkit).
+pub async fn spawn_app_customized(vars: &[(&str, &str)], customize: impl FnOnce(AppState) -> AppState) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("meai.db").display());
     let mut all: Vec<(String, String)> = vec![
@@ -34,7 +39,7 @@ pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
     all.retain(|(k, _)| !vars.iter().any(|(o, _)| o == k));
     all.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let config = Config::from_vars(all).expect("test config");
-    let state = build_state(config).await.expect("app state");
+    let state = customize(build_state(config).await.expect("app state"));
     let server = Server::bind(state.clone(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
     let addr = server.local_addr();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -89,10 +89,7 @@ impl Inner {
 
     fn finish(&self, conversation: ConversationId, run: RunId) {
         let mut runs = self.lock();
-        if let Some(r) = runs
-            .get_mut(&conversation)
-            .filter(|r| r.id == run && r.active())
-        {
+        if let Some(r) = runs.get_mut(&conversation).filter(|r| r.id == run && r.active()) {
             r.finished_at = Some(Instant::now());
             r.live = None;
         }
@@ -130,11 +127,7 @@ impl RunRegistry for LocalRuns {
         }))
     }
 
-    async fn attach(
-        &self,
-        conversation: ConversationId,
-        after_seq: u64,
-    ) -> Result<Option<Attachment>, RunError> {
+    async fn attach(&self, conversation: ConversationId, after_seq: u64) -> Result<Option<Attachment>, RunError> {
         let runs = self.inner.lock();
         let Some(run) = runs.get(&conversation) else {
             return Ok(None);
@@ -242,10 +235,7 @@ impl RunWriter for LocalWriter {
 
     async fn publish(&self, event: TurnEvent) -> Result<u64, RunError> {
         let mut runs = self.inner.lock();
-        let Some(run) = runs
-            .get_mut(&self.conversation)
-            .filter(|r| r.id == self.run)
-        else {
+        let Some(run) = runs.get_mut(&self.conversation).filter(|r| r.id == self.run) else {
             return Err(RunError::Backend("the run is gone".into()));
         };
         let e = RunEvent {

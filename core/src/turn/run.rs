@@ -65,10 +65,13 @@ impl Turn {
         let d = &self.deps;
         let stop = step::stop_signal(&*self.writer);
         let tools = match &d.tools {
-            Some(t) => t.tools_for_message(self.user, &self.human.content).await.unwrap_or_else(|e| {
-                tracing::warn!(error = %e, "toolkits unavailable, answering without tools");
-                Vec::new()
-            }),
+            Some(t) => t
+                .tools_for_message(self.user, &self.human.content)
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "toolkits unavailable, answering without tools");
+                    Vec::new()
+                }),
             None => Vec::new(),
         };
         let recalled = match &d.recall {

@@ -16,11 +16,9 @@ async fn a_lagging_listener_catches_up_from_the_log() {
     let w = runs.begin(c).await.unwrap();
     let att = runs.attach(c, 0).await.unwrap().unwrap();
     for i in 0..50 {
-        w.publish(TurnEvent::Assistant {
-            content: i.to_string(),
-        })
-        .await
-        .unwrap();
+        w.publish(TurnEvent::Assistant { content: i.to_string() })
+            .await
+            .unwrap();
     }
     w.finish().await;
     let seqs: Vec<u64> = att.events.map(|e| e.seq).collect().await;

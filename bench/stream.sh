@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Streaming benchmark of the meAI server: Socket.IO clients (websocket only, session cookie,
+# like the frontend) against the release server, answered by a fake OpenAI server with a fixed
+# time-to-first-token (TTFT) and token pace (bench/stream-fake-llm.mjs). Two scenarios:
+#   low load: 1 socket x 200 sequential turns: backend-added latency (emit -> first
+#             `assistant`, minus the fake's TTFT), p50/p99;
+#   load:     100 sockets x 10 turns (1,000 turns, 100 conversations streaming at once):
+#             throughput, added latency, peak RSS, and messages persisted vs sent.
+# Prints a markdown table.
+#
+#   bench/stream.sh [--no-build] [--sockets N] [--turns N]
+#
+# Needs node and tests/node/node_modules (`npm ci` in tests/node). SQLite in a temp dir;
+# all traffic stays on 127.0.0.1; every run is bounded (the driver exits when its turns end).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+BUILD=1
+SOCKETS=100
+TURNS=10
+CHUNKS=20
+LOW_TURNS=200
+LOW_TTFT=50
+LOW_PACE=5
+LOAD_TTFT=200
+LOAD_PACE=20
+
+while [ "$#" -gt 0 ]; do
+  case "$1" in
+    --no-build) BUILD=0 ;;
+    --sockets) SOCKETS=$2; shift ;;
+    --turns) TURNS=$2; shift ;;
+    -h|--help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "bench: unknown option $1" >&2; exit 1 ;;
+  esac
+  shift
+done
+
+[ -d "$ROOT/tests/node/node_modules/socket.io-client" ] || { echo "bench: run npm ci in tests/node first" >&2; exit 1; }
+if [ "$BUILD" = 1 ]; then
+  (cd "$ROOT" && cargo build --release -p meai --bin meai)
+fi
+BIN="$TARGET/release/meai"
+
+WORK="$(mktemp -d)"
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+wait_http() {
+  for _ in $(seq 1 100); do
+    curl -fsS "$1" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "bench: $1 did not come up" >&2
+  exit 1
+}
+
+# run_scenario NAME SOCKETS TURNS TTFT PACE -> prints the driver's JSON with peak RSS added
+run_scenario() {
+  local name=$1 sockets=$2 turns=$3 ttft=$4 pace=$5
+  local llm_port app_port
+  llm_port=$(free_port)
+  node "$ROOT/bench/stream-fake-llm.mjs" "$llm_port" "$ttft" "$pace" "$CHUNKS" >"$WORK/llm-$name.log" 2>&1 &
+  PIDS+=($!)
+  local llm_pid=$!
+  app_port=$(free_port)
+  mkdir -p "$WORK/$name"
+  env -i PATH="$PATH" HOME="${HOME:-/root}" \
+    DATABASE_URL="sqlite://$WORK/$name/meai.db" PORT="$app_port" SECRET_KEY=bench-secret \
+    MODEL=openai OPENAI_API_KEY=bench OPENAI_BASE_URL="http://127.0.0.1:$llm_port/v1/" \
+    RUST_LOG="${RUST_LOG:-warn}" "$BIN" >"$WORK/app-$name.log" 2>&1 &
+  PIDS+=($!)
+  local app_pid=$!
+  wait_http "http://127.0.0.1:$app_port/health"
+  local out
+  out=$(node "$ROOT/bench/stream-load.mjs" "http://127.0.0.1:$app_port" "$sockets" "$turns" "$ttft" "$CHUNKS")
+  local rss_kb
+  rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$app_pid/status")
+  kill "$app_pid" "$llm_pid" 2>/dev/null || true
+  echo "$out" | python3 -c "import json,sys; d=json.load(sys.stdin); d['peak_rss_mib']=round($rss_kb/1024,1); d['name']='$name'; d['ttft_ms']=$ttft; d['pace_ms']=$pace; print(json.dumps(d))"
+}
+
+LOW=$(run_scenario low 1 "$LOW_TURNS" "$LOW_TTFT" "$LOW_PACE")
+LOAD=$(run_scenario load "$SOCKETS" "$TURNS" "$LOAD_TTFT" "$LOAD_PACE")
+echo "$LOW" >"$WORK/low.json"
+echo "$LOAD" >"$WORK/load.json"
+
+python3 - "$WORK/low.json" "$WORK/load.json" "$CHUNKS" <<'PY'
+import json, sys
+rows = [json.load(open(p)) for p in sys.argv[1:3]]
+chunks = sys.argv[3]
+print(f"| scenario | turns | fake LLM (TTFT / pace, {chunks} chunks) | turns/s | chunks/s | added latency p50 / p99 / max (ms) | turn p50 / p99 (ms) | peak RSS (MiB) | sent / persisted Human / AI (complete) | error events |")
+print("|---|---|---|---|---|---|---|---|---|---|")
+for d in rows:
+    label = f"{d['sockets']} socket(s) x {d['turns_per_socket']} turns"
+    a, t = d["added_ms"], d["turn_ms"]
+    print(f"| {label} | {d['turns']} | {d['ttft_ms']} ms / {d['pace_ms']} ms | {d['turns_per_s']} | {d['chunks_per_s']} | "
+          f"{a['p50']} / {a['p99']} / {a['max']} | {t['p50']} / {t['p99']} | {d['peak_rss_mib']} | "
+          f"{d['sent']} / {d['persisted_human']} / {d['persisted_ai']} ({d['persisted_complete_ai']}) | {d['error_events']} |")
+PY

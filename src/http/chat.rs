@@ -1,0 +1,170 @@
+//! The assistant turn over plain HTTP, for API clients without Socket.IO: send a message and
+//! read the answer as Server-Sent Events (the same events as the socket), or stop an answer.
+
+use super::session::Authenticated;
+use super::{ApiError, ApiTags};
+use crate::state::AppState;
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use meai_core::turn::TurnRequest;
+use meai_core::{ClientMessageId, ConversationId, CoreError};
+use poem::web::Data;
+use poem::web::sse::Event;
+use poem_openapi::param::Path;
+use poem_openapi::payload::{EventStream, Json};
+use poem_openapi::types::ToJSON;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use std::time::Duration;
+use tracing::Instrument;
+
+pub struct ChatApi;
+
+/// A message to the assistant.
+#[derive(Debug, Object)]
+struct SendMessage {
+    /// What the person says.
+    content: String,
+    /// Makes sending idempotent: the same id again replays the stored answer instead of
+    /// answering twice.
+    client_message_id: Option<String>,
+}
+
+/// One event of the answer. The SSE `event:` field names it (`tool`, `assistant`, `error`,
+/// `last_chunk`), `id:` is `seq`, and `data:` is this object with only the fields of that event:
+/// `tool`/`assistant` have `role` and `content`, `error` has `error`, `last_chunk` has
+/// `last_chunk: true` and `stopped`.
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct StreamEvent {
+    /// Position in the run, from 1, without gaps.
+    seq: u64,
+    conversation_id: i64,
+    /// `tool` or `assistant`.
+    role: Option<String>,
+    /// A chunk of the answer, or tool progress.
+    content: Option<String>,
+    /// Why the answer could not be completed.
+    error: Option<String>,
+    /// Always the last event of an answer.
+    last_chunk: Option<bool>,
+    /// On `last_chunk`: the answer was cut short by a stop request.
+    stopped: Option<bool>,
+}
+
+/// The stop was requested.
+#[derive(Debug, Object)]
+struct StopRequested {
+    message: String,
+}
+
+#[derive(ApiResponse)]
+enum AnswerStream {
+    /// The answer as `text/event-stream`; the stream ends after `last_chunk`. The answer keeps
+    /// being generated (and stored) if the client goes away; stop it with
+    /// `POST /conversations/{id}/stop`.
+    #[oai(status = 200)]
+    Events(EventStream<BoxStream<'static, StreamEvent>>),
+}
+
+/// The SSE frame of an event: named like the Socket.IO event, `id` = `seq`.
+fn to_event(e: StreamEvent) -> Event {
+    let name = match (&e.role, &e.error, e.last_chunk) {
+        (_, _, Some(true)) => "last_chunk",
+        (_, Some(_), _) => "error",
+        (Some(r), _, _) if r == "tool" => "tool",
+        _ => "assistant",
+    };
+    let seq = e.seq;
+    Event::message(e.to_json_string()).event_type(name).id(seq.to_string())
+}
+
+fn stream_event(conversation: ConversationId, e: meai_core::turn::RunEvent) -> StreamEvent {
+    use meai_core::turn::TurnEvent;
+    let mut out = StreamEvent {
+        seq: e.seq,
+        conversation_id: conversation.0,
+        role: None,
+        content: None,
+        error: None,
+        last_chunk: None,
+        stopped: None,
+    };
+    match e.event {
+        TurnEvent::Tool { content } => (out.role, out.content) = (Some("tool".into()), Some(content)),
+        TurnEvent::Assistant { content } => (out.role, out.content) = (Some("assistant".into()), Some(content)),
+        TurnEvent::Error { error } => out.error = Some(error),
+        TurnEvent::LastChunk { stopped } => (out.last_chunk, out.stopped) = (Some(true), Some(stopped)),
+    }
+    out
+}
+
+#[OpenApi(tag = "ApiTags::Conversations")]
+impl ChatApi {
+    /// Send a message and stream the answer
+    ///
+    /// Stores the message, then answers with Server-Sent Events: `tool` (tool progress),
+    /// `assistant` (chunks of the answer), `error` (the answer could not be completed; what was
+    /// streamed is kept), and always a final `last_chunk`. Refused with 409 while the
+    /// conversation is still answering an earlier message.
+    #[oai(path = "/conversations/:conversation_id/messages", method = "post", operation_id = "sendMessage")]
+    async fn send(
+        &self,
+        state: Data<&AppState>,
+        session: Authenticated,
+        /// The conversation's id.
+        conversation_id: Path<i64>,
+        body: Json<SendMessage>,
+    ) -> Result<AnswerStream, ApiError> {
+        let (user, id) = (session.0.user_id, ConversationId(conversation_id.0));
+        let client_message_id = match body.0.client_message_id.as_deref() {
+            Some(raw) => Some(ClientMessageId::parse(raw).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "client_message_id must be 1 to {} characters",
+                    ClientMessageId::MAX_LEN
+                ))
+            })?),
+            None => None,
+        };
+        let request = TurnRequest {
+            content: body.0.content,
+            client_message_id,
+        };
+        let started = state.turns.start(user, id, request).await?;
+        let attachment = state
+            .turns
+            .attach(user, id, 0)
+            .await?
+            .ok_or_else(|| ApiError::from(CoreError::Internal("a started run could not be attached".into())))?;
+        let span = tracing::info_span!("turn", conversation_id = %id, run = %started.run);
+        tokio::spawn(started.work.instrument(span));
+        let events = attachment.events.map(move |e| stream_event(id, e)).boxed();
+        Ok(AnswerStream::Events(
+            EventStream::new(events)
+                .keep_alive(Duration::from_secs(15))
+                .to_event(to_event),
+        ))
+    }
+
+    /// Stop the answer being generated
+    ///
+    /// Cancels the conversation's running answer and its model request. What was streamed so
+    /// far is stored (marked as stopped) and listeners receive `last_chunk` with `stopped: true`.
+    /// 409 when no answer is being generated.
+    #[oai(path = "/conversations/:conversation_id/stop", method = "post", operation_id = "stopAnswer")]
+    async fn stop(
+        &self,
+        state: Data<&AppState>,
+        session: Authenticated,
+        /// The conversation's id.
+        conversation_id: Path<i64>,
+    ) -> Result<Json<StopRequested>, ApiError> {
+        let id = ConversationId(conversation_id.0);
+        if state.turns.stop(session.0.user_id, id).await? {
+            Ok(Json(StopRequested {
+                message: "Stop requested".into(),
+            }))
+        } else {
+            Err(CoreError::Conflict("No reply is being generated in this conversation".into()).into())
+        }
+    }
+}

@@ -1,0 +1,488 @@
+//! The Socket.IO contract end to end: the real npm `socket.io-client` (tests/node/client.mjs)
+//! against the server on a random port, answered by the wire-level fake OpenAI/Gemini servers.
+//!
+//! Needs `npm ci` in tests/node (`.ci/run` does it); without `node_modules` every test prints
+//! a SKIPPED line and passes.
+
+mod common;
+
+use common::{TestApp, spawn_app_customized, spawn_app_with};
+use meai::state::AppState;
+use meai_core::model::{ToolCall, ToolSpec};
+use meai_core::turn::{BUSY, FAILED_MARK, NO_MODEL, STOPPED_MARK, ToolError, ToolExecutor};
+use meai_core::{ConversationId, MessageKind, Page, UserId};
+use meai_testkit::gemini::FakeGemini;
+use meai_testkit::openai::{FakeOpenAi, Reply};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn node_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/node")
+}
+
+/// False (after printing SKIPPED) when the npm client is not installed.
+fn client_installed(test: &str) -> bool {
+    let ok = node_dir().join("node_modules/socket.io-client").is_dir();
+    if !ok {
+        println!("SKIPPED {test}: run `npm ci` in tests/node to install socket.io-client");
+    }
+    ok
+}
+
+/// Runs the node client with a plan; returns every line it printed, as JSON.
+async fn run_client(app: &TestApp, plan: Value) -> Vec<Value> {
+    let (base, plan) = (app.base.clone(), plan.to_string());
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("node")
+            .arg(node_dir().join("client.mjs"))
+            .arg(base)
+            .arg(plan)
+            .output()
+    })
+    .await
+    .unwrap()
+    .expect("node runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert!(
+        out.status.success(),
+        "client failed: {}\n{}",
+        lines.iter().map(Value::to_string).collect::<Vec<_>>().join("\n"),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    lines
+}
+
+fn named<'a>(lines: &'a [Value], event: &str) -> Vec<&'a Value> {
+    lines.iter().filter(|l| l["event"] == event).collect()
+}
+
+fn text_of(lines: &[Value], conn: i64) -> String {
+    named(lines, "assistant")
+        .iter()
+        .filter(|l| l["conn"] == conn)
+        .map(|l| l["data"]["content"].as_str().unwrap())
+        .collect()
+}
+
+/// A signed-in user with a conversation: the cookie header and the ids.
+async fn user_with_conversation(app: &TestApp, email: &str) -> (String, String, UserId, ConversationId) {
+    let (user, token) = app.other_user(email).await;
+    let conv = app.state.conversations.create(user.id, None).await.unwrap();
+    let cookie = format!("{}={}", app.state.config.cookie_name, token.expose());
+    (cookie, token.expose().to_owned(), user.id, conv.id)
+}
+
+async fn messages(app: &TestApp, user: UserId, conv: ConversationId) -> Vec<(MessageKind, String)> {
+    let all = app.state.conversations.messages(user, conv, Page::all()).await.unwrap();
+    all.into_iter().map(|m| (m.kind, m.content)).collect()
+}
+
+async fn spawn_with_openai(fake: &FakeOpenAi) -> TestApp {
+    spawn_app_with(&[
+        ("MODEL", "openai"),
+        ("OPENAI_API_KEY", "sk-test"),
+        ("OPENAI_BASE_URL", &fake.base_url()),
+    ])
+    .await
+}
+
+/// Connect, join, send one message, wait for the end of the answer.
+fn one_turn(cookie: &str, transports: &[&str], conv: ConversationId, content: &str) -> Value {
+    json!([
+        {"connect": {"cookie": cookie, "transports": transports}},
+        {"wait": "connect"},
+        {"emit": "join_conversation", "data": {"conversation_id": conv.0}},
+        {"wait": "joined"},
+        {"emit": "message", "data": {"content": content, "conversation_id": conv.0}},
+        {"wait": "last_chunk"}
+    ])
+}
+
+async fn full_turn_over(transports: &[&str]) {
+    let fake = FakeOpenAi::start().await;
+    fake.push(Reply::chunks(["Hel", "lo", " wor", "ld", "!"]));
+    let app = spawn_with_openai(&fake).await;
+    let (cookie, _, user, conv) = user_with_conversation(&app, "ada@example.com").await;
+    let lines = run_client(&app, one_turn(&cookie, transports, conv, "Say hello")).await;
+
+    assert_eq!(named(&lines, "connect")[0]["data"]["transport"], transports[0]);
+    assert_eq!(
+        named(&lines, "joined")[0]["data"]["message"],
+        format!("Joined conversation {}", conv.0)
+    );
+    let chunks: Vec<&Value> = named(&lines, "assistant").into_iter().map(|l| &l["data"]).collect();
+    let contents: Vec<&str> = chunks.iter().map(|d| d["content"].as_str().unwrap()).collect();
+    assert_eq!(contents, ["Hel", "lo", " wor", "ld", "!"]);
+    assert!(chunks.iter().all(|d| d["role"] == "assistant"));
+    let seqs: Vec<u64> = chunks.iter().map(|d| d["seq"].as_u64().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
+    let last = named(&lines, "last_chunk");
+    assert_eq!(last.len(), 1);
+    assert_eq!(last[0]["data"]["last_chunk"], true);
+    assert!(named(&lines, "error").is_empty());
+    assert_eq!(
+        messages(&app, user, conv).await[..2],
+        [
+            (MessageKind::Human, "Say hello".into()),
+            (MessageKind::Ai, "Hello world!".into())
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_only_with_the_session_cookie_streams_a_full_turn() {
+    if !client_installed("websocket_only_with_the_session_cookie_streams_a_full_turn") {
+        return;
+    }
+    full_turn_over(&["websocket"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polling_streams_a_full_turn() {
+    if !client_installed("polling_streams_a_full_turn") {
+        return;
+    }
+    full_turn_over(&["polling"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_session_the_connection_is_refused_on_both_transports() {
+    if !client_installed("without_a_session_the_connection_is_refused_on_both_transports") {
+        return;
+    }
+    let app = spawn_app_with(&[]).await;
+    for transports in [["websocket"], ["polling"]] {
+        for cookie in [None, Some("session=forged.token")] {
+            let plan = json!([{"connect": {"cookie": cookie, "transports": transports}}, {"wait": "connect_error"}]);
+            let lines = run_client(&app, plan).await;
+            assert!(named(&lines, "connect").is_empty(), "{lines:?}");
+            assert_eq!(
+                named(&lines, "connect_error")[0]["data"]["message"],
+                "Not authenticated"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bearer_token_in_the_handshake_auth_is_accepted() {
+    if !client_installed("a_bearer_token_in_the_handshake_auth_is_accepted") {
+        return;
+    }
+    let app = spawn_app_with(&[]).await;
+    let (_, token, _, conv) = user_with_conversation(&app, "ada@example.com").await;
+    let plan = json!([
+        {"connect": {"token": token}}, {"wait": "connect"},
+        {"emit": "join_conversation", "data": {"conversation_id": conv.0}}, {"wait": "joined"}
+    ]);
+    run_client(&app, plan).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn someone_elses_conversation_is_refused() {
+    if !client_installed("someone_elses_conversation_is_refused") {
+        return;
+    }
+    let fake = FakeOpenAi::start().await;
+    let app = spawn_with_openai(&fake).await;
+    let (cookie, ..) = user_with_conversation(&app, "ada@example.com").await;
+    let (_, _, bob, bobs) = user_with_conversation(&app, "bob@example.com").await;
+    let plan = json!([
+        {"connect": {"cookie": cookie}}, {"wait": "connect"},
+        {"emit": "join_conversation", "data": {"conversation_id": bobs.0}}, {"wait": "error"},
+        {"emit": "message", "data": {"content": "hi", "conversation_id": bobs.0}}, {"wait": "error", "count": 2},
+        {"emit": "join_conversation", "data": {"conversation_id": 999999}}, {"wait": "error", "count": 3}
+    ]);
+    let lines = run_client(&app, plan).await;
+    assert!(named(&lines, "joined").is_empty());
+    for e in named(&lines, "error") {
+        assert_eq!(e["data"]["error"], "Conversation not found");
+    }
+    assert!(messages(&app, bob, bobs).await.is_empty());
+    assert!(fake.chat_requests().is_empty());
+}
+
+/// A toolkit with one tool, standing in for Composio.
+struct FakeToolkit;
+
+#[async_trait::async_trait]
+impl ToolExecutor for FakeToolkit {
+    async fn tools_for(&self, _: UserId) -> Result<Vec<ToolSpec>, ToolError> {
+        let schema = json!({"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]});
+        Ok(vec![ToolSpec::new(
+            "GMAIL_FETCH_EMAILS",
+            "Fetch the user's e-mails",
+            schema,
+        )])
+    }
+
+    async fn execute(&self, _: UserId, call: &ToolCall) -> Result<String, ToolError> {
+        Ok(format!(
+            "3 e-mails matching {}",
+            call.arguments["query"].as_str().unwrap_or("?")
+        ))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tool_call_turn_announces_runs_and_feeds_back_the_tool() {
+    if !client_installed("a_tool_call_turn_announces_runs_and_feeds_back_the_tool") {
+        return;
+    }
+    let fake = FakeOpenAi::start().await;
+    fake.push(Reply::tool_call("GMAIL_FETCH_EMAILS", json!({"query": "invoices"})));
+    fake.push(Reply::chunks(["You have ", "3 invoices."]));
+    let vars = [
+        ("MODEL", "openai"),
+        ("OPENAI_API_KEY", "sk-test"),
+        ("OPENAI_BASE_URL", &*fake.base_url()),
+    ];
+    let app = spawn_app_customized(&vars, |state| AppState {
+        turns: state.turns.with_tools(Arc::new(FakeToolkit)),
+        ..state
+    })
+    .await;
+    let (cookie, _, user, conv) = user_with_conversation(&app, "ada@example.com").await;
+    let lines = run_client(&app, one_turn(&cookie, &["websocket"], conv, "Any invoices?")).await;
+
+    let tools: Vec<&Value> = named(&lines, "tool").into_iter().map(|l| &l["data"]).collect();
+    assert_eq!(tools.len(), 2, "{lines:?}");
+    assert!(tools.iter().all(|d| d["role"] == "tool"));
+    assert_eq!(tools[0]["content"], "Using GMAIL_FETCH_EMAILS");
+    assert_eq!(tools[1]["content"], "[GMAIL_FETCH_EMAILS] 3 e-mails matching invoices");
+    assert_eq!(text_of(&lines, 1), "You have 3 invoices.");
+    let stored = messages(&app, user, conv).await;
+    assert_eq!(
+        stored[1],
+        (
+            MessageKind::Tool,
+            "[GMAIL_FETCH_EMAILS] 3 e-mails matching invoices".into()
+        )
+    );
+    assert_eq!(stored[2], (MessageKind::Ai, "You have 3 invoices.".into()));
+    // The result went back to the provider as a tool message answering the call.
+    let second = &fake.chat_requests()[1];
+    let last = second["messages"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["role"], "tool");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_failure_mid_stream_keeps_the_partial_answer_and_ends_the_turn() {
+    if !client_installed("a_provider_failure_mid_stream_keeps_the_partial_answer_and_ends_the_turn") {
+        return;
+    }
+    let fake = FakeOpenAi::start().await;
+    fake.push(Reply::disconnect_after(["Hel", "lo"]));
+    let app = spawn_with_openai(&fake).await;
+    let (cookie, _, user, conv) = user_with_conversation(&app, "ada@example.com").await;
+    let lines = run_client(&app, one_turn(&cookie, &["websocket"], conv, "Hi")).await;
+
+    assert_eq!(text_of(&lines, 1), "Hello");
+    let order: Vec<&str> = lines
+        .iter()
+        .map(|l| l["event"].as_str().unwrap())
+        .filter(|e| ["assistant", "error", "last_chunk"].contains(e))
+        .collect();
+    assert_eq!(order, ["assistant", "assistant", "error", "last_chunk"]);
+    assert_eq!(
+        messages(&app, user, conv).await,
+        vec![
+            (MessageKind::Human, "Hi".into()),
+            (MessageKind::Ai, format!("Hello{FAILED_MARK}"))
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_question_is_stored_even_when_the_provider_refuses() {
+    if !client_installed("the_question_is_stored_even_when_the_provider_refuses") {
+        return;
+    }
+    let fake = FakeOpenAi::start().await;
+    fake.push_all((0..10).map(|_| Reply::error(401)));
+    let app = spawn_with_openai(&fake).await;
+    let (cookie, _, user, conv) = user_with_conversation(&app, "ada@example.com").await;
+    let lines = run_client(&app, one_turn(&cookie, &["websocket"], conv, "Hi")).await;
+    assert_eq!(named(&lines, "error").len(), 1);
+    assert_eq!(named(&lines, "last_chunk").len(), 1);
+    assert_eq!(
+        messages(&app, user, conv).await,
+        vec![(MessageKind::Human, "Hi".into())]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_disconnects_mid_answer_rejoins_and_gets_the_rest() {
+    if !client_installed("a_client_that_disconnects_mid_answer_rejoins_and_gets_the_rest") {
+        return;
+    }
+    let fake = FakeOpenAi::start().await;
+    let words: Vec<String> = (0..12).map(|i| format!("w{i} ")).collect();
+    fake.push(Reply::chunks(words.clone()).with_chunk_delay(Duration::from_millis(60)));
+    let app = spawn_with_openai(&fake).await;
+    let (cookie, _, user, conv) = user_with_conversation(&app, "ada@example.com").await;
+    let plan = json!([
+        {"connect": {"cookie": cookie}}, {"wait": "connect"},
+        {"emit": "join_conversation", "data": {"conversation_id": conv.0}}, {"wait": "joined"},
+        {"emit": "message", "data": {"content": "Count", "conversation_id": conv.0}},
+        {"wait": "assistant", "count": 2},
+        {"disconnect": true},
+        {"sleep": 250},
+        {"connect": {"cookie": cookie}}, {"wait": "connect", "count": 2},
+        {"emit": "join_conversation", "data": {"conversation_id": conv.0}},
+        {"wait": "last_chunk"}
+    ]);
+    let lines = run_client(&app, plan).await;
+    // The second connection got the whole answer: what it missed, then the live rest.
+    assert_eq!(text_of(&lines, 2), words.concat());
+    let seqs: Vec<u64> = named(&lines, "assistant")
+        .iter()
+        .filter(|l| l["conn"] == 2)
+        .map(|l| l["data"]["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seqs, (1..=12).collect::<Vec<_>>());
+    assert!(
+        text_of(&lines, 1).len() < words.concat().len(),
+        "the first connection left early"
+    );
+    assert_eq!(messages(&app, user, conv).await[1], (MessageKind::Ai, words.concat()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_after_a_sequence_number_sends_only_what_was_missed() {
+    if !client_installed("resume_after_a_sequence_number_sends_only_what_was_missed") {
+        return;
+    }
+    let fake = FakeOpenAi::start().await;
+    fake.push(Reply::chunks(["a", "b", "c", "d"]).with_chunk_delay(Duration::from_millis(80)));
+    let app = spawn_with_openai(&fake).await;
+    let (cookie, _, _, conv) = user_with_conversation(&app, "ada@example.com").await;
+    let plan = json!([
+        {"connect": {"cookie": cookie}}, {"wait": "connect"},
+        {"emit": "message", "data": {"content": "go", "conversation_id": conv.0}},
+        {"wait": "assistant", "count": 2},
+        {"disconnect": true},
+        {"connect": {"cookie": cookie}}, {"wait": "connect", "count": 2},
+        {"emit": "resume", "data": {"conversation_id": conv.0, "after_seq": 2}},
+        {"wait": "last_chunk"}
+    ]);
+    let lines = run_client(&app, plan).await;
+    assert_eq!(text_of(&lines, 2), "cd");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_ends_the_answer_and_drops_the_upstream_request() {
+    if !client_installed("stop_ends_the_answer_and_drops_the_upstream_request") {
+        return;
+    }
+    let fake = FakeOpenAi::start().await;
+    // A slow, still-streaming upstream: hyper notices a dropped body at its next write (a
+    // silent one keeps its socket until it sends; see adapters/llm/tests/chat.rs).
+    fake.push(Reply::chunks(vec!["Hel"; 100]).with_chunk_delay(Duration::from_millis(100)));
+    let app = spawn_with_openai(&fake).await;
+    let (cookie, _, user, conv) = user_with_conversation(&app, "ada@example.com").await;
+    let plan = json!([
+        {"connect": {"cookie": cookie}}, {"wait": "connect"},
+        {"emit": "join_conversation", "data": {"conversation_id": conv.0}}, {"wait": "joined"},
+        {"emit": "message", "data": {"content": "Hi", "conversation_id": conv.0}},
+        {"wait": "assistant"},
+        {"emit": "message", "data": {"content": "again", "conversation_id": conv.0}},
+        {"wait": "error"},
+        {"emit": "stop", "data": {"conversation_id": conv.0}},
+        {"wait": "last_chunk"}
+    ]);
+    let lines = run_client(&app, plan).await;
+    assert_eq!(
+        named(&lines, "error")[0]["data"]["error"],
+        BUSY,
+        "a second message is refused while answering"
+    );
+    assert_eq!(named(&lines, "last_chunk")[0]["data"]["stopped"], true);
+    assert!(
+        fake.wait_for_disconnects(1, Duration::from_secs(5)).await,
+        "the upstream request was dropped"
+    );
+    assert_eq!(fake.completed_streams(), 0);
+    let stored = messages(&app, user, conv).await;
+    assert_eq!(stored.len(), 2, "the refused second message was not stored");
+    assert_eq!(stored[0], (MessageKind::Human, "Hi".into()));
+    let partial = stored[1].1.strip_suffix(STOPPED_MARK).expect("marked as stopped");
+    assert!(partial.starts_with("Hel") && partial.len() < 300, "{partial}");
+    assert_eq!(partial, text_of(&lines, 1), "what was streamed is what was kept");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_tab_in_the_room_sees_the_answer() {
+    if !client_installed("a_second_tab_in_the_room_sees_the_answer") {
+        return;
+    }
+    let fake = FakeOpenAi::start().await;
+    fake.push(Reply::chunks(["one ", "two"]).with_first_token_delay(Duration::from_millis(800)));
+    let app = spawn_with_openai(&fake).await;
+    let (cookie, _, _, conv) = user_with_conversation(&app, "ada@example.com").await;
+    let watcher = json!([
+        {"connect": {"cookie": cookie}}, {"wait": "connect"},
+        {"emit": "join_conversation", "data": {"conversation_id": conv.0}}, {"wait": "joined"},
+        {"wait": "last_chunk", "timeout_ms": 10000}
+    ]);
+    let watching = {
+        let (base, plan) = (app.base.clone(), watcher.to_string());
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new("node")
+                .arg(node_dir().join("client.mjs"))
+                .arg(base)
+                .arg(plan)
+                .output()
+                .unwrap()
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(400)).await; // the watcher has joined
+    run_client(&app, one_turn(&cookie, &["websocket"], conv, "Count")).await;
+    let out = watching.await.unwrap();
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(text_of(&lines, 1), "one two");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gemini_streams_a_full_turn() {
+    if !client_installed("gemini_streams_a_full_turn") {
+        return;
+    }
+    let fake = FakeGemini::start().await;
+    fake.push(Reply::chunks(["Bon", "jour"]));
+    let app = spawn_app_with(&[
+        ("MODEL", "gemini"),
+        ("GOOGLE_API_KEY", "g-test"),
+        ("GEMINI_BASE_URL", &fake.base_url()),
+    ])
+    .await;
+    let (cookie, _, user, conv) = user_with_conversation(&app, "ada@example.com").await;
+    let lines = run_client(&app, one_turn(&cookie, &["websocket"], conv, "Salut")).await;
+    assert_eq!(text_of(&lines, 1), "Bonjour");
+    assert_eq!(messages(&app, user, conv).await[1], (MessageKind::Ai, "Bonjour".into()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_language_model_a_message_gets_a_clear_error() {
+    if !client_installed("without_a_language_model_a_message_gets_a_clear_error") {
+        return;
+    }
+    let app = spawn_app_with(&[]).await;
+    let (cookie, _, user, conv) = user_with_conversation(&app, "ada@example.com").await;
+    let lines = run_client(&app, one_turn(&cookie, &["websocket"], conv, "Hi")).await;
+    assert_eq!(named(&lines, "error")[0]["data"]["error"], NO_MODEL);
+    assert_eq!(named(&lines, "last_chunk").len(), 1);
+    assert_eq!(
+        messages(&app, user, conv).await,
+        vec![(MessageKind::Human, "Hi".into())]
+    );
+}
