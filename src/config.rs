@@ -124,6 +124,33 @@ pub struct Config {
     /// search, e.g. `COMPOSIO_SEARCH`); default none.
     #[serde(default)]
     pub web_search_toolkits: Option<String>,
+
+    /// Operations (running several instances; see README "Scaling and operations").
+    /// Shared run state: with a Redis URL the assistant's runs (event logs, stop requests)
+    /// live in Redis so any instance serves any client; without it they stay in-process.
+    #[serde(default)]
+    pub redis_url: Option<Secret>,
+    /// Bearer token required by `GET /metrics`; unset: open (publish it privately).
+    #[serde(default)]
+    pub metrics_token: Option<Secret>,
+    /// On SIGTERM/SIGINT, how long active answers may go on before they are stopped.
+    #[serde(default = "defaults::shutdown_grace_seconds")]
+    pub shutdown_grace_seconds: u64,
+    /// Messages a user may send per minute (Socket.IO and REST together); 0 disables.
+    #[serde(default = "defaults::message_rate_per_minute")]
+    pub message_rate_per_minute: u32,
+    /// Requests per minute to `/auth/*` from one client IP; 0 disables.
+    #[serde(default = "defaults::auth_rate_per_minute")]
+    pub auth_rate_per_minute: u32,
+    /// Answers being generated at once for one user (across conversations); 0 disables.
+    #[serde(default = "defaults::max_concurrent_runs_per_user")]
+    pub max_concurrent_runs_per_user: u32,
+    /// Longest accepted message, in characters.
+    #[serde(default = "defaults::max_message_chars")]
+    pub max_message_chars: usize,
+    /// Take the client IP from `X-Forwarded-For` (only behind a proxy that sets it).
+    #[serde(default)]
+    pub trust_forwarded_for: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -277,6 +304,21 @@ mod defaults {
     }
     pub fn cookie_path() -> String {
         "/".into()
+    }
+    pub fn shutdown_grace_seconds() -> u64 {
+        30
+    }
+    pub fn message_rate_per_minute() -> u32 {
+        20
+    }
+    pub fn auth_rate_per_minute() -> u32 {
+        30
+    }
+    pub fn max_concurrent_runs_per_user() -> u32 {
+        3
+    }
+    pub fn max_message_chars() -> usize {
+        32_000
     }
     pub fn local_user_email() -> String {
         "me@localhost.localdomain".into()

@@ -2,6 +2,10 @@
 
 pub mod config;
 pub mod http;
+pub mod limits;
+pub mod metrics;
+pub mod ops;
+pub mod runs;
 pub mod socket;
 pub mod startup;
 pub mod state;

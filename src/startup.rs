@@ -59,7 +59,9 @@ pub fn build_state_with(config: Config, store: Arc<dyn Store>) -> Result<AppStat
         SignIn::Local(NewUser { email, name: Some("Local user".into()), avatar_url: None, auth_method: AuthMethod::Local })
     };
     let toolkits = crate::toolkits::build(&config, store.clone())?;
+    let ops = crate::ops::Ops::new(&config)?;
     Ok(AppState {
+        ops,
         toolkits: toolkits.map(|t| t.connections),
         conversations: Conversations::new(store.clone()),
         sessions,
@@ -145,12 +147,34 @@ impl Server {
             .expect("a TCP listener has a socket address")
     }
 
-    /// Serves until `shutdown` resolves, then lets in-flight requests finish (bounded).
+    /// Serves until `shutdown` resolves, then shuts down gracefully: stops accepting, lets
+    /// active runs finish for up to `SHUTDOWN_GRACE_SECONDS`, stops the rest (their partial
+    /// answers are persisted and listeners get `last_chunk`), closes the sockets, and returns
+    /// once in-flight requests (e.g. SSE answers) ended.
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send) -> std::io::Result<()> {
         tracing::info!(addr = %self.local_addr(), "listening");
+        let ops = self.state.ops.clone();
+        let grace = Duration::from_secs(self.state.config.shutdown_grace_seconds);
         let app = http::app(self.state);
-        poem::Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(app, shutdown, Some(Duration::from_secs(10)))
-            .await
+        let (begun, on_begun) = tokio::sync::oneshot::channel::<()>();
+        let signal = async move {
+            shutdown.await;
+            tracing::info!(grace_s = grace.as_secs(), "shutting down: no new connections");
+            let _ = begun.send(());
+        };
+        let drain = async move {
+            if on_begun.await.is_ok() {
+                ops.shutdown(grace).await;
+            }
+        };
+        // In-flight requests get the grace period plus time for stopped runs to wind down.
+        let serve = poem::Server::new_with_acceptor(self.acceptor).run_with_graceful_shutdown(
+            app,
+            signal,
+            Some(grace + Duration::from_secs(15)),
+        );
+        let (served, ()) = tokio::join!(serve, drain);
+        tracing::info!("server stopped");
+        served
     }
 }

@@ -26,4 +26,6 @@ pub struct AppState {
     pub turns: Turns,
     /// Toolkit connections (Composio); `None` without `COMPOSIO_API_KEY`.
     pub toolkits: Option<meai_core::toolkits::ToolkitConnections>,
+    /// Operations: tracked runs, limits, sockets (issue 7).
+    pub ops: crate::ops::Ops,
 }

@@ -59,7 +59,7 @@ pub fn build(config: &Config, store: Arc<dyn Store>) -> Result<Option<Toolkits>,
 /// The turn with the toolkits' tools, when there are toolkits.
 pub fn with_tools(turns: Turns, toolkits: Option<&Toolkits>) -> Turns {
     match toolkits {
-        Some(t) => turns.with_tools(t.tools.clone()),
+        Some(t) => turns.with_tools(Arc::new(crate::metrics::metered::MeteredTools(t.tools.clone()))),
         None => turns,
     }
 }

@@ -33,6 +33,7 @@ impl<E: Endpoint> Endpoint for ObserveEndpoint<E> {
             .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
         let span = tracing::info_span!("http", request_id = %id, method = %req.method(), path = %req.uri().path(), user_id = tracing::field::Empty);
         let started = Instant::now();
+        let (method, path) = (req.method().clone(), req.uri().path().to_owned());
         async move {
             let mut resp = match self.0.call(req).await {
                 Ok(r) => r.into_response(),
@@ -42,7 +43,16 @@ impl<E: Endpoint> Endpoint for ObserveEndpoint<E> {
                 resp.headers_mut().insert(REQUEST_ID, v);
             }
             let status = resp.status().as_u16();
-            let ms = started.elapsed().as_secs_f64() * 1000.0;
+            let elapsed = started.elapsed().as_secs_f64();
+            let ms = elapsed * 1000.0;
+            let pattern = resp.data::<poem::PathPattern>().map(|p| &*p.0);
+            let route = crate::metrics::route_label(pattern, &path, status);
+            let m = crate::metrics::metrics();
+            m.http_requests.with_label_values(&[method.as_str(), &route, &status.to_string()]).inc();
+            m.http_latency.with_label_values(&[method.as_str(), &route]).observe(elapsed);
+            if resp.status().is_server_error() {
+                m.error("http_5xx");
+            }
             if resp.status().is_server_error() {
                 tracing::warn!(status, ms, "request failed");
             } else {

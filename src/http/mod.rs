@@ -6,6 +6,7 @@ mod cookie;
 mod detail;
 mod error;
 mod meta;
+mod metrics;
 mod middleware;
 mod optional_json;
 mod session;
@@ -59,7 +60,9 @@ pub fn app(state: AppState) -> impl poem::Endpoint + 'static {
         .nest("/", api)
         .at("/openapi.json", spec)
         .nest("/docs", docs)
+        .at("/metrics", metrics::metrics_endpoint)
         .with(NormalizePath::new(TrailingSlash::Trim))
+        .with(crate::limits::AuthRateLimit(state.ops.limits.clone()))
         .with(middleware::BodyLimit::new(max_body))
         .with(poem::middleware::CookieJarManager::new())
         .with(cors)
