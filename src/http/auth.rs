@@ -6,21 +6,45 @@ use crate::state::{AppState, SignIn};
 use chrono::{DateTime, Utc};
 use meai_core::User;
 use poem::web::Data;
+use poem_openapi::types::Example;
 use poem_openapi::{ApiResponse, Object, OpenApi, param::Query, payload::Json};
 
 pub struct AuthApi;
 
 /// The signed-in person.
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct UserOut {
     user_id: i64,
     email: String,
+    /// The name from the Google profile; null when it has none.
+    #[oai(nullable)]
     name: Option<String>,
+    /// The picture from the Google profile; null when it has none.
+    #[oai(nullable)]
     avatar_url: Option<String>,
     /// `google` or `local`.
     auth_method: String,
+    #[oai(nullable)]
     last_login: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
+}
+
+impl Example for UserOut {
+    fn example() -> Self {
+        let at = chrono::TimeZone::with_ymd_and_hms(&Utc, 2025, 5, 1, 9, 0, 0)
+            .single()
+            .expect("a valid example time");
+        Self {
+            user_id: 1,
+            email: "ada@example.com".into(),
+            name: Some("Ada Lovelace".into()),
+            avatar_url: Some("https://lh3.googleusercontent.com/a/example".into()),
+            auth_method: "google".into(),
+            last_login: Some(at),
+            created_at: at,
+        }
+    }
 }
 
 impl From<User> for UserOut {
@@ -37,11 +61,13 @@ impl From<User> for UserOut {
     }
 }
 
+/// What was done, for people.
 #[derive(Debug, Object)]
 struct Message {
     message: String,
 }
 
+/// A session token for API clients.
 #[derive(Debug, Object)]
 struct BearerToken {
     /// Send as `Authorization: Bearer <access_token>`.
@@ -55,7 +81,10 @@ struct BearerToken {
 enum Redirect {
     /// Continue in the browser at `Location`; a successful sign-in also sets the session cookie.
     #[oai(status = 302)]
-    Found(#[oai(header = "Location")] String, #[oai(header = "Set-Cookie")] Option<String>),
+    Found(
+        #[oai(header = "Location")] String,
+        #[oai(header = "Set-Cookie")] Option<String>,
+    ),
 }
 
 #[derive(ApiResponse)]
@@ -88,8 +117,8 @@ impl AuthApi {
     ///
     /// Redirects to Google's consent screen. In local single-user mode (no Google client
     /// configured) signs in the local user at once and redirects to the frontend with the session
-    /// cookie set.
-    #[oai(path = "/auth/google", method = "get")]
+    /// cookie set. Open it in the browser (the frontend's login button); it is not an API call.
+    #[oai(path = "/auth/google", method = "get", operation_id = "login")]
     async fn google(
         &self,
         state: Data<&AppState>,
@@ -109,13 +138,20 @@ impl AuthApi {
     /// Finish signing in with Google
     ///
     /// Google redirects the browser here. On success the session cookie is set and the browser
-    /// continues to the frontend; on failure it continues to the frontend with `?auth_error=<code>`.
-    #[oai(path = "/auth/google/callback", method = "get")]
+    /// continues to the frontend; on failure it continues to the frontend with `?auth_error=<code>`
+    /// (`access_denied`, `invalid_state`, `rejected`, `unverified_email`, `provider_unavailable`,
+    /// `internal`). 400 without `code` and `state`; 404 in local mode (no Google client
+    /// configured).
+    #[oai(path = "/auth/google/callback", method = "get", operation_id = "googleCallback")]
     async fn google_callback(
         &self,
         state: Data<&AppState>,
+        /// The authorization code from Google.
         code: Query<Option<String>>,
-        #[oai(name = "state")] login_state: Query<Option<String>>,
+        /// The `state` this server sent to Google with the sign-in.
+        #[oai(name = "state")]
+        login_state: Query<Option<String>>,
+        /// Set by Google instead of `code` when sign-in was not granted (e.g. `access_denied`).
         error: Query<Option<String>>,
     ) -> Result<Redirect, ApiError> {
         let SignIn::Google(logins) = &state.sign_in else {
@@ -125,7 +161,11 @@ impl AuthApi {
         if let Some(error) = error.0 {
             // The person declined consent, or Google refused the request.
             tracing::info!(%error, "Google sign-in was not granted");
-            let code = if error == "access_denied" { "access_denied" } else { "provider_error" };
+            let code = if error == "access_denied" {
+                "access_denied"
+            } else {
+                "provider_error"
+            };
             return Ok(failed(code));
         }
         let (Some(code), Some(login_state)) = (code.0, login_state.0) else {
@@ -144,7 +184,10 @@ impl AuthApi {
     }
 
     /// The signed-in user
-    #[oai(path = "/auth/me", method = "get")]
+    ///
+    /// The person the session cookie (or bearer token) belongs to. 401 without a valid session:
+    /// the frontend shows its login page then.
+    #[oai(path = "/auth/me", method = "get", operation_id = "getMe")]
     async fn me(&self, state: Data<&AppState>, session: Authenticated) -> Result<Json<UserOut>, ApiError> {
         Ok(Json(state.sessions.current_user(&session.0).await?.into()))
     }
@@ -153,7 +196,7 @@ impl AuthApi {
     ///
     /// Returns a new token for the signed-in user, valid until the current session expires and
     /// revocable on its own (`POST /auth/logout` with it as bearer).
-    #[oai(path = "/auth/token", method = "post")]
+    #[oai(path = "/auth/token", method = "post", operation_id = "createToken")]
     async fn token(&self, state: Data<&AppState>, session: Authenticated) -> Result<Json<BearerToken>, ApiError> {
         let (token, claims) = state.sessions.mint_for(&session.0)?;
         Ok(Json(BearerToken {
@@ -165,12 +208,15 @@ impl AuthApi {
 
     /// Sign out
     ///
-    /// Revokes the presented session token on every instance and clears the cookie.
-    #[oai(path = "/auth/logout", method = "post")]
+    /// Revokes the presented session token on every instance and clears the cookie. 401 without
+    /// a valid session.
+    #[oai(path = "/auth/logout", method = "post", operation_id = "logout")]
     async fn logout(&self, state: Data<&AppState>, session: Authenticated) -> Result<LoggedOut, ApiError> {
         state.sessions.logout(&session.0).await?;
         Ok(LoggedOut::Ok(
-            Json(Message { message: "Logged out successfully".into() }),
+            Json(Message {
+                message: "Logged out successfully".into(),
+            }),
             cookie::cleared(&state.config),
         ))
     }

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use meai_core::{Conversation, ConversationId, Message, MessageId, MessageKind, Page, Title, TitleError};
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
+use poem_openapi::types::Example;
 use poem_openapi::{Enum, Object, OpenApi, payload::Json};
 
 pub struct ConversationsApi;
@@ -15,14 +16,42 @@ pub struct ConversationsApi;
 /// Largest page a client may ask for.
 const MAX_LIMIT: u64 = 1000;
 
+/// A conversation of the signed-in user.
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct ConversationOut {
     conversation_id: i64,
     user_id: i64,
+    /// Null until the person or the assistant (after the first exchange) gives it one.
+    #[oai(nullable)]
     title: Option<String>,
+    /// The running summary the assistant keeps of the conversation; null until it has one.
+    #[oai(nullable)]
     summary_text: Option<String>,
     created_at: DateTime<Utc>,
+    /// Last activity (a new message or a rename); lists are sorted by it.
     updated_at: DateTime<Utc>,
+}
+
+impl Example for ConversationOut {
+    fn example() -> Self {
+        Self {
+            conversation_id: 42,
+            user_id: 1,
+            title: Some("Trip to Lisbon".into()),
+            summary_text: Some("Planning a four-day trip to Lisbon in May.".into()),
+            created_at: example_time(9, 30),
+            updated_at: example_time(9, 41),
+        }
+    }
+}
+
+/// A fixed time on 2025-05-01 (UTC) for the spec's examples.
+fn example_time(hour: u32, minute: u32) -> DateTime<Utc> {
+    use chrono::TimeZone;
+    Utc.with_ymd_and_hms(2025, 5, 1, hour, minute, 0)
+        .single()
+        .expect("a valid example time")
 }
 
 impl From<Conversation> for ConversationOut {
@@ -38,6 +67,7 @@ impl From<Conversation> for ConversationOut {
     }
 }
 
+/// The user's conversations.
 #[derive(Debug, Object)]
 struct ConversationList {
     conversations: Vec<ConversationOut>,
@@ -64,7 +94,10 @@ impl From<MessageKind> for MessageType {
     }
 }
 
+/// A message of a conversation: the person's (`Human`), the assistant's (`AI`), or a tool
+/// result (`Tool`).
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct MessageOut {
     message_id: i64,
     conversation_id: i64,
@@ -73,6 +106,19 @@ pub struct MessageOut {
     kind: MessageType,
     content: String,
     created_at: DateTime<Utc>,
+}
+
+impl Example for MessageOut {
+    fn example() -> Self {
+        Self {
+            message_id: 7,
+            conversation_id: 42,
+            user_id: 1,
+            kind: MessageType::Ai,
+            content: "Here is a plan for your four days in Lisbon: ...".into(),
+            created_at: example_time(9, 41),
+        }
+    }
 }
 
 impl From<Message> for MessageOut {
@@ -88,23 +134,27 @@ impl From<Message> for MessageOut {
     }
 }
 
+/// Messages of a conversation, oldest first.
 #[derive(Debug, Object)]
 struct MessageList {
     messages: Vec<MessageOut>,
 }
 
+/// A new conversation; the body may be left out altogether.
 #[derive(Debug, Object)]
 struct NewConversation {
     /// Optional; the assistant titles untitled conversations after the first exchange.
     title: Option<String>,
 }
 
+/// A new title.
 #[derive(Debug, Object)]
 struct ConversationPatch {
     /// The new title (required).
     title: Option<String>,
 }
 
+/// What was done, for people.
 #[derive(Debug, Object)]
 struct Done {
     message: String,
@@ -126,8 +176,10 @@ fn page<Id>(limit: Option<u64>, before: Option<Id>) -> Result<Page<Id>, ApiError
 impl ConversationsApi {
     /// List conversations
     ///
-    /// The user's conversations, most recently active first. Without `limit`, all of them.
-    #[oai(path = "/conversations", method = "get")]
+    /// The user's conversations, most recently active first. Without `limit`, all of them; to
+    /// page, pass the last `conversation_id` of a page as `before` for the next. The original
+    /// path `/conversations/` works too.
+    #[oai(path = "/conversations", method = "get", operation_id = "listConversations")]
     async fn list(
         &self,
         state: Data<&AppState>,
@@ -139,11 +191,17 @@ impl ConversationsApi {
     ) -> Result<Json<ConversationList>, ApiError> {
         let page = page(limit.0, before.0.map(ConversationId))?;
         let list = state.conversations.list(session.0.user_id, page).await?;
-        Ok(Json(ConversationList { conversations: list.into_iter().map(Into::into).collect() }))
+        Ok(Json(ConversationList {
+            conversations: list.into_iter().map(Into::into).collect(),
+        }))
     }
 
     /// Create a conversation
-    #[oai(path = "/conversations", method = "post")]
+    ///
+    /// Creates an empty conversation, titled if the body has a non-blank `title`; untitled ones
+    /// are titled by the assistant after the first exchange. The body may be left out. 400 for a
+    /// title that is too long.
+    #[oai(path = "/conversations", method = "post", operation_id = "createConversation")]
     async fn create(
         &self,
         state: Data<&AppState>,
@@ -159,12 +217,18 @@ impl ConversationsApi {
 
     /// Messages of a conversation
     ///
-    /// Oldest first. With `limit`, the latest `limit` messages (before `before`, if given).
-    #[oai(path = "/conversations/:conversation_id/messages", method = "get")]
+    /// Oldest first. With `limit`, the latest `limit` messages (before `before`, if given). 404
+    /// when the conversation does not exist or is someone else's.
+    #[oai(
+        path = "/conversations/:conversation_id/messages",
+        method = "get",
+        operation_id = "getMessages"
+    )]
     async fn messages(
         &self,
         state: Data<&AppState>,
         session: Authenticated,
+        /// The conversation's id.
         conversation_id: Path<i64>,
         /// Page size (1-1000).
         limit: Query<Option<u64>>,
@@ -172,49 +236,86 @@ impl ConversationsApi {
         before: Query<Option<i64>>,
     ) -> Result<Json<MessageList>, ApiError> {
         let page = page(limit.0, before.0.map(MessageId))?;
-        let list = state.conversations.messages(session.0.user_id, ConversationId(conversation_id.0), page).await?;
-        Ok(Json(MessageList { messages: list.into_iter().map(Into::into).collect() }))
+        let list = state
+            .conversations
+            .messages(session.0.user_id, ConversationId(conversation_id.0), page)
+            .await?;
+        Ok(Json(MessageList {
+            messages: list.into_iter().map(Into::into).collect(),
+        }))
     }
 
     /// Rename a conversation
-    #[oai(path = "/conversations/:conversation_id", method = "patch")]
+    ///
+    /// Sets the title and returns the conversation. 400 `Title is required` for a missing or
+    /// blank title; 404 when the conversation does not exist or is someone else's.
+    #[oai(
+        path = "/conversations/:conversation_id",
+        method = "patch",
+        operation_id = "renameConversation"
+    )]
     async fn rename(
         &self,
         state: Data<&AppState>,
         session: Authenticated,
+        /// The conversation's id.
         conversation_id: Path<i64>,
         body: Json<ConversationPatch>,
     ) -> Result<Json<ConversationOut>, ApiError> {
         let title = title(body.0.title.as_deref())?;
         let id = ConversationId(conversation_id.0);
-        Ok(Json(state.conversations.rename(session.0.user_id, id, title).await?.into()))
+        Ok(Json(
+            state.conversations.rename(session.0.user_id, id, title).await?.into(),
+        ))
     }
 
     /// Delete a conversation
     ///
     /// Deletes the conversation with all its messages.
-    #[oai(path = "/conversations/:conversation_id", method = "delete")]
+    /// 404 when the conversation does not exist or is someone else's.
+    #[oai(
+        path = "/conversations/:conversation_id",
+        method = "delete",
+        operation_id = "deleteConversation"
+    )]
     async fn delete(
         &self,
         state: Data<&AppState>,
         session: Authenticated,
+        /// The conversation's id.
         conversation_id: Path<i64>,
     ) -> Result<Json<Done>, ApiError> {
-        state.conversations.delete(session.0.user_id, ConversationId(conversation_id.0)).await?;
-        Ok(Json(Done { message: "Conversation deleted successfully".into() }))
+        state
+            .conversations
+            .delete(session.0.user_id, ConversationId(conversation_id.0))
+            .await?;
+        Ok(Json(Done {
+            message: "Conversation deleted successfully".into(),
+        }))
     }
 
     /// Delete a message
-    #[oai(path = "/conversations/:conversation_id/messages/:message_id", method = "delete")]
+    ///
+    /// Deletes one message of the conversation. 404 when the message is not in this
+    /// conversation, or the conversation does not exist or is someone else's.
+    #[oai(
+        path = "/conversations/:conversation_id/messages/:message_id",
+        method = "delete",
+        operation_id = "deleteMessage"
+    )]
     async fn delete_message(
         &self,
         state: Data<&AppState>,
         session: Authenticated,
+        /// The conversation's id.
         conversation_id: Path<i64>,
+        /// The message's id.
         message_id: Path<i64>,
     ) -> Result<Json<Done>, ApiError> {
         let (c, m) = (ConversationId(conversation_id.0), MessageId(message_id.0));
         state.conversations.delete_message(session.0.user_id, c, m).await?;
-        Ok(Json(Done { message: "Message deleted successfully".into() }))
+        Ok(Json(Done {
+            message: "Message deleted successfully".into(),
+        }))
     }
 }

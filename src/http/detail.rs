@@ -4,11 +4,20 @@
 use poem::http::StatusCode;
 use poem::{IntoResponse, Response};
 use poem_openapi::Object;
+use poem_openapi::types::Example;
 
+/// Every error body, as in the original API: `{"detail": "..."}`.
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct Detail {
     /// What went wrong, for people.
     pub detail: String,
+}
+
+impl Example for Detail {
+    fn example() -> Self {
+        Self::new("Conversation not found")
+    }
 }
 
 impl Detail {
@@ -34,5 +43,7 @@ pub async fn error_response(err: poem::Error) -> Response {
         }
         _ => err.to_string(),
     };
-    poem::web::Json(serde_json::json!({ "detail": detail })).with_status(status).into_response()
+    poem::web::Json(serde_json::json!({ "detail": detail }))
+        .with_status(status)
+        .into_response()
 }

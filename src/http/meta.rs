@@ -8,12 +8,16 @@ use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 
 pub struct MetaApi;
 
+/// Which service answers.
 #[derive(Debug, Object)]
 struct Welcome {
+    /// `Welcome to <APP_NAME>`.
     message: String,
+    /// `APP_VERSION`, by default the server's version.
     version: String,
 }
 
+/// A probe's answer.
 #[derive(Debug, Object)]
 struct Status {
     /// `healthy` or `ready`.
@@ -33,7 +37,9 @@ enum ReadyResponse {
 #[OpenApi(tag = "ApiTags::Meta")]
 impl MetaApi {
     /// Service name and version
-    #[oai(path = "/", method = "get")]
+    ///
+    /// Answers without a session; shows that a meAI server is listening here.
+    #[oai(path = "/", method = "get", operation_id = "getServiceInfo")]
     async fn root(&self, state: Data<&AppState>) -> Json<Welcome> {
         Json(Welcome {
             message: format!("Welcome to {}", state.config.app_name),
@@ -44,15 +50,18 @@ impl MetaApi {
     /// Liveness probe
     ///
     /// Answers as long as the process serves requests; checks no dependency.
-    #[oai(path = "/health", method = "get")]
+    #[oai(path = "/health", method = "get", operation_id = "health")]
     async fn health(&self) -> Json<Status> {
-        Json(Status { status: "healthy".into() })
+        Json(Status {
+            status: "healthy".into(),
+        })
     }
 
     /// Readiness probe
     ///
-    /// Checks that the database answers.
-    #[oai(path = "/ready", method = "get")]
+    /// Checks that the database answers; 503 when it does not, so a load balancer can take this
+    /// instance out of rotation.
+    #[oai(path = "/ready", method = "get", operation_id = "ready")]
     async fn ready(&self, state: Data<&AppState>) -> ReadyResponse {
         match state.store.ping().await {
             Ok(()) => ReadyResponse::Ready(Json(Status { status: "ready".into() })),

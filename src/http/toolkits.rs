@@ -82,6 +82,8 @@ fn toolkits(state: &AppState) -> Result<&ToolkitConnections, ToolkitsApiError> {
         .ok_or_else(|| ToolkitsApiError::Unavailable(detail("Toolkits are not configured")))
 }
 
+/// `pending` until authorized, `active` when usable, `failed` when Composio reports it unusable,
+/// `disconnected` when the user disabled it.
 #[derive(Debug, Enum)]
 #[oai(rename_all = "lowercase")]
 pub enum ConnectionStatusValue {
@@ -102,6 +104,7 @@ impl From<ConnectionStatus> for ConnectionStatusValue {
     }
 }
 
+/// The supported toolkits.
 #[derive(Debug, Object)]
 struct ToolkitList {
     /// Supported toolkit slugs, upper-case.
@@ -109,25 +112,35 @@ struct ToolkitList {
     user_id: i64,
 }
 
+/// A started authorization.
 #[derive(Debug, Object)]
 struct ConnectOut {
     /// Pass to `POST /toolkits/connections/sync/{connection_request_id}` after authorizing.
     connection_request_id: String,
     /// Where the person authorizes the toolkit.
+    #[oai(nullable)]
     redirect_url: Option<String>,
     status: ConnectionStatusValue,
 }
 
+/// The user's connection of a toolkit.
 #[derive(Debug, Object)]
 pub struct ToolkitConnectionOut {
     connection_id: i64,
     user_id: i64,
     toolkit_slug: String,
     connection_status: ConnectionStatusValue,
+    /// The account at Composio, once one exists.
+    #[oai(nullable)]
     connected_account_id: Option<String>,
+    #[oai(nullable)]
     auth_config_id: Option<String>,
+    #[oai(nullable)]
     connection_request_id: Option<String>,
+    #[oai(nullable)]
     last_synced_at: Option<DateTime<Utc>>,
+    /// Why the connection failed, when it did.
+    #[oai(nullable)]
     error_message: Option<String>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -151,21 +164,25 @@ impl From<ToolkitConnection> for ToolkitConnectionOut {
     }
 }
 
+/// The user's toolkit connections.
 #[derive(Debug, Object)]
 struct ConnectionsOut {
     connections: Vec<ToolkitConnectionOut>,
     total_count: u64,
 }
 
+/// The outcome of a sync.
 #[derive(Debug, Object)]
 struct SyncOut {
     /// The status was read from Composio and stored (whatever it is).
     success: bool,
     message: String,
     connection_status: ConnectionStatusValue,
+    #[oai(nullable)]
     last_synced_at: Option<DateTime<Utc>>,
 }
 
+/// What was done, for people.
 #[derive(Debug, Object)]
 struct ToolkitMessage {
     message: String,
@@ -177,7 +194,7 @@ impl ToolkitsApi {
     ///
     /// The toolkits this server supports (GOOGLECALENDAR, NOTION, SLACKBOT, GMAIL, GOOGLETASKS,
     /// TWITTER). 503 when toolkits are not configured (no `COMPOSIO_API_KEY`).
-    #[oai(path = "/toolkits", method = "get")]
+    #[oai(path = "/toolkits", method = "get", operation_id = "getToolkits")]
     async fn list(
         &self,
         state: Data<&AppState>,
@@ -194,17 +211,22 @@ impl ToolkitsApi {
         }))
     }
 
-    /// ConnectOut a toolkit
+    /// Connect a toolkit
     ///
-    /// Starts authorization with Composio (ConnectOut Link) and stores a `pending` connection,
+    /// Starts authorization with Composio (Connect Link) and stores a `pending` connection,
     /// replacing the user's earlier one for this toolkit. Open `redirect_url`, then sync with
     /// `connection_request_id`. The slug is case-insensitive. 400 for an unsupported toolkit or
     /// one without its `*_AUTH_CONFIG_ID`.
-    #[oai(path = "/toolkits/connect/:toolkit_slug", method = "post")]
+    #[oai(
+        path = "/toolkits/connect/:toolkit_slug",
+        method = "post",
+        operation_id = "connectToolkit"
+    )]
     async fn connect(
         &self,
         state: Data<&AppState>,
         session: Authenticated,
+        /// The toolkit, e.g. `GMAIL` (case-insensitive).
         toolkit_slug: Path<String>,
     ) -> Result<Json<ConnectOut>, ToolkitsApiError> {
         let started = toolkits(&state)?.connect(session.0.user_id, &toolkit_slug.0).await?;
@@ -222,11 +244,16 @@ impl ToolkitsApi {
     /// disabled toolkit comes back without authorizing again. 404 without a connection; 409
     /// when the account is not authorized yet or no longer usable (the connection is then
     /// updated to `pending` or `failed`).
-    #[oai(path = "/toolkits/enable/:toolkit_slug", method = "post")]
+    #[oai(
+        path = "/toolkits/enable/:toolkit_slug",
+        method = "post",
+        operation_id = "enableToolkit"
+    )]
     async fn enable(
         &self,
         state: Data<&AppState>,
         session: Authenticated,
+        /// The toolkit, e.g. `GMAIL` (case-insensitive).
         toolkit_slug: Path<String>,
     ) -> Result<Json<ToolkitMessage>, ToolkitsApiError> {
         let c = toolkits(&state)?.enable(session.0.user_id, &toolkit_slug.0).await?;
@@ -240,11 +267,16 @@ impl ToolkitsApi {
     /// Marks the connection `disconnected`: the assistant stops offering its tools. The account
     /// stays connected at Composio, so enabling the toolkit again needs no new authorization.
     /// 404 without a connection.
-    #[oai(path = "/toolkits/disable/:toolkit_slug", method = "delete")]
+    #[oai(
+        path = "/toolkits/disable/:toolkit_slug",
+        method = "delete",
+        operation_id = "disableToolkit"
+    )]
     async fn disable(
         &self,
         state: Data<&AppState>,
         session: Authenticated,
+        /// The toolkit, e.g. `GMAIL` (case-insensitive).
         toolkit_slug: Path<String>,
     ) -> Result<Json<ToolkitMessage>, ToolkitsApiError> {
         let c = toolkits(&state)?.disable(session.0.user_id, &toolkit_slug.0).await?;
@@ -254,7 +286,9 @@ impl ToolkitsApi {
     }
 
     /// The user's toolkit connections
-    #[oai(path = "/toolkits/connections", method = "get")]
+    ///
+    /// Every toolkit connection of the signed-in user, whatever its status.
+    #[oai(path = "/toolkits/connections", method = "get", operation_id = "getConnections")]
     async fn connections(
         &self,
         state: Data<&AppState>,
@@ -270,11 +304,16 @@ impl ToolkitsApi {
     /// One toolkit connection
     ///
     /// 404 when the user has no connection for this toolkit.
-    #[oai(path = "/toolkits/connections/:toolkit_slug", method = "get")]
+    #[oai(
+        path = "/toolkits/connections/:toolkit_slug",
+        method = "get",
+        operation_id = "getConnectionStatus"
+    )]
     async fn connection(
         &self,
         state: Data<&AppState>,
         session: Authenticated,
+        /// The toolkit, e.g. `GMAIL` (case-insensitive).
         toolkit_slug: Path<String>,
     ) -> Result<Json<ToolkitConnectionOut>, ToolkitsApiError> {
         Ok(Json(
@@ -288,11 +327,16 @@ impl ToolkitsApi {
     /// `active`; INITIALIZING, INITIATED -> `pending`; FAILED, EXPIRED, INACTIVE, REVOKED ->
     /// `failed` with `error_message`. A connection the user disabled stays `disconnected`.
     /// Only the user who started the request can sync it (404 for anyone else).
-    #[oai(path = "/toolkits/connections/sync/:connection_request_id", method = "post")]
+    #[oai(
+        path = "/toolkits/connections/sync/:connection_request_id",
+        method = "post",
+        operation_id = "syncConnection"
+    )]
     async fn sync(
         &self,
         state: Data<&AppState>,
         session: Authenticated,
+        /// The `connection_request_id` that `POST /toolkits/connect/{toolkit_slug}` returned.
         connection_request_id: Path<String>,
     ) -> Result<Json<SyncOut>, ToolkitsApiError> {
         let synced = toolkits(&state)?
