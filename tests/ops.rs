@@ -241,3 +241,37 @@ fn profile() -> meai_core::NewUser {
         auth_method: meai_core::AuthMethod::Google,
     }
 }
+
+#[tokio::test]
+async fn messages_over_the_rate_get_429_with_retry_after() {
+    let app = spawn_app_with(&[("MESSAGE_RATE_PER_MINUTE", "1")]).await;
+    let (user, token) = app.other_user("ada@example.com").await;
+    let conv = app.state.conversations.create(user.id, None).await.unwrap();
+    let send = || {
+        reqwest::Client::new()
+            .post(app.url(&format!("/conversations/{}/messages", conv.id.0)))
+            .bearer_auth(token.expose())
+            .json(&serde_json::json!({"content": "Hi"}))
+            .send()
+    };
+    let first = send().await.unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    first.text().await.unwrap();
+    let resp = send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(resp.headers().contains_key("retry-after"));
+    assert!(
+        common::json(resp).await["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Too many messages")
+    );
+    // The refused message was not stored.
+    let stored = app
+        .state
+        .conversations
+        .messages(user.id, conv.id, Page::all())
+        .await
+        .unwrap();
+    assert_eq!(stored.iter().filter(|m| m.kind == MessageKind::Human).count(), 1);
+}

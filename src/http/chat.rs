@@ -64,6 +64,10 @@ enum AnswerStream {
     /// `POST /conversations/{id}/stop`.
     #[oai(status = 200)]
     Events(EventStream<BoxStream<'static, StreamEvent>>),
+    /// A limit was reached (messages per minute, or answers being generated at once): retry
+    /// after `Retry-After` seconds.
+    #[oai(status = 429)]
+    TooManyRequests(Json<super::detail::Detail>, #[oai(header = "Retry-After")] u64),
 }
 
 /// The SSE frame of an event: named like the Socket.IO event, `id` = `seq`.
@@ -129,6 +133,13 @@ impl ChatApi {
             content: body.0.content,
             client_message_id,
         };
+        let permit = match state.ops.limits.admit_message(user) {
+            Ok(p) => p,
+            Err(refused) => {
+                let detail = super::detail::Detail::new(refused.to_string());
+                return Ok(AnswerStream::TooManyRequests(Json(detail), refused.retry_after_secs()));
+            }
+        };
         let started = state.turns.start(user, id, request).await?;
         let attachment = state
             .turns
@@ -136,7 +147,7 @@ impl ChatApi {
             .await?
             .ok_or_else(|| ApiError::from(CoreError::Internal("a started run could not be attached".into())))?;
         let span = tracing::info_span!("turn", conversation_id = %id, run = %started.run);
-        tokio::spawn(started.work.instrument(span));
+        tokio::spawn(permit.guard(started.work.instrument(span)));
         let events = attachment.events.map(move |e| stream_event(id, e)).boxed();
         Ok(AnswerStream::Events(
             EventStream::new(events)

@@ -22,6 +22,8 @@ pub async fn register(socket: SocketRef) -> Result<(), std::convert::Infallible>
     socket.on("message", message);
     socket.on("resume", resume);
     socket.on("stop", stop);
+    crate::metrics::metrics().active_sockets.inc();
+    socket.on_disconnect(async || crate::metrics::metrics().active_sockets.dec());
     Ok(())
 }
 
@@ -109,6 +111,12 @@ async fn message(
         .and_then(ClientMessageId::parse);
     let span = tracing::info_span!("message", user_id = %user, conversation_id = %id);
     async {
+        // Limits (rate, concurrent answers) before anything is stored; the permit is held for
+        // the whole turn.
+        let permit = match state.ops.limits.admit_message(user) {
+            Ok(p) => p,
+            Err(refused) => return emit_error(&socket, refused.to_string(), Some(id)),
+        };
         let started = match state
             .turns
             .start(
@@ -124,11 +132,11 @@ async fn message(
             Ok(s) => s,
             Err(e) => return emit_error(&socket, describe(e), Some(id)),
         };
-        tokio::spawn(
+        tokio::spawn(permit.guard(
             started
                 .work
                 .instrument(tracing::info_span!("turn", conversation_id = %id, run = %started.run)),
-        );
+        ));
         // The sender follows this conversation from now on, joined or not (ownership was
         // checked by the core).
         socket.join(room(id));

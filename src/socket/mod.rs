@@ -27,6 +27,7 @@ pub fn endpoint(state: &AppState) -> SocketIoEndpoint {
         .with_state(state.clone())
         .build_svc();
     // Middlewares run last-added first: authenticate, then register the handlers.
+    state.ops.set_sockets(io.clone());
     io.ns(
         NAMESPACE,
         handlers::on_connect.with(handlers::register).with(auth::authenticate),
