@@ -1,0 +1,347 @@
+//! The Redis run registry, for several instances behind a load balancer.
+//!
+//! Layout (every key under a prefix, `meai` by default):
+//! - `{p}:conv:{c}:active` = the id of the conversation's running run, with a *lease*: the
+//!   writer's instance refreshes it every few seconds, so a run whose instance died frees its
+//!   conversation once the lease lapses;
+//! - `{p}:conv:{c}:last` = the conversation's latest run (to attach after it finished);
+//! - `{p}:run:{r}:log` = a Stream with one entry per event, entry id `{seq}-1`, so the missed
+//!   events after `seq` are an `XRANGE` away; it expires a while after the run ends;
+//! - `{p}:run:{r}:done` / `:stop` = flags;
+//! - channel `{p}:run:{r}` = live events (`{"seq":..,"event":..}`), `stop` and `done`.
+//!
+//! One pub/sub connection per registry fans channel messages out to local listeners (a
+//! blocking `XREAD` per listener would need a connection each). A listener subscribes before
+//! reading the log, then drops live events it already replayed, so it sees every event once
+//! and in order. A listener of a run whose lease lapsed without an end (its instance was
+//! killed) closes the run itself: it appends `error` and `last_chunk` to the log, once (a
+//! script checks the `done` flag), so every listener on every instance gets an end.
+
+mod hub;
+mod writer;
+
+#[cfg(test)]
+mod tests;
+
+use futures::StreamExt;
+use futures::stream::{self, BoxStream};
+use hub::Hub;
+use meai_core::ConversationId;
+use meai_core::turn::{Attachment, RunError, RunEvent, RunId, RunRegistry, RunWriter, TurnEvent};
+use redis::aio::MultiplexedConnection;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{OnceCell, broadcast};
+
+#[derive(Debug, Clone)]
+pub struct RedisRunsConfig {
+    /// Key prefix; lets several deployments (or tests) share one Redis.
+    pub prefix: String,
+    /// How long a finished run's log stays attachable.
+    pub retention: Duration,
+    /// A run whose instance stopped refreshing its lease this long is considered dead.
+    pub lease: Duration,
+}
+
+impl Default for RedisRunsConfig {
+    fn default() -> Self {
+        Self {
+            prefix: "meai".into(),
+            retention: Duration::from_secs(120),
+            lease: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The message a listener of a dead run (see the module docs) gets before `last_chunk`.
+pub const INSTANCE_LOST: &str = "The server answering this message stopped; the answer is incomplete";
+
+/// Runs shared through Redis. Cheap to clone; connects lazily on first use.
+#[derive(Clone)]
+pub struct RedisRuns {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    client: redis::Client,
+    con: OnceCell<MultiplexedConnection>,
+    hub: OnceCell<Hub>,
+    pub(crate) config: RedisRunsConfig,
+}
+
+pub(crate) fn backend(e: redis::RedisError) -> RunError {
+    RunError::Backend(format!("redis: {e}"))
+}
+
+impl Inner {
+    pub(crate) async fn con(&self) -> Result<MultiplexedConnection, RunError> {
+        self.con
+            .get_or_try_init(|| self.client.get_multiplexed_async_connection())
+            .await
+            .cloned()
+            .map_err(backend)
+    }
+
+    pub(crate) async fn hub(&self) -> Result<&Hub, RunError> {
+        self.hub
+            .get_or_try_init(|| Hub::connect(&self.client))
+            .await
+            .map_err(backend)
+    }
+
+    pub(crate) fn key(&self, parts: std::fmt::Arguments<'_>) -> String {
+        format!("{}:{}", self.config.prefix, parts)
+    }
+
+    pub(crate) fn active_key(&self, c: ConversationId) -> String {
+        self.key(format_args!("conv:{c}:active"))
+    }
+
+    pub(crate) fn last_key(&self, c: ConversationId) -> String {
+        self.key(format_args!("conv:{c}:last"))
+    }
+
+    pub(crate) fn run_key(&self, r: RunId, what: &str) -> String {
+        self.key(format_args!("run:{r}:{what}"))
+    }
+
+    pub(crate) fn channel(&self, r: RunId) -> String {
+        self.key(format_args!("run:{r}"))
+    }
+
+    async fn get_run(&self, key: &str) -> Result<Option<RunId>, RunError> {
+        let id: Option<u64> = redis::cmd("GET")
+            .arg(key)
+            .query_async(&mut self.con().await?)
+            .await
+            .map_err(backend)?;
+        Ok(id.map(RunId))
+    }
+
+    /// The log's events after `after`.
+    async fn events_after(&self, run: RunId, after: u64) -> Result<Vec<RunEvent>, RunError> {
+        let entries: Vec<(String, Vec<String>)> = redis::cmd("XRANGE")
+            .arg(self.run_key(run, "log"))
+            .arg(format!("{}-0", after + 1))
+            .arg("+")
+            .query_async(&mut self.con().await?)
+            .await
+            .map_err(backend)?;
+        Ok(entries
+            .into_iter()
+            .filter_map(|(id, fields)| {
+                let seq = id.split('-').next()?.parse().ok()?;
+                let event = serde_json::from_str(fields.get(1)?).ok()?;
+                Some(RunEvent { seq, event })
+            })
+            .collect())
+    }
+
+    async fn is_done(&self, run: RunId) -> Result<bool, RunError> {
+        let done: bool = redis::cmd("EXISTS")
+            .arg(self.run_key(run, "done"))
+            .query_async(&mut self.con().await?)
+            .await
+            .map_err(backend)?;
+        Ok(done)
+    }
+
+    /// Ends a run whose writer vanished without finishing (see the module docs); a no-op when
+    /// it did finish meanwhile.
+    async fn close_abandoned(&self, run: RunId) -> Result<(), RunError> {
+        let script = redis::Script::new(CLOSE_ABANDONED);
+        let events = [
+            TurnEvent::Error {
+                error: INSTANCE_LOST.into(),
+            },
+            TurnEvent::LastChunk { stopped: false },
+        ];
+        let json: Vec<String> = events
+            .iter()
+            .map(|e| serde_json::to_string(e).expect("events serialize"))
+            .collect();
+        let closed: i64 = script
+            .key(self.run_key(run, "log"))
+            .key(self.run_key(run, "done"))
+            .key(self.channel(run))
+            .arg(&json[0])
+            .arg(&json[1])
+            .arg(self.config.retention.as_secs().max(1))
+            .invoke_async(&mut self.con().await?)
+            .await
+            .map_err(backend)?;
+        if closed == 1 {
+            tracing::warn!(run = %run, "closed a run whose instance stopped answering");
+        }
+        Ok(())
+    }
+}
+
+/// KEYS: log, done flag, channel. ARGV: error event JSON, last_chunk JSON, retention seconds.
+/// Appends both events after the log's last one and publishes them, unless the run is done.
+const CLOSE_ABANDONED: &str = r#"
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+local seq = 0
+if #last > 0 then seq = tonumber(string.match(last[1][1], '^(%d+)')) end
+for i = 1, 2 do
+  seq = seq + 1
+  redis.call('XADD', KEYS[1], seq .. '-1', 'e', ARGV[i])
+  redis.call('PUBLISH', KEYS[3], '{"seq":' .. seq .. ',"event":' .. ARGV[i] .. '}')
+end
+redis.call('SET', KEYS[2], '1', 'EX', ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+redis.call('PUBLISH', KEYS[3], 'done')
+return 1
+"#;
+
+/// Why building the registry failed.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid Redis URL: {0}")]
+pub struct RedisUrlError(String);
+
+impl RedisRuns {
+    /// Parses the URL; connections are made on first use (start-up does not wait for Redis).
+    pub fn new(url: &str, config: RedisRunsConfig) -> Result<Self, RedisUrlError> {
+        let client = redis::Client::open(url).map_err(|e| RedisUrlError(e.to_string()))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                client,
+                con: OnceCell::new(),
+                hub: OnceCell::new(),
+                config,
+            }),
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl RunRegistry for RedisRuns {
+    async fn begin(&self, conversation: ConversationId) -> Result<Box<dyn RunWriter>, RunError> {
+        writer::begin(self.inner.clone(), conversation).await
+    }
+
+    async fn attach(&self, conversation: ConversationId, after_seq: u64) -> Result<Option<Attachment>, RunError> {
+        let inner = &self.inner;
+        let Some(run) = inner.get_run(&inner.last_key(conversation)).await? else {
+            return Ok(None);
+        };
+        // Subscribe before reading the log: nothing can fall between the two.
+        let live = inner.hub().await?.subscribe(&inner.channel(run)).await?;
+        let missed = inner.events_after(run, after_seq).await?;
+        let done = inner.is_done(run).await?;
+        let last = missed.last().map_or(after_seq, |e| e.seq);
+        let ended = missed.last().is_some_and(|e| e.event.is_last());
+        let replay = stream::iter(missed);
+        let events: BoxStream<'static, RunEvent> = if done || ended {
+            replay.boxed()
+        } else {
+            replay
+                .chain(live_events(self.inner.clone(), conversation, run, live, last))
+                .boxed()
+        };
+        Ok(Some(Attachment {
+            run,
+            active: !done,
+            events,
+        }))
+    }
+
+    async fn request_stop(&self, conversation: ConversationId) -> Result<bool, RunError> {
+        let inner = &self.inner;
+        let Some(run) = inner.get_run(&inner.active_key(conversation)).await? else {
+            return Ok(false);
+        };
+        let mut con = inner.con().await?;
+        redis::pipe()
+            .cmd("SET")
+            .arg(inner.run_key(run, "stop"))
+            .arg(1)
+            .arg("EX")
+            .arg(3600)
+            .ignore()
+            .cmd("PUBLISH")
+            .arg(inner.channel(run))
+            .arg("stop")
+            .ignore()
+            .query_async::<()>(&mut con)
+            .await
+            .map_err(backend)?;
+        Ok(true)
+    }
+
+    async fn active(&self, conversation: ConversationId) -> Result<Option<RunId>, RunError> {
+        self.inner.get_run(&self.inner.active_key(conversation)).await
+    }
+}
+
+/// Live events after `last` until `last_chunk`/`done`; refills gaps from the log, and closes
+/// the run if its lease lapsed without an end.
+fn live_events(
+    inner: Arc<Inner>,
+    conversation: ConversationId,
+    run: RunId,
+    rx: broadcast::Receiver<String>,
+    last: u64,
+) -> impl futures::Stream<Item = RunEvent> + Send + 'static {
+    struct S {
+        inner: Arc<Inner>,
+        rx: broadcast::Receiver<String>,
+        last: u64,
+        backlog: std::collections::VecDeque<RunEvent>,
+        finished: bool,
+    }
+    let start = S {
+        inner,
+        rx,
+        last,
+        backlog: Default::default(),
+        finished: false,
+    };
+    stream::unfold(start, move |mut s| async move {
+        loop {
+            if let Some(e) = s.backlog.pop_front() {
+                if e.seq <= s.last {
+                    continue;
+                }
+                s.last = e.seq;
+                s.finished |= e.event.is_last();
+                return Some((e, s));
+            }
+            if s.finished {
+                return None;
+            }
+            let check_every = s.inner.config.lease / 2;
+            match tokio::time::timeout(check_every, s.rx.recv()).await {
+                Ok(Ok(msg)) if msg == "done" => {
+                    // Anything published before `done` but missed: from the log.
+                    s.backlog = s.inner.events_after(run, s.last).await.unwrap_or_default().into();
+                    s.finished = true;
+                }
+                Ok(Ok(msg)) if msg == "stop" => {}
+                Ok(Ok(msg)) => match serde_json::from_str::<RunEvent>(&msg) {
+                    Ok(e) if e.seq <= s.last => {}
+                    Ok(e) if e.seq == s.last + 1 => s.backlog.push_back(e),
+                    // A gap (a lagged channel): refill from the log.
+                    _ => s.backlog = s.inner.events_after(run, s.last).await.unwrap_or_default().into(),
+                },
+                Ok(Err(broadcast::error::RecvError::Lagged(_))) => {
+                    s.backlog = s.inner.events_after(run, s.last).await.unwrap_or_default().into();
+                }
+                Ok(Err(broadcast::error::RecvError::Closed)) => return None,
+                Err(_) => {
+                    // Quiet for a while: is the writer still alive?
+                    let alive = s.inner.get_run(&s.inner.active_key(conversation)).await;
+                    if matches!(alive, Ok(r) if r != Some(run)) && !s.inner.is_done(run).await.unwrap_or(true) {
+                        if let Err(e) = s.inner.close_abandoned(run).await {
+                            tracing::warn!(error = %e, "could not close an abandoned run");
+                        }
+                    } else if s.inner.is_done(run).await.unwrap_or(false) {
+                        s.backlog = s.inner.events_after(run, s.last).await.unwrap_or_default().into();
+                        s.finished = true;
+                    }
+                }
+            }
+        }
+    })
+}

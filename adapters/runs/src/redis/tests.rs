@@ -1,0 +1,87 @@
+//! Against a real Redis: `TEST_REDIS_URL` (skipped, with a SKIPPED line, when unset).
+
+use super::*;
+
+fn url() -> Option<String> {
+    let url = std::env::var("TEST_REDIS_URL").ok().filter(|u| !u.is_empty());
+    if url.is_none() {
+        println!("SKIPPED: TEST_REDIS_URL is not set");
+    }
+    url
+}
+
+/// A registry under a fresh prefix: tests share one Redis without seeing each other's runs.
+fn fresh(url: &str, lease: Duration) -> RedisRuns {
+    let config = RedisRunsConfig {
+        prefix: format!("meai-test:{}", uuid::Uuid::new_v4().simple()),
+        lease,
+        ..Default::default()
+    };
+    RedisRuns::new(url, config).unwrap()
+}
+
+#[tokio::test]
+async fn redis_runs_keep_the_contract() {
+    let Some(url) = url() else { return };
+    meai_core::turn::contract::run_registry_contract(|| fresh(&url, Duration::from_secs(10))).await;
+}
+
+#[tokio::test]
+async fn two_registries_share_runs_and_stops() {
+    let Some(url) = url() else { return };
+    let a = fresh(&url, Duration::from_secs(10));
+    let b = RedisRuns {
+        inner: Arc::new(Inner {
+            client: redis::Client::open(url.as_str()).unwrap(),
+            con: OnceCell::new(),
+            hub: OnceCell::new(),
+            config: a.inner.config.clone(),
+        }),
+    };
+    let c = ConversationId(9);
+    let w = a.begin(c).await.unwrap();
+    w.publish(TurnEvent::Assistant { content: "x".into() }).await.unwrap();
+    assert_eq!(b.active(c).await.unwrap(), Some(w.run()));
+    let att = b.attach(c, 0).await.unwrap().unwrap();
+    let stopped = w.stopped();
+    assert!(b.request_stop(c).await.unwrap());
+    tokio::time::timeout(Duration::from_secs(5), stopped)
+        .await
+        .expect("stop crosses instances");
+    w.publish(TurnEvent::LastChunk { stopped: true }).await.unwrap();
+    w.finish().await;
+    let seqs: Vec<u64> = att.events.map(|e| e.seq).collect().await;
+    assert_eq!(seqs, [1, 2]);
+}
+
+#[tokio::test]
+async fn a_run_whose_instance_died_is_closed_by_its_listeners() {
+    let Some(url) = url() else { return };
+    let runs = fresh(&url, Duration::from_millis(600));
+    let c = ConversationId(3);
+    let w = writer::begin_writer(runs.inner.clone(), c).await.unwrap();
+    w.publish(TurnEvent::Assistant {
+        content: "half an ans".into(),
+    })
+    .await
+    .unwrap();
+    let att = runs.attach(c, 0).await.unwrap().unwrap();
+    w.crash();
+    let events: Vec<TurnEvent> = tokio::time::timeout(Duration::from_secs(10), att.events.map(|e| e.event).collect())
+        .await
+        .expect("listeners get an end");
+    assert_eq!(
+        events,
+        [
+            TurnEvent::Assistant {
+                content: "half an ans".into()
+            },
+            TurnEvent::Error {
+                error: INSTANCE_LOST.into()
+            },
+            TurnEvent::LastChunk { stopped: false }
+        ]
+    );
+    assert!(runs.active(c).await.unwrap().is_none());
+    runs.begin(c).await.expect("the conversation is free again");
+}
