@@ -68,7 +68,7 @@ async fn the_frontend_works_against_this_server() {
     let cookie_name = app.state.config.cookie_name.clone();
     let out = tokio::task::spawn_blocking(move || {
         Command::new("node")
-            .args(["--test", "--test-reporter=spec"])
+            .args(["--test", "--test-reporter=spec", "--test-timeout=60000"])
             .current_dir(&dir)
             .env("MEAI_BASE_URL", base)
             .env("MEAI_FRONTEND_ORIGIN", FRONTEND_ORIGIN)

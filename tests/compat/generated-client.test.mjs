@@ -5,8 +5,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import createClient from "openapi-fetch";
-import { BASE, ORIGIN, SUPPORTED_TOOLKITS, signIn, uniqueTitle } from "./lib/server.mjs";
-import { allOperations, conformance, operation } from "./lib/spec.mjs";
+import { BASE, ORIGIN, SUPPORTED_TOOLKITS, servedSpec, signIn, uniqueTitle } from "./lib/server.mjs";
+import { SPEC, allOperations, conformance, operation } from "./lib/spec.mjs";
 
 const seen = new Set();
 
@@ -60,6 +60,23 @@ function parseSse(text) {
     })
     .filter(Boolean);
 }
+
+test("the server serves the spec the client is generated from, and renders it at /docs", async () => {
+  assert.deepEqual(await servedSpec(), SPEC, "GET /openapi.json equals openapi/openapi.json");
+  const docs = await fetch(`${BASE}/docs`);
+  assert.equal(docs.status, 200, "GET /docs");
+  assert.match(docs.headers.get("content-type") || "", /^text\/html/);
+  const html = await docs.text();
+  assert.ok(html.includes("Backend of the meAI personal assistant"), "/docs embeds the spec");
+  for (const op of Object.values(SPEC.paths).flatMap((ops) => Object.values(ops))) {
+    assert.ok(op.summary && op.description, `${op.operationId}: a summary and a description`);
+    assert.ok(op.operationId, `${op.summary}: an operationId`);
+    const errors = Object.keys(op.responses).filter((s) => Number(s) >= 400);
+    if (op.operationId !== "getServiceInfo" && op.operationId !== "health") {
+      assert.ok(errors.length > 0, `${op.operationId}: error responses documented`);
+    }
+  }
+});
 
 test("meta: GET /, /health, /ready", async () => {
   const root = ok(await anonymous.GET("/"), "GET /");

@@ -59,7 +59,15 @@ export function next(socket, event, timeoutMs = 15000) {
 export async function connect(socket) {
   const connected = next(socket, "connect");
   socket.connect();
-  await connected;
+  try {
+    await connected;
+  } catch (err) {
+    const cookie = String(socket.io.opts.extraHeaders?.cookie ?? "");
+    throw new Error(
+      `the server refused the frontend's socket, authenticated by the session cookie exactly as ` +
+        `the browser sends it (as set by GET /auth/google${cookie.includes("%") ? ", percent-encoded" : ""}): ${err.message}`,
+    );
+  }
 }
 
 /**
