@@ -143,15 +143,14 @@ impl RunWriter for RedisWriter {
         let key = inner.run_key(self.run, "stop");
         Box::pin(async move {
             // A request made before this writer subscribed left the flag.
-            if let Ok(mut con) = inner.con().await {
-                if redis::cmd("EXISTS")
+            if let Ok(mut con) = inner.con().await
+                && redis::cmd("EXISTS")
                     .arg(&key)
                     .query_async::<bool>(&mut con)
                     .await
                     .unwrap_or(false)
-                {
-                    return;
-                }
+            {
+                return;
             }
             if rx.wait_for(|stop| *stop).await.is_err() {
                 futures::future::pending::<()>().await;
