@@ -8,6 +8,7 @@ import {
   CONVERSATION,
   SUPPORTED_TOOLKITS,
   USER,
+  createConversation,
   expectConnection,
   expectMessage,
   expectShape,
@@ -18,16 +19,6 @@ import {
   uniqueTitle,
 } from "./lib/server.mjs";
 import { connect, converse, frontendSocket, next } from "./lib/socket.mjs";
-
-/** `createConversation(title)` of src/api/conversations.ts. */
-async function createConversation(title) {
-  const res = await frontendFetch("/conversations", {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ title }),
-  });
-  return json(res, 200, "POST /conversations");
-}
 
 /** One exchange over Socket.IO, so the conversation has messages to read and delete. */
 async function exchange(conversationId, content) {

@@ -6,16 +6,11 @@
 // `tool`*) -> `last_chunk`; failures arrive as `error {error}`.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { expectShape, frontendFetch, json, uniqueTitle } from "./lib/server.mjs";
+import { createConversation, expectShape, frontendFetch, json, uniqueTitle } from "./lib/server.mjs";
 import { connect, converse, frontendSocket, next } from "./lib/socket.mjs";
 
 async function newConversation() {
-  const res = await frontendFetch("/conversations", {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ title: uniqueTitle("Socket") }),
-  });
-  return (await json(res, 200, "POST /conversations")).conversation_id;
+  return (await createConversation(uniqueTitle("Socket"))).conversation_id;
 }
 
 /** `connectStream(conversationId)`: connect, then `join_conversation`, answered by `joined`. */

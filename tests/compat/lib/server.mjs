@@ -59,6 +59,16 @@ export function expectCorsAllowed(res, what) {
   assert.equal(res.headers.get("access-control-allow-credentials"), "true", `${what}: Access-Control-Allow-Credentials`);
 }
 
+/** The frontend's `createConversation(title)` (src/api/conversations.ts); returns the body. */
+export async function createConversation(title) {
+  const res = await frontendFetch("/conversations", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ title }),
+  });
+  return json(res, 200, "POST /conversations");
+}
+
 /** Reads a JSON body, checking the status first (with the body in the message). */
 export async function json(res, status, what) {
   const text = await res.text();
