@@ -87,6 +87,23 @@ test("conversations: listConversations(), createConversation(title), deleteConve
   await expectDetail(again, 404, "DELETE of a deleted conversation");
 });
 
+test("conversations: createConversation(undefined) sends {} and gets an untitled conversation", async () => {
+  const created = await createConversation(undefined);
+  expectShape(created, CONVERSATION, "untitled conversation");
+  assert.equal(created.title, null);
+});
+
+test("errors are JSON {detail} even outside the API's routes, so `throw await res.json()` works", async () => {
+  await expectDetail(await frontendFetch("/no/such/route"), 404, "GET an unknown path");
+  await expectDetail(await frontendFetch("/auth/me", { method: "DELETE" }), 405, "DELETE /auth/me");
+  const malformed = await frontendFetch("/conversations", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: "{not json",
+  });
+  await expectDetail(malformed, 400, "POST /conversations with malformed JSON");
+});
+
 test("conversations: the original paths with a trailing slash work too", async () => {
   const res = await frontendFetch("/conversations/", {
     method: "POST",

@@ -73,7 +73,8 @@ export async function createConversation(title) {
 export async function json(res, status, what) {
   const text = await res.text();
   assert.equal(res.status, status, `${what}: status ${res.status}, body ${text}`);
-  assert.match(res.headers.get("content-type") || "", /^application\/json/, `${what}: JSON content type`);
+  const type = res.headers.get("content-type") || "";
+  assert.match(type, /^application\/json/, `${what}: JSON content type, got \`${type}\` with body ${text}`);
   return JSON.parse(text);
 }
 
