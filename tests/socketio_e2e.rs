@@ -104,11 +104,43 @@ fn one_turn(cookie: &str, transports: &[&str], conv: ConversationId, content: &s
     ])
 }
 
+/// Signs in like the frontend does (local mode `GET /auth/google`) and returns the `Cookie`
+/// header exactly as set (percent-encoded), the user's id and a new conversation.
+async fn browser_session(app: &TestApp) -> (String, UserId, ConversationId) {
+    let resp = app.browser().get(app.url("/auth/google")).send().await.unwrap();
+    let set_cookie = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+    let client = reqwest::Client::new();
+    let me: Value = client
+        .get(app.url("/auth/me"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let conv: Value = client
+        .post(app.url("/conversations/"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (
+        cookie,
+        UserId(me["user_id"].as_i64().unwrap()),
+        ConversationId(conv["conversation_id"].as_i64().unwrap()),
+    )
+}
+
 async fn full_turn_over(transports: &[&str]) {
     let fake = FakeOpenAi::start().await;
     fake.push(Reply::chunks(["Hel", "lo", " wor", "ld", "!"]));
     let app = spawn_with_openai(&fake).await;
-    let (cookie, _, user, conv) = user_with_conversation(&app, "ada@example.com").await;
+    let (cookie, user, conv) = browser_session(&app).await;
     let lines = run_client(&app, one_turn(&cookie, transports, conv, "Say hello")).await;
 
     assert_eq!(named(&lines, "connect")[0]["data"]["transport"], transports[0]);
@@ -481,6 +513,35 @@ async fn without_a_language_model_a_message_gets_a_clear_error() {
     let lines = run_client(&app, one_turn(&cookie, &["websocket"], conv, "Hi")).await;
     assert_eq!(named(&lines, "error")[0]["data"]["error"], NO_MODEL);
     assert_eq!(named(&lines, "last_chunk").len(), 1);
+    assert_eq!(
+        messages(&app, user, conv).await,
+        vec![(MessageKind::Human, "Hi".into())]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_over_the_rate_get_an_error_event_and_are_not_stored() {
+    if !client_installed("messages_over_the_rate_get_an_error_event_and_are_not_stored") {
+        return;
+    }
+    let app = spawn_app_with(&[("MESSAGE_RATE_PER_MINUTE", "1")]).await;
+    let (cookie, _, user, conv) = user_with_conversation(&app, "ada@example.com").await;
+    let plan = json!([
+        {"connect": {"cookie": cookie}}, {"wait": "connect"},
+        {"emit": "join_conversation", "data": {"conversation_id": conv.0}}, {"wait": "joined"},
+        {"emit": "message", "data": {"content": "Hi", "conversation_id": conv.0}},
+        {"wait": "last_chunk"},
+        {"emit": "message", "data": {"content": "Hi again", "conversation_id": conv.0}},
+        {"wait": "error", "count": 2}
+    ]);
+    let lines = run_client(&app, plan).await;
+    let errors = named(&lines, "error");
+    // The first answer fails for want of a model; the second message is refused by the limit.
+    assert_eq!(errors[0]["data"]["error"], NO_MODEL);
+    let refused = errors[1]["data"]["error"].as_str().unwrap();
+    assert!(refused.contains("Too many messages"), "{refused}");
+    assert_eq!(errors[1]["data"]["conversation_id"], conv.0);
+    assert_eq!(named(&lines, "last_chunk").len(), 1, "no turn for the refused message");
     assert_eq!(
         messages(&app, user, conv).await,
         vec![(MessageKind::Human, "Hi".into())]

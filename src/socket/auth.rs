@@ -24,15 +24,16 @@ pub enum Refusal {
     Unavailable,
 }
 
-fn cookie_value<'a>(headers: &'a http::HeaderMap, name: &str) -> Option<&'a str> {
+/// The session cookie of the handshake, decoded exactly as the HTTP edge decodes it (poem's
+/// cookie jar: the value is percent-encoded in `Set-Cookie`, and browsers send it back as is).
+fn cookie_value(headers: &http::HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(http::header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.trim_matches('"'))
+        .filter_map(|v| v.parse::<poem::web::cookie::CookieJar>().ok())
+        .find_map(|jar| jar.get(name))
+        .map(|c| c.value_str().to_owned())
 }
 
 /// Connect middleware: refuses the namespace connection unless a valid session is presented.
@@ -42,8 +43,7 @@ pub async fn authenticate(
     TryData(auth): TryData<HandshakeAuth>,
 ) -> Result<(), Refusal> {
     let bearer = auth.ok().and_then(|a| a.token).filter(|t| !t.is_empty());
-    let token =
-        bearer.or_else(|| cookie_value(&socket.req_parts().headers, &state.config.cookie_name).map(str::to_owned));
+    let token = bearer.or_else(|| cookie_value(&socket.req_parts().headers, &state.config.cookie_name));
     let token = token.ok_or(Refusal::Unauthenticated)?;
     match state.sessions.authenticate(&token).await {
         Ok(claims) => {
@@ -65,8 +65,12 @@ mod tests {
     #[test]
     fn finds_the_named_cookie_among_others() {
         let mut h = http::HeaderMap::new();
-        h.append(http::header::COOKIE, "a=1; session=tok.en; b=2".parse().unwrap());
-        assert_eq!(cookie_value(&h, "session"), Some("tok.en"));
+        h.append(http::header::COOKIE, "a=1; session=tok.en%3D; b=2".parse().unwrap());
+        assert_eq!(
+            cookie_value(&h, "session").as_deref(),
+            Some("tok.en="),
+            "percent-decoded like poem does"
+        );
         assert_eq!(cookie_value(&h, "missing"), None);
     }
 }
