@@ -97,6 +97,39 @@ pub struct Config {
     #[serde(default)]
     pub embedding_model: Option<String>,
 
+    /// Memory: `provider` (default: the model provider's embeddings when one is configured) or
+    /// `lexical` (offline hashed word/char n-grams: word overlap, not meaning).
+    #[serde(default)]
+    pub embedder: Option<String>,
+    /// Vector size asked of the embedder (the lexical one defaults to 384).
+    #[serde(default)]
+    pub embedding_dimensions: Option<usize>,
+    /// Where vectors live: `local` (default: the SQL database), `chroma` or `qdrant`.
+    #[serde(default)]
+    pub vector_store: Option<String>,
+    #[serde(default)]
+    pub chroma_host: Option<String>,
+    #[serde(default)]
+    pub chroma_port: Option<u16>,
+    #[serde(default)]
+    pub chroma_tenant: Option<String>,
+    #[serde(default)]
+    pub chroma_database: Option<String>,
+    /// Qdrant's gRPC URL, e.g. `http://localhost:6334`.
+    #[serde(default)]
+    pub qdrant_url: Option<String>,
+    #[serde(default)]
+    pub qdrant_api_key: Option<Secret>,
+    /// Recalled messages must be at least this similar (cosine; default 0.3).
+    #[serde(default)]
+    pub memory_min_score: Option<f32>,
+    /// Recall from the user's other conversations too (default true).
+    #[serde(default)]
+    pub memory_cross_conversation: Option<bool>,
+    /// Deadline of recall within a turn, in milliseconds (default 1500).
+    #[serde(default)]
+    pub memory_recall_timeout_ms: Option<u64>,
+
     /// Composio, for toolkits. Without the key the toolkit endpoints answer 503 and turns
     /// offer no tools.
     #[serde(default)]
@@ -130,6 +163,10 @@ pub struct Config {
     /// live in Redis so any instance serves any client; without it they stay in-process.
     #[serde(default)]
     pub redis_url: Option<Secret>,
+    /// Prefix of every Redis key and channel (default `meai`): deployments (or test runs) that
+    /// share one Redis keep their runs apart.
+    #[serde(default)]
+    pub redis_key_prefix: Option<String>,
     /// Bearer token required by `GET /metrics`; unset: open (publish it privately).
     #[serde(default)]
     pub metrics_token: Option<Secret>,

@@ -3,6 +3,7 @@
 pub mod config;
 pub mod http;
 pub mod limits;
+pub mod memory;
 pub mod metrics;
 pub mod ops;
 pub mod runs;

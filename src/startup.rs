@@ -33,7 +33,10 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
         sql.migrate().await?;
     }
     tracing::info!(backend = sql.backend(), "store connected");
-    build_state_with(config, Arc::new(sql))
+    let memory = crate::memory::build(&config, &sql, Arc::new(sql.clone())).await?;
+    let state = build_state_with(config, Arc::new(sql))?;
+    let recall = Arc::new(crate::metrics::metered::MeteredRecall(memory.recall));
+    Ok(AppState { turns: state.turns.with_recall(recall), memory: Some(memory.memory), ..state })
 }
 
 /// Wires the use cases over a given store (tests pass the in-memory one).
@@ -59,10 +62,12 @@ pub fn build_state_with(config: Config, store: Arc<dyn Store>) -> Result<AppStat
         SignIn::Local(NewUser { email, name: Some("Local user".into()), avatar_url: None, auth_method: AuthMethod::Local })
     };
     let toolkits = crate::toolkits::build(&config, store.clone())?;
-    let ops = crate::ops::Ops::new(&config)?;
+    let ops = crate::ops::Ops::new(&config, store.clone())?;
     Ok(AppState {
+        turns: crate::toolkits::with_tools(crate::turns::build(&config, store.clone(), ops.registry())?, toolkits.as_ref()),
         ops,
         toolkits: toolkits.map(|t| t.connections),
+        memory: None,
         conversations: Conversations::new(store.clone()),
         sessions,
         sign_in,

@@ -4,6 +4,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20250101_000001_initial;
+mod m20250601_000001_message_vectors;
 
 /// Every migration, oldest first; `Migrator::up(&conn, None)` applies the pending ones.
 pub struct Migrator;
@@ -11,6 +12,6 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20250101_000001_initial::Migration)]
+        vec![Box::new(m20250101_000001_initial::Migration), Box::new(m20250601_000001_message_vectors::Migration)]
     }
 }

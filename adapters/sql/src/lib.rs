@@ -11,6 +11,8 @@ pub mod entity;
 mod error;
 mod mapping;
 mod store;
+pub mod vectors;
 
 pub use error::SqlError;
 pub use store::SqlStore;
+pub use vectors::SqlVectorIndex;

@@ -116,9 +116,12 @@ impl ConversationStore for SqlStore {
                 .exec(txn.conn())
                 .await
                 .map_err(db_err)?;
-            Ok(())
+            // And their vectors (the local vector index), in the same transaction.
+            crate::vectors::delete_for_conversation(txn.conn(), user, id).await
         }
         .await;
-        txn.finish(outcome).await
+        txn.finish(outcome).await?;
+        self.vectors.conversation_removed(user.0, id.0);
+        Ok(())
     }
 }

@@ -165,10 +165,17 @@ impl MessageStore for SqlStore {
             .filter(messages::COLUMN.id.eq(id.0))
             .filter(messages::COLUMN.conversation_id.eq(conversation.0))
             .filter(messages::COLUMN.user_id.eq(user.0));
-        let _gate = self.write_gate().await;
-        match delete.exec(&self.db).await.map_err(db_err)?.rows_affected {
-            0 => Err(StoreError::NotFound),
-            _ => Ok(()),
+        // The message's vector goes in the same transaction (the local vector index).
+        let txn = self.begin_write().await?;
+        let outcome = async {
+            match delete.exec(txn.conn()).await.map_err(db_err)?.rows_affected {
+                0 => Err(StoreError::NotFound),
+                _ => crate::vectors::delete_for_messages(txn.conn(), user, &[id.0]).await,
+            }
         }
+        .await;
+        txn.finish(outcome).await?;
+        self.vectors.messages_removed(user.0, &[id.0]);
+        Ok(())
     }
 }

@@ -26,6 +26,8 @@ pub struct SqlStore {
     /// SQLite admits one writer at a time. Queueing this process's writers here (FIFO) keeps
     /// them from spinning in SQLite's busy handler; `busy_timeout` still covers other processes.
     writes: Option<Arc<Mutex<()>>>,
+    /// The local vector index's per-user cache, kept coherent by this store's deletes.
+    pub(crate) vectors: Arc<crate::vectors::cache::VectorCache>,
 }
 
 impl std::fmt::Debug for SqlStore {
@@ -49,7 +51,7 @@ impl SqlStore {
     /// [`SqlStore::migrate`]).
     pub fn from_connection(db: DatabaseConnection) -> Self {
         let writes = (db.get_database_backend() == DbBackend::Sqlite).then(|| Arc::new(Mutex::new(())));
-        Self { db, writes }
+        Self { db, writes, vectors: Arc::default() }
     }
 
     /// Applies every pending migration; a no-op when the schema is current. Safe to call from
