@@ -32,9 +32,7 @@ pub struct UserOut {
 
 impl Example for UserOut {
     fn example() -> Self {
-        let at = chrono::TimeZone::with_ymd_and_hms(&Utc, 2025, 5, 1, 9, 0, 0)
-            .single()
-            .expect("a valid example time");
+        let at = super::conversations::example_time(9, 0);
         Self {
             user_id: 1,
             email: "ada@example.com".into(),

@@ -34,7 +34,7 @@ struct SendMessage {
 /// `tool`/`assistant` have `role` and `content`, `error` has `error`, `last_chunk` has
 /// `last_chunk: true` and `stopped`.
 #[derive(Debug, Object)]
-#[oai(skip_serializing_if_is_none)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct StreamEvent {
     /// Position in the run, from 1, without gaps.
     seq: u64,
@@ -49,6 +49,21 @@ pub struct StreamEvent {
     last_chunk: Option<bool>,
     /// On `last_chunk`: the answer was cut short by a stop request.
     stopped: Option<bool>,
+}
+
+impl poem_openapi::types::Example for StreamEvent {
+    /// An `assistant` chunk (`event: assistant`, `id: 3`).
+    fn example() -> Self {
+        Self {
+            seq: 3,
+            conversation_id: 42,
+            role: Some("assistant".into()),
+            content: Some("Here is a plan for".into()),
+            error: None,
+            last_chunk: None,
+            stopped: None,
+        }
+    }
 }
 
 /// The stop was requested.

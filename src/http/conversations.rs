@@ -47,7 +47,7 @@ impl Example for ConversationOut {
 }
 
 /// A fixed time on 2025-05-01 (UTC) for the spec's examples.
-fn example_time(hour: u32, minute: u32) -> DateTime<Utc> {
+pub(super) fn example_time(hour: u32, minute: u32) -> DateTime<Utc> {
     use chrono::TimeZone;
     Utc.with_ymd_and_hms(2025, 5, 1, hour, minute, 0)
         .single()

@@ -125,6 +125,7 @@ struct ConnectOut {
 
 /// The user's connection of a toolkit.
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct ToolkitConnectionOut {
     connection_id: i64,
     user_id: i64,
@@ -160,6 +161,25 @@ impl From<ToolkitConnection> for ToolkitConnectionOut {
             error_message: c.error_message,
             created_at: c.created_at,
             updated_at: c.updated_at,
+        }
+    }
+}
+
+impl poem_openapi::types::Example for ToolkitConnectionOut {
+    fn example() -> Self {
+        let at = super::conversations::example_time(9, 0);
+        Self {
+            connection_id: 3,
+            user_id: 1,
+            toolkit_slug: "GMAIL".into(),
+            connection_status: ConnectionStatusValue::Active,
+            connected_account_id: Some("ca_8x2kq0b1".into()),
+            auth_config_id: Some("ac_gmail".into()),
+            connection_request_id: Some("ca_8x2kq0b1".into()),
+            last_synced_at: Some(at),
+            error_message: None,
+            created_at: at,
+            updated_at: at,
         }
     }
 }

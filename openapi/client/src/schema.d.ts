@@ -703,6 +703,12 @@ export interface components {
          *     `last_chunk`), `id:` is `seq`, and `data:` is this object with only the fields of that event:
          *     `tool`/`assistant` have `role` and `content`, `error` has `error`, `last_chunk` has
          *     `last_chunk: true` and `stopped`.
+         * @example {
+         *       "seq": 3,
+         *       "conversation_id": 42,
+         *       "role": "assistant",
+         *       "content": "Here is a plan for"
+         *     }
          */
         StreamEvent: {
             /**
@@ -738,6 +744,19 @@ export interface components {
         /**
          * ToolkitConnectionOut
          * @description The user's connection of a toolkit.
+         * @example {
+         *       "connection_id": 3,
+         *       "user_id": 1,
+         *       "toolkit_slug": "GMAIL",
+         *       "connection_status": "active",
+         *       "connected_account_id": "ca_8x2kq0b1",
+         *       "auth_config_id": "ac_gmail",
+         *       "connection_request_id": "ca_8x2kq0b1",
+         *       "last_synced_at": "2025-05-01T09:00:00+00:00",
+         *       "error_message": null,
+         *       "created_at": "2025-05-01T09:00:00+00:00",
+         *       "updated_at": "2025-05-01T09:00:00+00:00"
+         *     }
          */
         ToolkitConnectionOut: {
             /** Format: int64 */
