@@ -33,3 +33,36 @@ impl<T: OpenApi> OpenApi for Merged<T> {
         self.0.add_routes(route_table);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Merged;
+    use poem_openapi::{OpenApi, OpenApiService, payload::PlainText};
+
+    struct Reads;
+    #[OpenApi]
+    impl Reads {
+        #[oai(path = "/things/:id", method = "get")]
+        async fn read(&self, id: poem_openapi::param::Path<i64>) -> PlainText<String> {
+            PlainText(id.0.to_string())
+        }
+    }
+
+    struct Writes;
+    #[OpenApi]
+    impl Writes {
+        #[oai(path = "/things/:id", method = "post")]
+        async fn write(&self, id: poem_openapi::param::Path<i64>) -> PlainText<String> {
+            PlainText(id.0.to_string())
+        }
+    }
+
+    #[test]
+    fn a_path_declared_by_two_areas_appears_once_with_both_operations() {
+        let spec = OpenApiService::new(Merged((Reads, Writes)), "t", "1").spec();
+        assert_eq!(spec.matches("\"/things/{id}\"").count(), 1, "{spec}");
+        let parsed: serde_json::Value = serde_json::from_str(&spec).unwrap();
+        let ops = parsed["paths"]["/things/{id}"].as_object().unwrap();
+        assert!(ops.contains_key("get") && ops.contains_key("post"), "{ops:?}");
+    }
+}
