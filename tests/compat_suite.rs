@@ -78,7 +78,7 @@ async fn the_frontend_works_against_this_server() {
     })
     .await
     .unwrap()
-    .expect("`node` runs (node 18 or later on PATH)");
+    .expect("`node` runs (node 20 or later on PATH)");
 
     let (stdout, stderr) = (
         String::from_utf8_lossy(&out.stdout),
