@@ -5,6 +5,7 @@
 use crate::config::{Config, ConfigError};
 use crate::limits::Limits;
 use crate::runs::TrackedRuns;
+use meai_core::Store;
 use meai_core::turn::RunRegistry;
 use meai_runs::LocalRuns;
 use std::sync::{Arc, OnceLock};
@@ -18,9 +19,10 @@ pub struct Ops {
 }
 
 impl Ops {
-    pub fn new(config: &Config) -> Result<Self, ConfigError> {
+    /// `store` receives the partial answers of runs whose instance died (shared runs only).
+    pub fn new(config: &Config, store: Arc<dyn Store>) -> Result<Self, ConfigError> {
         Ok(Self {
-            runs: TrackedRuns::new(registry(config)?),
+            runs: TrackedRuns::new(registry(config, store)?),
             limits: Arc::new(Limits::new(config)),
             sockets: Arc::default(),
         })
@@ -55,11 +57,17 @@ impl Ops {
 }
 
 #[cfg(feature = "redis")]
-fn registry(config: &Config) -> Result<Arc<dyn RunRegistry>, ConfigError> {
+fn registry(config: &Config, store: Arc<dyn Store>) -> Result<Arc<dyn RunRegistry>, ConfigError> {
+    use meai_runs::redis::{RedisRuns, RedisRunsConfig};
     match &config.redis_url {
         Some(url) => {
-            let runs = meai_runs::redis::RedisRuns::new(url.expose(), meai_runs::redis::RedisRunsConfig::default())
-                .map_err(|e| ConfigError::new(format!("REDIS_URL: {e}")))?;
+            let mut settings = RedisRunsConfig::default();
+            if let Some(prefix) = config.redis_key_prefix.as_deref().filter(|p| !p.is_empty()) {
+                settings.prefix = prefix.to_owned();
+            }
+            let runs = RedisRuns::new(url.expose(), settings)
+                .map_err(|e| ConfigError::new(format!("REDIS_URL: {e}")))?
+                .with_store(store);
             tracing::info!("runs are shared through Redis");
             Ok(Arc::new(runs))
         }
@@ -68,7 +76,7 @@ fn registry(config: &Config) -> Result<Arc<dyn RunRegistry>, ConfigError> {
 }
 
 #[cfg(not(feature = "redis"))]
-fn registry(config: &Config) -> Result<Arc<dyn RunRegistry>, ConfigError> {
+fn registry(config: &Config, _store: Arc<dyn Store>) -> Result<Arc<dyn RunRegistry>, ConfigError> {
     if config.redis_url.is_some() {
         return Err(ConfigError::new(
             "REDIS_URL is set but this build has no Redis support (build with the `redis` feature)",

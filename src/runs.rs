@@ -5,8 +5,9 @@
 
 use crate::metrics::metrics;
 use futures::future::BoxFuture;
-use meai_core::ConversationId;
-use meai_core::turn::{Attachment, RunError, RunId, RunRegistry, RunWriter, TurnEvent};
+use futures::stream::BoxStream;
+use meai_core::turn::{Attachment, RunError, RunId, RunRegistry, RunStarted, RunWriter, TurnEvent};
+use meai_core::{ConversationId, UserId};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -101,8 +102,12 @@ impl TrackedRuns {
 
 #[async_trait::async_trait]
 impl RunRegistry for TrackedRuns {
-    async fn begin(&self, conversation: ConversationId) -> Result<Box<dyn RunWriter>, RunError> {
-        let writer = self.inner.begin(conversation).await.inspect_err(registry_error)?;
+    async fn begin(&self, conversation: ConversationId, owner: UserId) -> Result<Box<dyn RunWriter>, RunError> {
+        let writer = self
+            .inner
+            .begin(conversation, owner)
+            .await
+            .inspect_err(registry_error)?;
         let run = writer.run();
         self.local.lock().insert(conversation, run);
         metrics().active_runs.inc();
@@ -129,6 +134,10 @@ impl RunRegistry for TrackedRuns {
 
     async fn active(&self, conversation: ConversationId) -> Result<Option<RunId>, RunError> {
         self.inner.active(conversation).await.inspect_err(registry_error)
+    }
+
+    async fn started(&self) -> Result<Option<BoxStream<'static, RunStarted>>, RunError> {
+        self.inner.started().await.inspect_err(registry_error)
     }
 }
 
@@ -214,8 +223,8 @@ mod tests {
         let runs = TrackedRuns::new(Arc::new(LocalRuns::default()));
         assert_eq!(runs.drain(Duration::ZERO, Duration::ZERO).await, Drained::default());
         // One run finishes within the grace period; the other only ends when stopped.
-        let quick = runs.begin(ConversationId(1)).await.unwrap();
-        let slow = runs.begin(ConversationId(2)).await.unwrap();
+        let quick = runs.begin(ConversationId(1), UserId(1)).await.unwrap();
+        let slow = runs.begin(ConversationId(2), UserId(1)).await.unwrap();
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(20)).await;
             quick.finish().await;

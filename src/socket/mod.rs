@@ -11,6 +11,7 @@ mod auth;
 mod endpoint;
 mod follow;
 mod handlers;
+mod relay;
 pub(crate) mod wire;
 
 use crate::state::AppState;
@@ -28,6 +29,7 @@ pub fn endpoint(state: &AppState) -> SocketIoEndpoint {
         .build_svc();
     // Middlewares run last-added first: authenticate, then register the handlers.
     state.ops.set_sockets(io.clone());
+    relay::spawn(io.clone(), state.ops.runs.clone());
     io.ns(
         NAMESPACE,
         handlers::on_connect.with(handlers::register).with(auth::authenticate),

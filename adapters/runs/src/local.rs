@@ -2,8 +2,8 @@
 
 use futures::future::BoxFuture;
 use futures::stream::{self, StreamExt};
-use meai_core::ConversationId;
 use meai_core::turn::{Attachment, RunError, RunEvent, RunId, RunRegistry, RunWriter, TurnEvent};
+use meai_core::{ConversationId, UserId};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -98,7 +98,7 @@ impl Inner {
 
 #[async_trait::async_trait]
 impl RunRegistry for LocalRuns {
-    async fn begin(&self, conversation: ConversationId) -> Result<Box<dyn RunWriter>, RunError> {
+    async fn begin(&self, conversation: ConversationId, _owner: UserId) -> Result<Box<dyn RunWriter>, RunError> {
         let mut runs = self.inner.lock();
         self.inner.sweep(&mut runs);
         if runs.get(&conversation).is_some_and(Run::active) {

@@ -1,9 +1,12 @@
 //! The run registry contract, written once and run against every [`RunRegistry`] adapter.
 
 use super::{RunError, RunRegistry, TurnEvent};
-use crate::ConversationId;
+use crate::{ConversationId, UserId};
 use futures::StreamExt;
 use std::time::Duration;
+
+/// Whose runs the checks begin.
+const OWNER: UserId = UserId(1);
 
 fn text(s: &str) -> TurnEvent {
     TurnEvent::Assistant { content: s.into() }
@@ -32,22 +35,22 @@ async fn one_run_at_a_time(runs: &impl RunRegistry) {
     let c = ConversationId(1);
     assert!(runs.active(c).await.unwrap().is_none());
     assert!(runs.attach(c, 0).await.unwrap().is_none(), "no run yet");
-    let w = runs.begin(c).await.unwrap();
+    let w = runs.begin(c, OWNER).await.unwrap();
     assert_eq!(runs.active(c).await.unwrap(), Some(w.run()));
-    assert!(matches!(runs.begin(c).await, Err(RunError::Active)));
+    assert!(matches!(runs.begin(c, OWNER).await, Err(RunError::Active)));
     // Other conversations are independent.
-    let other = runs.begin(ConversationId(2)).await.unwrap();
+    let other = runs.begin(ConversationId(2), OWNER).await.unwrap();
     assert_ne!(other.run(), w.run());
     let first = w.run();
     w.finish().await;
     assert!(runs.active(c).await.unwrap().is_none());
-    let again = runs.begin(c).await.unwrap();
+    let again = runs.begin(c, OWNER).await.unwrap();
     assert_ne!(again.run(), first);
 }
 
 async fn replay_then_live(runs: &impl RunRegistry) {
     let c = ConversationId(1);
-    let w = runs.begin(c).await.unwrap();
+    let w = runs.begin(c, OWNER).await.unwrap();
     assert_eq!(w.publish(text("a")).await.unwrap(), 1);
     assert_eq!(w.publish(text("b")).await.unwrap(), 2);
     let att = runs.attach(c, 0).await.unwrap().unwrap();
@@ -70,7 +73,7 @@ async fn replay_then_live(runs: &impl RunRegistry) {
 
 async fn resume_after_seq(runs: &impl RunRegistry) {
     let c = ConversationId(1);
-    let w = runs.begin(c).await.unwrap();
+    let w = runs.begin(c, OWNER).await.unwrap();
     for s in ["a", "b", "c"] {
         w.publish(text(s)).await.unwrap();
     }
@@ -83,7 +86,7 @@ async fn resume_after_seq(runs: &impl RunRegistry) {
 async fn stop_reaches_the_writer(runs: &impl RunRegistry) {
     let c = ConversationId(1);
     assert!(!runs.request_stop(c).await.unwrap(), "nothing to stop");
-    let w = runs.begin(c).await.unwrap();
+    let w = runs.begin(c, OWNER).await.unwrap();
     let stopped = w.stopped();
     assert!(runs.request_stop(c).await.unwrap());
     tokio::time::timeout(Duration::from_secs(5), stopped)
@@ -99,18 +102,18 @@ async fn stop_reaches_the_writer(runs: &impl RunRegistry) {
 
 async fn dropped_writer_ends_the_run(runs: &impl RunRegistry) {
     let c = ConversationId(1);
-    let w = runs.begin(c).await.unwrap();
+    let w = runs.begin(c, OWNER).await.unwrap();
     w.publish(text("a")).await.unwrap();
     let att = runs.attach(c, 0).await.unwrap().unwrap();
     drop(w);
     assert_eq!(collect(att.events).await, vec![(1, text("a"))]);
     assert!(runs.active(c).await.unwrap().is_none());
-    runs.begin(c).await.expect("the conversation is free again");
+    runs.begin(c, OWNER).await.expect("the conversation is free again");
 }
 
 async fn finished_run_is_replayable(runs: &impl RunRegistry) {
     let c = ConversationId(1);
-    let w = runs.begin(c).await.unwrap();
+    let w = runs.begin(c, OWNER).await.unwrap();
     let id = w.run();
     w.publish(text("a")).await.unwrap();
     w.publish(TurnEvent::LastChunk { stopped: false }).await.unwrap();

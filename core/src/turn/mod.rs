@@ -29,7 +29,7 @@ pub mod contract;
 pub use context::Recall;
 pub use events::{RunEvent, TurnEvent};
 pub use run::{FAILED_MARK, NO_MODEL, STOPPED_MARK};
-pub use runs::{Attachment, RunError, RunId, RunRegistry, RunWriter};
+pub use runs::{Attachment, RunError, RunId, RunRegistry, RunStarted, RunWriter};
 pub use service::{BUSY, StartedTurn, TurnRequest, Turns};
 pub use settings::TurnSettings;
 pub use tools::{ToolError, ToolExecutor};

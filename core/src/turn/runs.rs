@@ -8,7 +8,7 @@
 //! traits, which is why everything here is async and returns `'static` futures and streams.
 
 use super::events::{RunEvent, TurnEvent};
-use crate::ConversationId;
+use crate::{ConversationId, UserId};
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use std::fmt;
@@ -71,10 +71,20 @@ pub trait RunWriter: Send + Sync {
     async fn finish(self: Box<Self>);
 }
 
+/// A run that began somewhere (see [`RunRegistry::started`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunStarted {
+    pub conversation: ConversationId,
+    pub run: RunId,
+}
+
 #[async_trait::async_trait]
 pub trait RunRegistry: Send + Sync + 'static {
     /// Starts a run for the conversation, or [`RunError::Active`] if one is in progress.
-    async fn begin(&self, conversation: ConversationId) -> Result<Box<dyn RunWriter>, RunError>;
+    ///
+    /// `owner` is kept with the run: a shared registry needs it to persist the partial answer
+    /// of a run whose instance died (the store only writes a user's data for that user).
+    async fn begin(&self, conversation: ConversationId, owner: UserId) -> Result<Box<dyn RunWriter>, RunError>;
 
     /// Attaches to the conversation's active run, or to its last run if it finished recently.
     /// `after_seq = 0` replays the whole run. `None` when there is no such run.
@@ -85,4 +95,12 @@ pub trait RunRegistry: Send + Sync + 'static {
 
     /// The active run of the conversation, if any.
     async fn active(&self, conversation: ConversationId) -> Result<Option<RunId>, RunError>;
+
+    /// The runs begun from now on by *any* instance sharing this registry, so an edge can
+    /// forward a run begun elsewhere to its own listeners that were waiting in the
+    /// conversation. `None` for a registry local to one process: the edge that begins a run
+    /// reaches its listeners directly.
+    async fn started(&self) -> Result<Option<BoxStream<'static, RunStarted>>, RunError> {
+        Ok(None)
+    }
 }

@@ -131,7 +131,7 @@ impl Turns {
             .get_conversation(user, conversation)
             .await
             .map_err(CoreError::store("Conversation"))?;
-        let writer = d.runs.begin(conversation).await.map_err(run_error)?;
+        let writer = d.runs.begin(conversation, user).await.map_err(run_error)?;
         // Durable before anything else happens: even if the model fails, the question is kept.
         // (On error the writer is dropped, which ends the run.)
         let message = NewMessage {

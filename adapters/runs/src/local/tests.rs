@@ -13,7 +13,7 @@ async fn a_lagging_listener_catches_up_from_the_log() {
         ..Default::default()
     });
     let c = ConversationId(7);
-    let w = runs.begin(c).await.unwrap();
+    let w = runs.begin(c, UserId(1)).await.unwrap();
     let att = runs.attach(c, 0).await.unwrap().unwrap();
     for i in 0..50 {
         w.publish(TurnEvent::Assistant { content: i.to_string() })
@@ -32,8 +32,8 @@ async fn finished_runs_are_forgotten_after_the_retention() {
         ..Default::default()
     });
     let c = ConversationId(7);
-    runs.begin(c).await.unwrap().finish().await;
+    runs.begin(c, UserId(1)).await.unwrap().finish().await;
     tokio::time::sleep(Duration::from_millis(30)).await;
-    runs.begin(ConversationId(8)).await.unwrap(); // sweeps
+    runs.begin(ConversationId(8), UserId(1)).await.unwrap(); // sweeps
     assert!(runs.attach(c, 0).await.unwrap().is_none());
 }

@@ -7,15 +7,19 @@
 //! - `{p}:conv:{c}:last` = the conversation's latest run (to attach after it finished);
 //! - `{p}:run:{r}:log` = a Stream with one entry per event, entry id `{seq}-1`, so the missed
 //!   events after `seq` are an `XRANGE` away; it expires a while after the run ends;
-//! - `{p}:run:{r}:done` / `:stop` = flags;
-//! - channel `{p}:run:{r}` = live events (`{"seq":..,"event":..}`), `stop` and `done`.
+//! - `{p}:run:{r}:done` / `:stop` = flags; `{p}:run:{r}:owner` = the user the run answers;
+//! - channel `{p}:run:{r}` = live events (`{"seq":..,"event":..}`), `stop` and `done`;
+//! - channel `{p}:runs` = `{"conversation":..,"run":..}` for every run begun, so each instance
+//!   can forward it to its sockets already waiting in the conversation.
 //!
 //! One pub/sub connection per registry fans channel messages out to local listeners (a
 //! blocking `XREAD` per listener would need a connection each). A listener subscribes before
 //! reading the log, then drops live events it already replayed, so it sees every event once
 //! and in order. A listener of a run whose lease lapsed without an end (its instance was
 //! killed) closes the run itself: it appends `error` and `last_chunk` to the log, once (a
-//! script checks the `done` flag), so every listener on every instance gets an end.
+//! script checks the `done` flag), so every listener on every instance gets an end. The
+//! instance that closed it also stores the partial answer, marked as failed as the core marks
+//! it ([`RedisRuns::with_store`]): the dead instance never got to.
 
 mod hub;
 mod writer;
@@ -26,8 +30,10 @@ mod tests;
 use futures::StreamExt;
 use futures::stream::{self, BoxStream};
 use hub::Hub;
-use meai_core::ConversationId;
-use meai_core::turn::{Attachment, RunError, RunEvent, RunId, RunRegistry, RunWriter, TurnEvent};
+use meai_core::turn::{
+    Attachment, FAILED_MARK, RunError, RunEvent, RunId, RunRegistry, RunStarted, RunWriter, TurnEvent,
+};
+use meai_core::{ConversationId, MessageKind, NewMessage, Store, UserId};
 use redis::aio::MultiplexedConnection;
 use std::sync::Arc;
 use std::time::Duration;
@@ -67,6 +73,8 @@ pub(crate) struct Inner {
     con: OnceCell<MultiplexedConnection>,
     hub: OnceCell<Hub>,
     pub(crate) config: RedisRunsConfig,
+    /// Where the partial answers of dead runs go.
+    store: Option<Arc<dyn Store>>,
 }
 
 pub(crate) fn backend(e: redis::RedisError) -> RunError {
@@ -109,6 +117,11 @@ impl Inner {
         self.key(format_args!("run:{r}"))
     }
 
+    /// Where every run begun is announced.
+    pub(crate) fn started_channel(&self) -> String {
+        self.key(format_args!("runs"))
+    }
+
     async fn get_run(&self, key: &str) -> Result<Option<RunId>, RunError> {
         let id: Option<u64> = redis::cmd("GET")
             .arg(key)
@@ -148,7 +161,7 @@ impl Inner {
 
     /// Ends a run whose writer vanished without finishing (see the module docs); a no-op when
     /// it did finish meanwhile.
-    async fn close_abandoned(&self, run: RunId) -> Result<(), RunError> {
+    async fn close_abandoned(&self, conversation: ConversationId, run: RunId) -> Result<(), RunError> {
         let script = redis::Script::new(CLOSE_ABANDONED);
         let events = [
             TurnEvent::Error {
@@ -172,6 +185,41 @@ impl Inner {
             .map_err(backend)?;
         if closed == 1 {
             tracing::warn!(run = %run, "closed a run whose instance stopped answering");
+            // Only the one instance whose script closed the run gets here: stored once.
+            self.salvage(conversation, run).await?;
+        }
+        Ok(())
+    }
+
+    /// Stores what a dead run had streamed, as the core stores a failed answer (tool results
+    /// were stored as they came).
+    async fn salvage(&self, conversation: ConversationId, run: RunId) -> Result<(), RunError> {
+        let Some(store) = &self.store else { return Ok(()) };
+        let owner: Option<i64> = redis::cmd("GET")
+            .arg(self.run_key(run, "owner"))
+            .query_async(&mut self.con().await?)
+            .await
+            .map_err(backend)?;
+        let Some(owner) = owner.map(UserId) else {
+            tracing::warn!(run = %run, "a dead run has no recorded owner: its partial answer is not stored");
+            return Ok(());
+        };
+        let text: String = self
+            .events_after(run, 0)
+            .await?
+            .into_iter()
+            .filter_map(|e| match e.event {
+                TurnEvent::Assistant { content } => Some(content),
+                _ => None,
+            })
+            .collect();
+        if text.trim().is_empty() {
+            return Ok(());
+        }
+        let message = NewMessage::new(MessageKind::Ai, text + FAILED_MARK);
+        match store.append_message(owner, conversation, &message).await {
+            Ok(m) => tracing::info!(run = %run, message_id = %m.id, "stored the partial answer of a dead run"),
+            Err(e) => tracing::error!(run = %run, error = %e, "could not store the partial answer of a dead run"),
         }
         Ok(())
     }
@@ -210,15 +258,26 @@ impl RedisRuns {
                 con: OnceCell::new(),
                 hub: OnceCell::new(),
                 config,
+                store: None,
             }),
         })
+    }
+
+    /// Stores the partial answers of runs whose instance died in `store` (the instance that
+    /// notices closes the run and stores it, once). Configure before cloning.
+    pub fn with_store(mut self, store: Arc<dyn Store>) -> Self {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => inner.store = Some(store),
+            None => tracing::error!("RedisRuns::with_store on a shared registry: ignored"),
+        }
+        self
     }
 }
 
 #[async_trait::async_trait]
 impl RunRegistry for RedisRuns {
-    async fn begin(&self, conversation: ConversationId) -> Result<Box<dyn RunWriter>, RunError> {
-        writer::begin(self.inner.clone(), conversation).await
+    async fn begin(&self, conversation: ConversationId, owner: UserId) -> Result<Box<dyn RunWriter>, RunError> {
+        writer::begin(self.inner.clone(), conversation, owner).await
     }
 
     async fn attach(&self, conversation: ConversationId, after_seq: u64) -> Result<Option<Attachment>, RunError> {
@@ -273,6 +332,41 @@ impl RunRegistry for RedisRuns {
     async fn active(&self, conversation: ConversationId) -> Result<Option<RunId>, RunError> {
         self.inner.get_run(&self.inner.active_key(conversation)).await
     }
+
+    async fn started(&self) -> Result<Option<BoxStream<'static, RunStarted>>, RunError> {
+        let rx = self.inner.hub().await?.subscribe(&self.inner.started_channel()).await?;
+        let notices = stream::unfold(rx, |mut rx| async move {
+            loop {
+                match rx.recv().await {
+                    Ok(msg) => match parse_started(&msg) {
+                        Some(s) => return Some((s, rx)),
+                        None => tracing::warn!("ignored a malformed run notice"),
+                    },
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::warn!(
+                            missed = n,
+                            "missed run notices: some sockets may not see those runs live"
+                        )
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        });
+        Ok(Some(notices.boxed()))
+    }
+}
+
+/// The payload on the started channel.
+pub(crate) fn started_notice(conversation: ConversationId, run: RunId) -> String {
+    serde_json::json!({"conversation": conversation.0, "run": run.0}).to_string()
+}
+
+fn parse_started(msg: &str) -> Option<RunStarted> {
+    let v: serde_json::Value = serde_json::from_str(msg).ok()?;
+    Some(RunStarted {
+        conversation: ConversationId(v.get("conversation")?.as_i64()?),
+        run: RunId(v.get("run")?.as_u64()?),
+    })
 }
 
 /// Live events after `last` until `last_chunk`/`done`; refills gaps from the log, and closes
@@ -333,7 +427,7 @@ fn live_events(
                     // Quiet for a while: is the writer still alive?
                     let alive = s.inner.get_run(&s.inner.active_key(conversation)).await;
                     if matches!(alive, Ok(r) if r != Some(run)) && !s.inner.is_done(run).await.unwrap_or(true) {
-                        if let Err(e) = s.inner.close_abandoned(run).await {
+                        if let Err(e) = s.inner.close_abandoned(conversation, run).await {
                             tracing::warn!(error = %e, "could not close an abandoned run");
                         }
                     } else if s.inner.is_done(run).await.unwrap_or(false) {

@@ -36,10 +36,11 @@ async fn two_registries_share_runs_and_stops() {
             con: OnceCell::new(),
             hub: OnceCell::new(),
             config: a.inner.config.clone(),
+            store: None,
         }),
     };
     let c = ConversationId(9);
-    let w = a.begin(c).await.unwrap();
+    let w = a.begin(c, UserId(1)).await.unwrap();
     w.publish(TurnEvent::Assistant { content: "x".into() }).await.unwrap();
     assert_eq!(b.active(c).await.unwrap(), Some(w.run()));
     let att = b.attach(c, 0).await.unwrap().unwrap();
@@ -59,7 +60,7 @@ async fn a_run_whose_instance_died_is_closed_by_its_listeners() {
     let Some(url) = url() else { return };
     let runs = fresh(&url, Duration::from_millis(600));
     let c = ConversationId(3);
-    let w = writer::begin_writer(runs.inner.clone(), c).await.unwrap();
+    let w = writer::begin_writer(runs.inner.clone(), c, UserId(1)).await.unwrap();
     w.publish(TurnEvent::Assistant {
         content: "half an ans".into(),
     })
@@ -83,5 +84,28 @@ async fn a_run_whose_instance_died_is_closed_by_its_listeners() {
         ]
     );
     assert!(runs.active(c).await.unwrap().is_none());
-    runs.begin(c).await.expect("the conversation is free again");
+    runs.begin(c, UserId(1)).await.expect("the conversation is free again");
+}
+
+#[tokio::test]
+async fn runs_begun_on_one_instance_are_announced_to_the_others() {
+    let Some(url) = url() else { return };
+    let a = fresh(&url, Duration::from_secs(10));
+    let b = RedisRuns::new(&url, a.inner.config.clone()).unwrap();
+    let mut started = b.started().await.unwrap().expect("a shared registry announces runs");
+    let w = a.begin(ConversationId(4), UserId(2)).await.unwrap();
+    let notice = tokio::time::timeout(Duration::from_secs(5), started.next())
+        .await
+        .expect("announced")
+        .unwrap();
+    assert_eq!(
+        notice,
+        RunStarted {
+            conversation: ConversationId(4),
+            run: w.run()
+        }
+    );
+    // The announced run is attachable at once.
+    assert_eq!(b.attach(ConversationId(4), 0).await.unwrap().unwrap().run, w.run());
+    w.finish().await;
 }

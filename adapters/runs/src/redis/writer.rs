@@ -2,8 +2,8 @@
 
 use super::{Inner, backend};
 use futures::future::BoxFuture;
-use meai_core::ConversationId;
 use meai_core::turn::{RunError, RunEvent, RunId, RunWriter, TurnEvent};
+use meai_core::{ConversationId, UserId};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::{broadcast, watch};
@@ -11,11 +11,19 @@ use tokio::sync::{broadcast, watch};
 /// Logs live at most a day even if no run ever finishes them (a crashed cluster).
 const LOG_TTL_SECS: u64 = 24 * 3600;
 
-pub(super) async fn begin(inner: Arc<Inner>, conversation: ConversationId) -> Result<Box<dyn RunWriter>, RunError> {
-    Ok(Box::new(begin_writer(inner, conversation).await?))
+pub(super) async fn begin(
+    inner: Arc<Inner>,
+    conversation: ConversationId,
+    owner: UserId,
+) -> Result<Box<dyn RunWriter>, RunError> {
+    Ok(Box::new(begin_writer(inner, conversation, owner).await?))
 }
 
-pub(super) async fn begin_writer(inner: Arc<Inner>, conversation: ConversationId) -> Result<RedisWriter, RunError> {
+pub(super) async fn begin_writer(
+    inner: Arc<Inner>,
+    conversation: ConversationId,
+    owner: UserId,
+) -> Result<RedisWriter, RunError> {
     let mut con = inner.con().await?;
     let id: u64 = redis::cmd("INCR")
         .arg(inner.key(format_args!("run_seq")))
@@ -38,11 +46,25 @@ pub(super) async fn begin_writer(inner: Arc<Inner>, conversation: ConversationId
     }
     // Listen for stop requests before anyone can learn the run exists.
     let mut messages = inner.hub().await?.subscribe(&inner.channel(run)).await?;
-    redis::cmd("SET")
+    // The owner first, so whoever learns of the run can also salvage it; the notice last, so an
+    // instance that receives it finds the run when it attaches.
+    redis::pipe()
+        .cmd("SET")
+        .arg(inner.run_key(run, "owner"))
+        .arg(owner.0)
+        .arg("EX")
+        .arg(LOG_TTL_SECS)
+        .ignore()
+        .cmd("SET")
         .arg(inner.last_key(conversation))
         .arg(id)
         .arg("EX")
         .arg(LOG_TTL_SECS)
+        .ignore()
+        .cmd("PUBLISH")
+        .arg(inner.started_channel())
+        .arg(super::started_notice(conversation, run))
+        .ignore()
         .query_async::<()>(&mut con)
         .await
         .map_err(backend)?;

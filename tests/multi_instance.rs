@@ -1,0 +1,599 @@
+//! Two real instances (`meai serve` child processes on two ports) sharing a fresh PostgreSQL
+//! database and Redis, driven by the npm socket.io-client (tests/node/multi.mjs): a client may
+//! move between instances, `stop` crosses them, a tab on one sees an answer streamed by the
+//! other, and a killed instance leaves its question and partial answer stored and every
+//! listener with an end.
+//!
+//! Needs `TEST_DATABASE_URL` (a role that may create databases), `TEST_REDIS_URL`, `psql` and
+//! `npm ci` in tests/node; without them every test prints a SKIPPED line and passes. Each test
+//! creates its own database and Redis key prefix and drops both afterwards.
+#![cfg(all(feature = "postgres", feature = "redis"))]
+
+use meai_core::turn::{FAILED_MARK, STOPPED_MARK};
+use meai_runs::redis::INSTANCE_LOST;
+use meai_testkit::openai::{FakeOpenAi, Reply};
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const SECRET_KEY: &str = "multi-instance-test-secret-key";
+
+fn node_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/node")
+}
+
+fn env_url(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// The shared services of one test: a fresh database and a Redis key prefix, both removed on
+/// drop. `None` (after printing SKIPPED) when something is missing.
+struct Shared {
+    admin_url: String,
+    db_name: String,
+    db_url: String,
+    redis_url: String,
+    prefix: String,
+    dir: tempfile::TempDir,
+}
+
+impl Shared {
+    fn new(test: &str) -> Option<Self> {
+        let missing = if env_url("TEST_DATABASE_URL").is_none() {
+            Some("TEST_DATABASE_URL is not set")
+        } else if env_url("TEST_REDIS_URL").is_none() {
+            Some("TEST_REDIS_URL is not set")
+        } else if !node_dir().join("node_modules/socket.io-client").is_dir() {
+            Some("run `npm ci` in tests/node to install socket.io-client")
+        } else if Command::new("psql").arg("--version").output().is_err() {
+            Some("psql is not installed")
+        } else {
+            None
+        };
+        if let Some(why) = missing {
+            println!("SKIPPED {test}: {why}");
+            return None;
+        }
+        let admin_url = env_url("TEST_DATABASE_URL").unwrap();
+        let id = uuid_like();
+        let db_name = format!("meai_multi_{id}");
+        psql(&admin_url, &format!("CREATE DATABASE {db_name}"));
+        let mut db_url = reqwest::Url::parse(&admin_url).expect("TEST_DATABASE_URL is a URL");
+        db_url.set_path(&format!("/{db_name}"));
+        Some(Self {
+            admin_url,
+            db_name,
+            db_url: db_url.to_string(),
+            redis_url: env_url("TEST_REDIS_URL").unwrap(),
+            prefix: format!("meai-multi-{id}"),
+            dir: tempfile::tempdir().unwrap(),
+        })
+    }
+
+    /// Starts an instance and waits until it answers `/health`.
+    async fn start(&self, name: &str, fake: &FakeOpenAi) -> Instance {
+        let port = free_port();
+        let log_path = self.dir.path().join(format!("{name}.log"));
+        let log = std::fs::File::create(&log_path).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_meai"))
+            .arg("serve")
+            // A clean environment (and a directory without `.env`): only what the test sets.
+            .env_clear()
+            .current_dir(self.dir.path())
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("RUST_LOG", "info")
+            .env("DATABASE_URL", &self.db_url)
+            .env("REDIS_URL", &self.redis_url)
+            .env("REDIS_KEY_PREFIX", &self.prefix)
+            .env("SECRET_KEY", SECRET_KEY)
+            .env("HOST", "127.0.0.1")
+            .env("PORT", port.to_string())
+            .env("MODEL", "openai")
+            .env("OPENAI_API_KEY", "sk-test")
+            .env("OPENAI_BASE_URL", fake.base_url())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("the meai binary starts");
+        let instance = Instance {
+            name: name.to_owned(),
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            log: log_path,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(r) = reqwest::get(format!("{}/health", instance.base)).await
+                && r.status().is_success()
+            {
+                return instance;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "instance {name} did not start:\n{}",
+                instance.log_tail()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // Instances are dropped (killed) before this: the test's locals drop in reverse order.
+        psql(
+            &self.admin_url,
+            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.db_name),
+        );
+        // Only this test's keys; most would expire on their own.
+        let keys = Command::new("redis-cli")
+            .args(["-u", &self.redis_url, "--scan", "--pattern"])
+            .arg(format!("{}:*", self.prefix))
+            .output();
+        if let Ok(out) = keys {
+            let keys: Vec<String> = String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .map(str::to_owned)
+                .collect();
+            if !keys.is_empty() {
+                let _ = Command::new("redis-cli")
+                    .args(["-u", &self.redis_url, "DEL"])
+                    .args(&keys)
+                    .output();
+            }
+        }
+    }
+}
+
+fn psql(url: &str, sql: &str) {
+    let out = Command::new("psql")
+        .args([url, "-v", "ON_ERROR_STOP=1", "-qc", sql])
+        .output()
+        .expect("psql runs");
+    assert!(
+        out.status.success(),
+        "psql {sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Lower-case and digits: fits a database name and a key prefix.
+fn uuid_like() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{}_{nanos:x}", std::process::id())
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One `meai serve` process; killed on drop.
+struct Instance {
+    name: String,
+    child: Child,
+    base: String,
+    log: PathBuf,
+}
+
+impl Instance {
+    fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        format!(
+            "--- {} log ---\n{}",
+            self.name,
+            lines[lines.len().saturating_sub(40)..].join("\n")
+        )
+    }
+
+    /// SIGKILL: no graceful shutdown, no end of the run, no lease renewal.
+    fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The local user's session (local mode), valid on every instance (same `SECRET_KEY` and
+/// database), and a new conversation.
+async fn session_and_conversation(a: &Instance) -> (String, i64) {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let resp = http.get(format!("{}/auth/google", a.base)).send().await.unwrap();
+    let cookie = resp
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.split(';').next().filter(|kv| kv.contains('=')))
+        .expect("a session cookie")
+        .to_owned();
+    let conv: Value = http
+        .post(format!("{}/conversations/", a.base))
+        .header("cookie", &cookie)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (cookie, conv["conversation_id"].as_i64().expect("a conversation id"))
+}
+
+/// The stored messages as (type, content), read through `at`.
+async fn stored(at: &Instance, cookie: &str, conv: i64) -> Vec<(String, String)> {
+    let body: Value = reqwest::Client::new()
+        .get(format!("{}/conversations/{conv}/messages", at.base))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["messages"]
+        .as_array()
+        .expect("a message list")
+        .iter()
+        .map(|m| {
+            (
+                m["type"].as_str().unwrap().to_owned(),
+                m["content"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Polls until `pred` holds for the stored messages (the end event may overtake the write).
+async fn stored_when(
+    at: &Instance,
+    cookie: &str,
+    conv: i64,
+    pred: impl Fn(&[(String, String)]) -> bool,
+) -> Vec<(String, String)> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let msgs = stored(at, cookie, conv).await;
+        if pred(&msgs) || Instant::now() > deadline {
+            return msgs;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// A running node client (tests/node/multi.mjs); its lines are collected as they come.
+struct Client {
+    child: Child,
+    lines: Arc<Mutex<Vec<Value>>>,
+    reader: std::thread::JoinHandle<()>,
+}
+
+fn client(instances: &[&Instance], plan: Value) -> Client {
+    let map: serde_json::Map<String, Value> = instances
+        .iter()
+        .map(|i| (i.name.clone(), Value::String(i.base.clone())))
+        .collect();
+    let mut child = Command::new("node")
+        .arg(node_dir().join("multi.mjs"))
+        .arg(Value::Object(map).to_string())
+        .arg(plan.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("node runs");
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let out = child.stdout.take().unwrap();
+    let sink = lines.clone();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            sink.lock()
+                .unwrap()
+                .push(serde_json::from_str(&line).expect("JSON line"));
+        }
+    });
+    Client { child, lines, reader }
+}
+
+impl Client {
+    /// Waits until the client received `event` (e.g. it joined), at most 20 s.
+    async fn saw(&self, event: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !self.lines.lock().unwrap().iter().any(|l| l["event"] == event) {
+            assert!(
+                Instant::now() < deadline,
+                "the client never got {event}: {:?}",
+                self.lines
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits for the plan to end; every line, after checking the client succeeded.
+    async fn finish(self, instances: &[&Instance]) -> Vec<Value> {
+        let Client {
+            mut child,
+            lines,
+            reader,
+        } = self;
+        let status = tokio::task::spawn_blocking(move || {
+            let status = child.wait().unwrap();
+            reader.join().unwrap();
+            status
+        })
+        .await
+        .unwrap();
+        let lines = lines.lock().unwrap().clone();
+        assert!(
+            status.success(),
+            "client failed:\n{}\n{}",
+            lines.iter().map(Value::to_string).collect::<Vec<_>>().join("\n"),
+            instances.iter().map(|i| i.log_tail()).collect::<Vec<_>>().join("\n")
+        );
+        lines
+    }
+}
+
+async fn run(instances: &[&Instance], plan: Value) -> Vec<Value> {
+    client(instances, plan).finish(instances).await
+}
+
+fn named<'a>(lines: &'a [Value], event: &str) -> Vec<&'a Value> {
+    lines.iter().filter(|l| l["event"] == event).collect()
+}
+
+fn text_of(lines: &[Value], conn: i64) -> String {
+    named(lines, "assistant")
+        .iter()
+        .filter(|l| l["conn"] == conn)
+        .map(|l| l["data"]["content"].as_str().unwrap())
+        .collect()
+}
+
+fn words(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("w{i} ")).collect()
+}
+
+fn connect_and_join(at: &str, cookie: &str, conv: i64, nth: u32) -> Vec<Value> {
+    vec![
+        json!({"connect": {"at": at, "cookie": cookie}}),
+        json!({"wait": "connect", "count": nth}),
+        json!({"emit": "join_conversation", "data": {"conversation_id": conv}}),
+        json!({"wait": "joined", "count": nth}),
+    ]
+}
+
+fn plan(steps: impl IntoIterator<Item = Vec<Value>>) -> Value {
+    Value::Array(steps.into_iter().flatten().collect())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_leaves_instance_a_rejoins_on_b_and_gets_the_missed_and_live_events() {
+    let Some(shared) = Shared::new("a_client_that_leaves_instance_a_rejoins_on_b") else {
+        return;
+    };
+    let fake = FakeOpenAi::start().await;
+    let answer = words(12);
+    fake.push(Reply::chunks(answer.clone()).with_chunk_delay(Duration::from_millis(150)));
+    let a = shared.start("a", &fake).await;
+    let b = shared.start("b", &fake).await;
+    let (cookie, conv) = session_and_conversation(&a).await;
+
+    let lines = run(
+        &[&a, &b],
+        plan([
+            connect_and_join("a", &cookie, conv, 1),
+            vec![
+                json!({"emit": "message", "data": {"content": "Count", "conversation_id": conv}}),
+                json!({"wait": "assistant", "count": 2}),
+                json!({"disconnect": true}),
+                json!({"sleep": 300}),
+            ],
+            connect_and_join("b", &cookie, conv, 2),
+            vec![json!({"wait": "last_chunk", "timeout_ms": 20000})],
+        ]),
+    )
+    .await;
+
+    assert!(
+        text_of(&lines, 1).len() < answer.concat().len(),
+        "the first connection left early"
+    );
+    assert_eq!(
+        text_of(&lines, 2),
+        answer.concat(),
+        "missed then live, on the other instance"
+    );
+    let seqs: Vec<u64> = named(&lines, "assistant")
+        .iter()
+        .filter(|l| l["conn"] == 2)
+        .map(|l| l["data"]["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seqs, (1..=12).collect::<Vec<_>>());
+    assert!(named(&lines, "error").is_empty(), "{lines:?}");
+    let msgs = stored_when(&b, &cookie, conv, |m| m.len() >= 2).await;
+    assert_eq!(
+        msgs[..2],
+        [("Human".into(), "Count".into()), ("AI".into(), answer.concat())]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_sent_to_b_cancels_the_run_on_a() {
+    let Some(shared) = Shared::new("stop_sent_to_b_cancels_the_run_on_a") else {
+        return;
+    };
+    let fake = FakeOpenAi::start().await;
+    fake.push(Reply::chunks(words(100)).with_chunk_delay(Duration::from_millis(100)));
+    let a = shared.start("a", &fake).await;
+    let b = shared.start("b", &fake).await;
+    let (cookie, conv) = session_and_conversation(&a).await;
+
+    let lines = run(
+        &[&a, &b],
+        plan([
+            connect_and_join("a", &cookie, conv, 1),
+            vec![
+                json!({"emit": "message", "data": {"content": "Long story", "conversation_id": conv}}),
+                json!({"wait": "assistant", "count": 2}),
+                json!({"disconnect": true}),
+            ],
+            connect_and_join("b", &cookie, conv, 2),
+            vec![
+                json!({"emit": "stop", "data": {"conversation_id": conv}}),
+                json!({"wait": "last_chunk", "timeout_ms": 20000}),
+            ],
+        ]),
+    )
+    .await;
+
+    let last = named(&lines, "last_chunk");
+    assert_eq!(last.len(), 1);
+    assert_eq!(last[0]["data"]["stopped"], true, "{lines:?}");
+    assert!(
+        fake.wait_for_disconnects(1, Duration::from_secs(10)).await,
+        "A dropped the upstream request"
+    );
+    assert_eq!(fake.completed_streams(), 0);
+    let msgs = stored_when(&b, &cookie, conv, |m| m.len() >= 2).await;
+    assert_eq!(msgs[0], ("Human".into(), "Long story".into()));
+    assert_eq!(msgs[1].0, "AI");
+    let partial = msgs[1].1.strip_suffix(STOPPED_MARK).expect("marked as stopped");
+    assert_eq!(partial, text_of(&lines, 2), "B saw what A kept");
+    assert!(partial.len() < words(100).concat().len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tab_joined_on_b_before_the_message_sees_the_answer_streamed_from_a() {
+    let Some(shared) = Shared::new("a_tab_joined_on_b_before_the_message_sees_the_answer") else {
+        return;
+    };
+    let fake = FakeOpenAi::start().await;
+    fake.push(Reply::chunks(["one ", "two ", "three"]).with_chunk_delay(Duration::from_millis(100)));
+    let a = shared.start("a", &fake).await;
+    let b = shared.start("b", &fake).await;
+    let (cookie, conv) = session_and_conversation(&a).await;
+
+    let tab = client(
+        &[&a, &b],
+        plan([
+            connect_and_join("b", &cookie, conv, 1),
+            vec![json!({"wait": "last_chunk", "timeout_ms": 20000})],
+        ]),
+    );
+    tab.saw("joined").await; // joined B's room before any run exists
+    let sender = run(
+        &[&a, &b],
+        plan([
+            connect_and_join("a", &cookie, conv, 1),
+            vec![
+                json!({"emit": "message", "data": {"content": "Count to three", "conversation_id": conv}}),
+                json!({"wait": "last_chunk"}),
+            ],
+        ]),
+    )
+    .await;
+    let watched = tab.finish(&[&a, &b]).await;
+
+    assert_eq!(text_of(&sender, 1), "one two three");
+    assert_eq!(text_of(&watched, 1), "one two three", "{watched:?}");
+    assert_eq!(named(&watched, "last_chunk").len(), 1);
+    assert!(named(&watched, "error").is_empty(), "{watched:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_a_mid_answer_keeps_the_question_and_partial_answer_and_ends_the_turn_on_b() {
+    let Some(shared) = Shared::new("killing_a_mid_answer_keeps_the_question_and_partial_answer") else {
+        return;
+    };
+    let fake = FakeOpenAi::start().await;
+    fake.push(Reply::chunks(words(200)).with_chunk_delay(Duration::from_millis(150)));
+    let mut a = shared.start("a", &fake).await;
+    let b = shared.start("b", &fake).await;
+    let (cookie, conv) = session_and_conversation(&a).await;
+
+    // Two tabs on B (two listeners that could each close the dead run: it is closed, and its
+    // partial answer stored, once).
+    let watch = || {
+        plan([
+            connect_and_join("b", &cookie, conv, 1),
+            vec![json!({"wait": "last_chunk", "timeout_ms": 60000})],
+        ])
+    };
+    let tabs = [client(&[&a, &b], watch()), client(&[&a, &b], watch())];
+    for tab in &tabs {
+        tab.saw("joined").await;
+    }
+    run(
+        &[&a, &b],
+        plan([
+            connect_and_join("a", &cookie, conv, 1),
+            vec![
+                json!({"emit": "message", "data": {"content": "Tell a long story", "conversation_id": conv}}),
+                json!({"wait": "assistant", "count": 3}),
+            ],
+        ]),
+    )
+    .await;
+    a.kill();
+    let [first, second] = tabs;
+    let first = first.finish(&[&b]).await;
+    let second = second.finish(&[&b]).await;
+
+    for lines in [&first, &second] {
+        let ends: Vec<&str> = lines
+            .iter()
+            .map(|l| l["event"].as_str().unwrap())
+            .filter(|e| ["error", "last_chunk"].contains(e))
+            .collect();
+        assert_eq!(ends, ["error", "last_chunk"], "{lines:?}");
+        assert_eq!(named(lines, "error")[0]["data"]["error"], INSTANCE_LOST);
+    }
+    let partial = text_of(&first, 1);
+    assert!(partial.starts_with("w0 w1 w2 "), "{partial}");
+    assert_eq!(text_of(&second, 1), partial);
+    let msgs = stored_when(&b, &cookie, conv, |m| m.len() >= 2).await;
+    assert_eq!(
+        msgs,
+        [
+            ("Human".into(), "Tell a long story".into()),
+            ("AI".into(), format!("{partial}{FAILED_MARK}"))
+        ],
+        "{}",
+        b.log_tail()
+    );
+    // Stored once, and the conversation is free again.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(stored(&b, &cookie, conv).await.len(), 2);
+    fake.push(Reply::text("Back."));
+    let again = run(
+        &[&b],
+        plan([
+            connect_and_join("b", &cookie, conv, 1),
+            vec![
+                json!({"emit": "message", "data": {"content": "Still there?", "conversation_id": conv}}),
+                json!({"wait": "last_chunk"}),
+            ],
+        ]),
+    )
+    .await;
+    assert_eq!(text_of(&again, 1), "Back.");
+}
