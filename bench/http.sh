@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # HTTP benchmark of the meAI server: GET /health, GET /conversations/ (50 conversations)
 # and GET /conversations/{id}/messages (200 messages), each loaded with wrk for a fixed
-# time over 64 connections, signed in through local mode; GET /auth/me as a reference for
-# the cost of the session check. Prints a markdown table.
+# time over 64 connections, signed in through local mode. Prints a markdown table.
 #
 #   bench/http.sh                 # SQLite (temp file)
 #   bench/http.sh --postgres      # a freshly created PostgreSQL database, dropped after
@@ -198,7 +197,8 @@ load() {
   local name=$1 path=$2 out="$TMP/wrk.txt"
   wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -H "Cookie: $COOKIE" "$BASE$path" >/dev/null
   wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -H "Cookie: $COOKIE" "$BASE$path" >"$out"
-  local rps p50 p99 non2xx sockerr
+  local rps p50 p99 non2xx sockerr bytes
+  bytes="$(curl -fsS -o /dev/null -w '%{size_download}' -H "Cookie: $COOKIE" "$BASE$path")"
   rps="$(awk '/^Requests\/sec:/ { print $2 }' "$out")"
   p50="$(awk '$1 == "50%" { print $2 }' "$out")"
   p99="$(awk '$1 == "99%" { print $2 }' "$out")"
@@ -207,7 +207,7 @@ load() {
   local errors=$((${non2xx:-0} + ${sockerr:-0}))
   ERRORS=$((ERRORS + errors))
   LAST_RPS=$rps
-  RESULT_ROWS+=("| $BACKEND | \`$name\` | $(printf '%.0f' "$rps") | $p50 | $p99 | $errors |")
+  RESULT_ROWS+=("| $BACKEND | \`$name\` | $bytes | $(printf '%.0f' "$rps") | $p50 | $p99 | $errors |")
 }
 
 ratio() { python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):.2f}')" "$1" "$2"; }
@@ -234,8 +234,6 @@ run_backend() {
     "$BACKEND" "$DURATION" "$CONNECTIONS" "$THREADS" >&2
   load "GET /health" /health
   local health=$LAST_RPS
-  # Reference: the cost of checking the session alone (the list endpoints pay it too).
-  load "GET /auth/me (session check, reference)" /auth/me
   load "GET /conversations/ ($CONVERSATIONS)" /conversations/
   local conversations=$LAST_RPS
   load "GET /conversations/{id}/messages ($MESSAGES)" "/conversations/$CONVERSATION_ID/messages"
@@ -259,8 +257,8 @@ printf 'Machine: %s cores (%s), %s GiB, load average %s before the run; commit %
   "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 printf 'Load: wrk with %s connections and %s threads on the same machine, %s per endpoint after a %s warm-up.\n\n' \
   "$CONNECTIONS" "$THREADS" "$DURATION" "$WARMUP"
-printf '| backend | endpoint | requests/s | p50 | p99 | errors |\n'
-printf '| --- | --- | ---: | ---: | ---: | ---: |\n'
+printf '| backend | endpoint | response bytes | requests/s | p50 | p99 | errors |\n'
+printf '| --- | --- | ---: | ---: | ---: | ---: | ---: |\n'
 printf '%s\n' "${RESULT_ROWS[@]}"
 printf '\n'
 printf '%s\n' "${GOAL_LINES[@]}"
