@@ -251,6 +251,12 @@ impl RunWriter for LocalWriter {
             // No receivers is fine: nobody is listening right now, the log keeps the event.
             let _ = live.send(e.clone());
         }
+        if e.event.is_last() {
+            // Ended in the same critical section: a client reacting to `last_chunk` with its next
+            // message must find the conversation free.
+            run.finished_at = Some(Instant::now());
+            run.live = None;
+        }
         Ok(e.seq)
     }
 

@@ -26,6 +26,7 @@ pub async fn run_registry_contract<R: RunRegistry, F: Fn() -> R>(new: F) {
     one_run_at_a_time(&new()).await;
     replay_then_live(&new()).await;
     resume_after_seq(&new()).await;
+    last_chunk_ends_the_run(&new()).await;
     stop_reaches_the_writer(&new()).await;
     dropped_writer_ends_the_run(&new()).await;
     finished_run_is_replayable(&new()).await;
@@ -125,4 +126,25 @@ async fn finished_run_is_replayable(runs: &impl RunRegistry) {
         collect(att.events).await,
         vec![(2, TurnEvent::LastChunk { stopped: false })]
     );
+}
+
+async fn last_chunk_ends_the_run(runs: &impl RunRegistry) {
+    let c = ConversationId(1);
+    let w = runs.begin(c, OWNER).await.unwrap();
+    let att = runs.attach(c, 0).await.unwrap().unwrap();
+    w.publish(text("a")).await.unwrap();
+    w.publish(TurnEvent::LastChunk { stopped: false }).await.unwrap();
+    // Before `finish`: whoever saw `last_chunk` may start the next run right away.
+    assert!(runs.active(c).await.unwrap().is_none());
+    let next = runs
+        .begin(c, OWNER)
+        .await
+        .expect("the conversation is free once last_chunk is out");
+    assert_eq!(
+        collect(att.events).await,
+        vec![(1, text("a")), (2, TurnEvent::LastChunk { stopped: false })]
+    );
+    w.finish().await; // a no-op now, and it must not end the new run
+    assert_eq!(runs.active(c).await.unwrap(), Some(next.run()));
+    next.finish().await;
 }

@@ -60,7 +60,9 @@ pub trait RunWriter: Send + Sync {
     fn run(&self) -> RunId;
 
     /// Appends an event to the run's log and delivers it to live listeners; returns its sequence
-    /// number.
+    /// number. Publishing [`TurnEvent::LastChunk`] also ends the run, atomically with its
+    /// delivery: a listener that answers `last_chunk` with its next message at once must not be
+    /// refused as busy. ([`RunWriter::finish`] is then a no-op.)
     async fn publish(&self, event: TurnEvent) -> Result<u64, RunError>;
 
     /// Resolves when someone asked to stop this run. Never resolves otherwise.
