@@ -15,7 +15,25 @@ function frame(delta, finish = null) {
   return `data: ${JSON.stringify(body)}\n\n`;
 }
 
+// Memory embeds each message (recall before the answer, indexing after): answer at once with a
+// small fixed vector, as a nearby embedding service would.
+function embeddings(req, res) {
+  let body = "";
+  req.on("data", (c) => (body += c));
+  req.on("end", () => {
+    const input = JSON.parse(body).input;
+    const texts = Array.isArray(input) ? input : [input];
+    const data = texts.map((t, index) => ({
+      object: "embedding", index,
+      embedding: Array.from({ length: 64 }, (_, i) => Math.sin(i + t.length)),
+    }));
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify({ object: "list", data, model: "bench", usage: { prompt_tokens: 1, total_tokens: 1 } }));
+  });
+}
+
 const server = http.createServer((req, res) => {
+  if (req.method === "POST" && req.url.endsWith("/embeddings")) return embeddings(req, res);
   if (req.method !== "POST" || !req.url.endsWith("/chat/completions")) {
     res.writeHead(404).end();
     return;

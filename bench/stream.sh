@@ -10,6 +10,8 @@
 #
 #   bench/stream.sh [--no-build] [--sockets N] [--turns N]
 #
+# The per-user limits (MESSAGE_RATE_PER_MINUTE, MAX_CONCURRENT_RUNS_PER_USER) are disabled: all
+# sockets belong to the one local user. Recall embeds through the fake (/v1/embeddings).
 # Needs node and tests/node/node_modules (`npm ci` in tests/node). SQLite in a temp dir;
 # all traffic stays on 127.0.0.1; every run is bounded (the driver exits when its turns end).
 set -euo pipefail
@@ -75,6 +77,7 @@ run_scenario() {
   env -i PATH="$PATH" HOME="${HOME:-/root}" \
     DATABASE_URL="sqlite://$WORK/$name/meai.db" PORT="$app_port" SECRET_KEY=bench-secret \
     MODEL=openai OPENAI_API_KEY=bench OPENAI_BASE_URL="http://127.0.0.1:$llm_port/v1/" \
+    MESSAGE_RATE_PER_MINUTE=0 MAX_CONCURRENT_RUNS_PER_USER=0 \
     RUST_LOG="${RUST_LOG:-warn}" "$BIN" >"$WORK/app-$name.log" 2>&1 &
   PIDS+=($!)
   local app_pid=$!

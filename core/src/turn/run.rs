@@ -64,38 +64,38 @@ impl Turn {
     async fn answer(&self, model: &dyn ChatModel) -> Outcome {
         let d = &self.deps;
         let stop = step::stop_signal(&*self.writer);
-        let tools = match &d.tools {
-            Some(t) => t
-                .tools_for_message(self.user, &self.human.content)
-                .await
-                .unwrap_or_else(|e| {
-                    tracing::warn!(error = %e, "toolkits unavailable, answering without tools");
-                    Vec::new()
-                }),
-            None => Vec::new(),
+        // Independent reads, done together: they all sit before the first token.
+        let tools = async {
+            match &d.tools {
+                Some(t) => t
+                    .tools_for_message(self.user, &self.human.content)
+                    .await
+                    .unwrap_or_else(|e| {
+                        tracing::warn!(error = %e, "toolkits unavailable, answering without tools");
+                        Vec::new()
+                    }),
+                None => Vec::new(),
+            }
         };
-        let recalled = match &d.recall {
-            Some(r) => r
-                .recall(self.user, self.conversation.id, &self.human.content, 5)
-                .await
-                .unwrap_or_else(|e| {
-                    tracing::warn!(error = %e, "recall failed, answering without it");
-                    Vec::new()
-                }),
-            None => Vec::new(),
+        let recalled = async {
+            match &d.recall {
+                Some(r) => r
+                    .recall(self.user, self.conversation.id, &self.human.content, 5)
+                    .await
+                    .unwrap_or_else(|e| {
+                        tracing::warn!(error = %e, "recall failed, answering without it");
+                        Vec::new()
+                    }),
+                None => Vec::new(),
+            }
         };
-        let history = match d
-            .store
-            .list_messages(
-                self.user,
-                self.conversation.id,
-                Page {
-                    limit: Some(d.settings.history_limit),
-                    before: None,
-                },
-            )
-            .await
-        {
+        let page = Page {
+            limit: Some(d.settings.history_limit),
+            before: None,
+        };
+        let history = d.store.list_messages(self.user, self.conversation.id, page);
+        let (tools, recalled, history) = futures::join!(tools, recalled, history);
+        let history = match history {
             Ok(h) => h,
             Err(e) => {
                 tracing::error!(error = %e, "could not read the conversation");
