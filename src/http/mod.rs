@@ -1,6 +1,7 @@
 //! The HTTP edge: REST API (poem-openapi, which also generates the spec), docs and middleware.
 
 mod auth;
+mod chat;
 mod conversations;
 mod cookie;
 mod detail;
@@ -32,8 +33,8 @@ pub enum ApiTags {
 }
 
 /// The OpenAPI service over every API area; also what `meai openapi` prints.
-pub fn api_service() -> OpenApiService<(meta::MetaApi, auth::AuthApi, conversations::ConversationsApi, toolkits::ToolkitsApi), ()> {
-    OpenApiService::new((meta::MetaApi, auth::AuthApi, conversations::ConversationsApi, toolkits::ToolkitsApi), "meAI", env!("CARGO_PKG_VERSION"))
+pub fn api_service() -> OpenApiService<(meta::MetaApi, auth::AuthApi, conversations::ConversationsApi, chat::ChatApi, toolkits::ToolkitsApi), ()> {
+    OpenApiService::new((meta::MetaApi, auth::AuthApi, conversations::ConversationsApi, chat::ChatApi, toolkits::ToolkitsApi), "meAI", env!("CARGO_PKG_VERSION"))
         .description("Backend of the meAI personal assistant: conversations, streaming answers and connected toolkits.")
 }
 
@@ -57,6 +58,8 @@ pub fn app(state: AppState) -> impl poem::Endpoint + 'static {
         .expose_headers(["x-request-id"]);
     let max_body = state.config.max_body_bytes;
     Route::new()
+        // Socket.IO handles its own paths under /socket.io (nest would strip them).
+        .nest_no_strip("/socket.io", crate::socket::endpoint(&state))
         .nest("/", api)
         .at("/openapi.json", spec)
         .nest("/docs", docs)
