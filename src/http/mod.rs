@@ -6,10 +6,12 @@ mod conversations;
 mod cookie;
 mod detail;
 mod error;
+mod merged;
 mod meta;
 mod metrics;
 mod middleware;
 mod optional_json;
+mod search;
 mod session;
 mod toolkits;
 
@@ -32,10 +34,41 @@ pub enum ApiTags {
     Toolkits,
 }
 
+/// Every API area; [`merged::Merged`] gives each path one entry in the spec.
+type Apis = merged::Merged<(
+    meta::MetaApi,
+    auth::AuthApi,
+    conversations::ConversationsApi,
+    chat::ChatApi,
+    toolkits::ToolkitsApi,
+    search::SearchApi,
+)>;
+
+/// The spec's introduction (rendered at the top of `/docs`).
+const API_DESCRIPTION: &str = "Backend of the meAI personal assistant: conversations, streaming answers and connected toolkits.
+
+**Sign-in.** Browsers open `GET /auth/google`; the server sets the session cookie and sends them back to the frontend. \
+API clients then call `POST /auth/token` and send `Authorization: Bearer <token>`. \
+Every error is `{\"detail\": \"...\"}` with its status; paths work with and without a trailing slash.
+
+**Answers in real time.** `POST /conversations/{conversation_id}/messages` streams the answer as Server-Sent Events. \
+Browsers use Socket.IO (protocol v5) at path `/socket.io`, namespace `/conversations/stream`, authenticated by the \
+session cookie (or `auth: {token}`): emit `join_conversation {conversation_id}` (answered by `joined {message}`) and \
+`message {content, conversation_id}`; receive `assistant {role, content}` chunks, `tool {role, content}` progress, \
+`error {error}`, and always a final `last_chunk {last_chunk: true}`.";
+
 /// The OpenAPI service over every API area; also what `meai openapi` prints.
-pub fn api_service() -> OpenApiService<(meta::MetaApi, auth::AuthApi, conversations::ConversationsApi, chat::ChatApi, toolkits::ToolkitsApi), ()> {
-    OpenApiService::new((meta::MetaApi, auth::AuthApi, conversations::ConversationsApi, chat::ChatApi, toolkits::ToolkitsApi), "meAI", env!("CARGO_PKG_VERSION"))
-        .description("Backend of the meAI personal assistant: conversations, streaming answers and connected toolkits.")
+pub fn api_service() -> OpenApiService<Apis, ()> {
+    let apis = (
+        meta::MetaApi,
+        auth::AuthApi,
+        conversations::ConversationsApi,
+        chat::ChatApi,
+        toolkits::ToolkitsApi,
+        search::SearchApi,
+    );
+    OpenApiService::new(merged::Merged(apis), "meAI", env!("CARGO_PKG_VERSION"))
+        .description(API_DESCRIPTION)
 }
 
 /// The generated spec as served at `/openapi.json` and checked in as `openapi/openapi.json`.
@@ -68,6 +101,9 @@ pub fn app(state: AppState) -> impl poem::Endpoint + 'static {
         .with(crate::limits::AuthRateLimit(state.ops.limits.clone()))
         .with(middleware::BodyLimit::new(max_body))
         .with(poem::middleware::CookieJarManager::new())
+        // Inside CORS too: with an `Origin` header poem's Cors answers errors in plain text
+        // itself, so the outer catch would never see them.
+        .catch_all_error(detail::error_response)
         .with(cors)
         .data(state)
         .catch_all_error(detail::error_response)

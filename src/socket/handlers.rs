@@ -54,8 +54,16 @@ fn describe(e: CoreError) -> String {
     }
 }
 
+/// The conversation a socket joined last: the existing frontend's `message` carries only
+/// `{content}` and relies on the room it joined.
+#[derive(Debug, Clone, Copy)]
+struct Joined(ConversationId);
+
 fn conversation_of(socket: &SocketRef, data: &Value) -> Option<ConversationId> {
-    let id = data.get("conversation_id").and_then(wire::conversation_id);
+    let id = data
+        .get("conversation_id")
+        .and_then(wire::conversation_id)
+        .or_else(|| socket.extensions.get::<Joined>().map(|j| j.0));
     if id.is_none() {
         emit_error(socket, "conversation_id is required", None);
     }
@@ -77,6 +85,7 @@ async fn join_conversation(
             return emit_error(&socket, describe(e), Some(id));
         }
         socket.join(room(id));
+        socket.extensions.insert(Joined(id));
         let joined = json!({"message": format!("Joined conversation {id}"), "conversation_id": id.0});
         let _ = socket.emit("joined", &joined);
         // Coming back to a conversation whose answer is still being written: replay it from

@@ -40,13 +40,21 @@ pub async fn spawn_app_customized(vars: &[(&str, &str)], customize: impl FnOnce(
     all.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let config = Config::from_vars(all).expect("test config");
     let state = customize(build_state(config).await.expect("app state"));
-    let server = Server::bind(state.clone(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let server = Server::bind(state.clone(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
     let addr = server.local_addr();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(server.run(async {
         let _ = rx.await;
     }));
-    TestApp { addr, base: format!("http://{addr}"), state, _dir: dir, _shutdown: tx }
+    TestApp {
+        addr,
+        base: format!("http://{addr}"),
+        state,
+        _dir: dir,
+        _shutdown: tx,
+    }
 }
 
 impl TestApp {
