@@ -250,7 +250,10 @@ impl Config {
     }
 
     pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
-        let vars = vars.into_iter().filter(|(_, v)| !v.trim().is_empty()).map(|(k, v)| (k, python_bool(v)));
+        let vars = vars
+            .into_iter()
+            .filter(|(_, v)| !v.trim().is_empty())
+            .map(|(k, v)| (k, python_bool(v)));
         let config: Self = envy::from_iter(vars).map_err(|e| ConfigError(describe(e)))?;
         config.validate()?;
         Ok(config)
@@ -259,19 +262,28 @@ impl Config {
     fn validate(&self) -> Result<(), ConfigError> {
         let url = self.database_url.expose();
         if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-            return Err(ConfigError("DATABASE_URL must start with sqlite: or postgres://".into()));
+            return Err(ConfigError(
+                "DATABASE_URL must start with sqlite: or postgres://".into(),
+            ));
         }
         if self.cookie_max_age <= 0 {
-            return Err(ConfigError("COOKIE_MAX_AGE must be a positive number of seconds".into()));
+            return Err(ConfigError(
+                "COOKIE_MAX_AGE must be a positive number of seconds".into(),
+            ));
         }
         if self.cookie_samesite == SameSite::None && !self.cookie_secure {
-            return Err(ConfigError("COOKIE_SAMESITE=none requires COOKIE_SECURE=true (browsers drop the cookie)".into()));
+            return Err(ConfigError(
+                "COOKIE_SAMESITE=none requires COOKIE_SECURE=true (browsers drop the cookie)".into(),
+            ));
         }
         if self.google_client_id.is_some() {
             for (name, set) in [
                 ("GOOGLE_CLIENT_SECRET", self.google_client_secret.is_some()),
                 ("GOOGLE_REDIRECT_URI", self.google_redirect_uri.is_some()),
-                ("SECRET_KEY or SESSION_KEY_FILE", self.secret_key.is_some() || self.session_key_file.is_some()),
+                (
+                    "SECRET_KEY or SESSION_KEY_FILE",
+                    self.secret_key.is_some() || self.session_key_file.is_some(),
+                ),
             ] {
                 if !set {
                     return Err(ConfigError(format!("{name} is required when GOOGLE_CLIENT_ID is set")));
@@ -390,19 +402,27 @@ mod tests {
     fn malformed_value_names_the_variable() {
         let e = Config::from_vars(vars(&[("PORT", "eighty")])).unwrap_err().to_string();
         assert!(e.contains("PORT"), "{e}");
-        let e = Config::from_vars(vars(&[("COOKIE_HTTPONLY", "maybe")])).unwrap_err().to_string();
+        let e = Config::from_vars(vars(&[("COOKIE_HTTPONLY", "maybe")]))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("COOKIE_HTTPONLY"), "{e}");
     }
 
     #[test]
     fn google_mode_requires_its_settings() {
-        let e = Config::from_vars(vars(&[("GOOGLE_CLIENT_ID", "id")])).unwrap_err().to_string();
+        let e = Config::from_vars(vars(&[("GOOGLE_CLIENT_ID", "id")]))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("GOOGLE_CLIENT_SECRET"), "{e}");
     }
 
     #[test]
     fn secrets_do_not_leak_through_debug() {
-        let c = Config::from_vars(vars(&[("SECRET_KEY", "hunter2"), ("DATABASE_URL", "postgres://u:pw@h/db")])).unwrap();
+        let c = Config::from_vars(vars(&[
+            ("SECRET_KEY", "hunter2"),
+            ("DATABASE_URL", "postgres://u:pw@h/db"),
+        ]))
+        .unwrap();
         let dbg = format!("{c:?}");
         assert!(!dbg.contains("hunter2") && !dbg.contains("pw@h"), "{dbg}");
     }

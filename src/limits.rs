@@ -162,11 +162,9 @@ pub struct RunPermit {
 
 impl RunPermit {
     /// Holds the permit while `work` runs.
-    pub fn guard<F: std::future::Future>(self, work: F) -> impl std::future::Future<Output = F::Output> {
-        async move {
-            let _permit = self;
-            work.await
-        }
+    pub async fn guard<F: std::future::Future>(self, work: F) -> F::Output {
+        let _permit = self;
+        work.await
     }
 }
 
@@ -217,12 +215,11 @@ impl<E: Endpoint> Endpoint for AuthRateLimitEndpoint<E> {
 
     async fn call(&self, req: Request) -> poem::Result<Response> {
         let path = req.uri().path();
-        if path == "/auth" || path.starts_with("/auth/") {
-            if let Some(ip) = self.limits.client_ip(&req) {
-                if let Err(refused) = self.limits.check_auth(ip) {
-                    return Ok(too_many_requests(&refused));
-                }
-            }
+        if (path == "/auth" || path.starts_with("/auth/"))
+            && let Some(ip) = self.limits.client_ip(&req)
+            && let Err(refused) = self.limits.check_auth(ip)
+        {
+            return Ok(too_many_requests(&refused));
         }
         self.inner.call(req).await.map(IntoResponse::into_response)
     }

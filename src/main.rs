@@ -75,10 +75,22 @@ async fn reindex(config: &Config) -> Result<(), startup::StartError> {
     store.migrate().await?;
     let memory = meai::memory::memory(config, &store, std::sync::Arc::new(store.clone())).await?;
     let started = std::time::Instant::now();
-    let indexed = memory.reindex(256).await.map_err(|e| startup::StartError::Other(format!("reindex: {e}")))?;
-    tracing::info!(indexed, index = memory.index_kind(), embedder = memory.embedder_id(),
-        seconds = started.elapsed().as_secs_f64(), "reindex finished");
-    println!("reindexed {indexed} messages into the {} index ({})", memory.index_kind(), memory.embedder_id());
+    let indexed = memory
+        .reindex(256)
+        .await
+        .map_err(|e| startup::StartError::Other(format!("reindex: {e}")))?;
+    tracing::info!(
+        indexed,
+        index = memory.index_kind(),
+        embedder = memory.embedder_id(),
+        seconds = started.elapsed().as_secs_f64(),
+        "reindex finished"
+    );
+    println!(
+        "reindexed {indexed} messages into the {} index ({})",
+        memory.index_kind(),
+        memory.embedder_id()
+    );
     Ok(())
 }
 
@@ -86,7 +98,10 @@ async fn serve(config: Config) -> Result<(), startup::StartError> {
     let addr = startup::listen_addr(&config);
     let state = startup::build_state(config).await?;
     let server = Server::bind(state, addr).await?;
-    server.run(shutdown_signal()).await.map_err(|e| startup::StartError::Other(e.to_string()))
+    server
+        .run(shutdown_signal())
+        .await
+        .map_err(|e| startup::StartError::Other(e.to_string()))
 }
 
 async fn shutdown_signal() {

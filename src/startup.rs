@@ -6,7 +6,7 @@ use crate::state::{AppState, SignIn};
 use meai_core::service::{Conversations, Logins, SessionPolicy, Sessions};
 use meai_core::session::TokenCodec;
 use meai_core::{AuthMethod, Email, NewUser, Store};
-use meai_session::BiscuitCodec;
+use meai_session::{BiscuitCodec, CachedCodec};
 use meai_sql::SqlStore;
 use poem::listener::{Acceptor, AcceptorExt, Listener, TcpListener};
 use std::net::SocketAddr;
@@ -36,7 +36,11 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
     let memory = crate::memory::build(&config, &sql, Arc::new(sql.clone())).await?;
     let state = build_state_with(config, Arc::new(sql))?;
     let recall = Arc::new(crate::metrics::metered::MeteredRecall(memory.recall));
-    Ok(AppState { turns: state.turns.with_recall(recall), memory: Some(memory.memory), ..state })
+    Ok(AppState {
+        turns: state.turns.with_recall(recall),
+        memory: Some(memory.memory),
+        ..state
+    })
 }
 
 /// Wires the use cases over a given store (tests pass the in-memory one).
@@ -45,12 +49,14 @@ pub fn build_state_with(config: Config, store: Arc<dyn Store>) -> Result<AppStat
     let sessions = Sessions::new(
         store.clone(),
         codec,
-        SessionPolicy { lifetime: chrono::Duration::seconds(config.cookie_max_age) },
+        SessionPolicy {
+            lifetime: chrono::Duration::seconds(config.cookie_max_age),
+        },
         meai_session::new_token_id,
     );
     let sign_in = if let Some(google) = google_config(&config) {
-        let identity = meai_google::GoogleIdentity::new(&google)
-            .map_err(|e| ConfigError::new(format!("Google sign-in: {e}")))?;
+        let identity =
+            meai_google::GoogleIdentity::new(&google).map_err(|e| ConfigError::new(format!("Google sign-in: {e}")))?;
         SignIn::Google(Logins::new(store.clone(), Arc::new(identity), sessions.clone()))
     } else {
         tracing::warn!(
@@ -59,12 +65,20 @@ pub fn build_state_with(config: Config, store: Arc<dyn Store>) -> Result<AppStat
         );
         let email = Email::parse(&config.local_user_email)
             .ok_or_else(|| ConfigError::new("LOCAL_USER_EMAIL is not an e-mail address"))?;
-        SignIn::Local(NewUser { email, name: Some("Local user".into()), avatar_url: None, auth_method: AuthMethod::Local })
+        SignIn::Local(NewUser {
+            email,
+            name: Some("Local user".into()),
+            avatar_url: None,
+            auth_method: AuthMethod::Local,
+        })
     };
     let toolkits = crate::toolkits::build(&config, store.clone())?;
     let ops = crate::ops::Ops::new(&config, store.clone())?;
     Ok(AppState {
-        turns: crate::toolkits::with_tools(crate::turns::build(&config, store.clone(), ops.registry())?, toolkits.as_ref()),
+        turns: crate::toolkits::with_tools(
+            crate::turns::build(&config, store.clone(), ops.registry())?,
+            toolkits.as_ref(),
+        ),
         ops,
         toolkits: toolkits.map(|t| t.connections),
         memory: None,
@@ -96,19 +110,23 @@ fn google_config(config: &Config) -> Option<meai_google::GoogleConfig> {
 
 fn session_codec(config: &Config) -> Result<Arc<dyn TokenCodec>, StartError> {
     if let Some(path) = &config.session_key_file {
-        let hex = std::fs::read_to_string(path)
-            .map_err(|e| ConfigError::new(format!("SESSION_KEY_FILE {path}: {e}")))?;
+        let hex =
+            std::fs::read_to_string(path).map_err(|e| ConfigError::new(format!("SESSION_KEY_FILE {path}: {e}")))?;
         let codec = BiscuitCodec::from_private_key_hex(hex.trim())
             .map_err(|_| ConfigError::new("SESSION_KEY_FILE does not hold a hex Ed25519 private key"))?;
-        return Ok(Arc::new(codec));
+        return Ok(Arc::new(CachedCodec::new(codec)));
     }
     match &config.secret_key {
-        Some(secret) => Ok(Arc::new(BiscuitCodec::from_secret(secret.expose().as_bytes()))),
+        Some(secret) => Ok(Arc::new(CachedCodec::new(BiscuitCodec::from_secret(
+            secret.expose().as_bytes(),
+        )))),
         None => {
-            tracing::warn!("SECRET_KEY is not set: sessions are signed with a random key and end when the server stops");
+            tracing::warn!(
+                "SECRET_KEY is not set: sessions are signed with a random key and end when the server stops"
+            );
             let mut seed = [0u8; 32];
             rand::fill(&mut seed);
-            Ok(Arc::new(BiscuitCodec::from_secret(&seed)))
+            Ok(Arc::new(CachedCodec::new(BiscuitCodec::from_secret(&seed))))
         }
     }
 }
@@ -139,7 +157,10 @@ impl Server {
         let acceptor = TcpListener::bind(addr)
             .into_acceptor()
             .await
-            .map_err(|source| StartError::Bind { addr: addr.to_string(), source })?
+            .map_err(|source| StartError::Bind {
+                addr: addr.to_string(),
+                source,
+            })?
             .boxed();
         Ok(Self { acceptor, state })
     }

@@ -4,7 +4,11 @@ use crate::config::LogFormat;
 use tracing_subscriber::EnvFilter;
 
 pub fn init(format: LogFormat, debug: bool) {
-    let default = if debug { "debug,sqlx=warn,hyper=info" } else { "info,sqlx=warn,sea_orm=warn" };
+    let default = if debug {
+        "debug,sqlx=warn,hyper=info"
+    } else {
+        "info,sqlx=warn,sea_orm=warn"
+    };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     let _ = match format {

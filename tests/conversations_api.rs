@@ -15,10 +15,25 @@ async fn full_conversation_lifecycle_with_original_shapes() {
     let empty = json(b.get(app.url("/conversations")).send().await.unwrap()).await;
     assert_eq!(empty, json!({"conversations": []}));
 
-    let created = b.post(app.url("/conversations/")).json(&json!({"title": "Trip"})).send().await.unwrap();
+    let created = b
+        .post(app.url("/conversations/"))
+        .json(&json!({"title": "Trip"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(created.status(), StatusCode::OK);
     let c = json(created).await;
-    assert_eq!(keys(&c), ["conversation_id", "created_at", "summary_text", "title", "updated_at", "user_id"]);
+    assert_eq!(
+        keys(&c),
+        [
+            "conversation_id",
+            "created_at",
+            "summary_text",
+            "title",
+            "updated_at",
+            "user_id"
+        ]
+    );
     assert_eq!(c["title"], "Trip");
     assert!(c["summary_text"].is_null());
     let id = c["conversation_id"].as_i64().unwrap();
@@ -27,38 +42,90 @@ async fn full_conversation_lifecycle_with_original_shapes() {
     let untitled = json(b.post(app.url("/conversations")).send().await.unwrap()).await;
     assert!(untitled["title"].is_null());
 
-    let renamed = b.patch(app.url(&format!("/conversations/{id}"))).json(&json!({"title": "Trip to Rome"})).send().await.unwrap();
+    let renamed = b
+        .patch(app.url(&format!("/conversations/{id}")))
+        .json(&json!({"title": "Trip to Rome"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(renamed.status(), StatusCode::OK);
     assert_eq!(json(renamed).await["title"], "Trip to Rome");
 
     // Messages: written by the core (the chat turn comes through Socket.IO), listed over REST.
-    let user = app.state.sessions.current_user(&claims_of(&app, &b).await).await.unwrap();
+    let user = app
+        .state
+        .sessions
+        .current_user(&claims_of(&app, &b).await)
+        .await
+        .unwrap();
     let conv = meai_core::ConversationId(id);
-    for (kind, text) in [(meai_core::MessageKind::Human, "hi"), (meai_core::MessageKind::Ai, "hello!")] {
-        app.state.store.append_message(user.id, conv, &meai_core::NewMessage::new(kind, text)).await.unwrap();
+    for (kind, text) in [
+        (meai_core::MessageKind::Human, "hi"),
+        (meai_core::MessageKind::Ai, "hello!"),
+    ] {
+        app.state
+            .store
+            .append_message(user.id, conv, &meai_core::NewMessage::new(kind, text))
+            .await
+            .unwrap();
     }
-    let msgs = json(b.get(app.url(&format!("/conversations/{id}/messages"))).send().await.unwrap()).await;
+    let msgs = json(
+        b.get(app.url(&format!("/conversations/{id}/messages")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     let list = msgs["messages"].as_array().unwrap();
     assert_eq!(list.len(), 2);
     assert_eq!(list[0]["type"], "Human");
     assert_eq!(list[1]["type"], "AI");
     assert_eq!(list[1]["content"], "hello!");
-    assert_eq!(keys(&list[0]), ["content", "conversation_id", "created_at", "message_id", "type", "user_id"]);
+    assert_eq!(
+        keys(&list[0]),
+        [
+            "content",
+            "conversation_id",
+            "created_at",
+            "message_id",
+            "type",
+            "user_id"
+        ]
+    );
 
     let mid = list[0]["message_id"].as_i64().unwrap();
-    let del = b.delete(app.url(&format!("/conversations/{id}/messages/{mid}"))).send().await.unwrap();
+    let del = b
+        .delete(app.url(&format!("/conversations/{id}/messages/{mid}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(del.status(), StatusCode::OK);
-    let msgs = json(b.get(app.url(&format!("/conversations/{id}/messages/"))).send().await.unwrap()).await;
+    let msgs = json(
+        b.get(app.url(&format!("/conversations/{id}/messages/")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(msgs["messages"].as_array().unwrap().len(), 1);
 
     // Most recently active first: the renamed conversation got a message after the untitled one.
     let listed = json(b.get(app.url("/conversations/")).send().await.unwrap()).await;
-    let ids: Vec<_> = listed["conversations"].as_array().unwrap().iter().map(|c| c["conversation_id"].as_i64().unwrap()).collect();
+    let ids: Vec<_> = listed["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["conversation_id"].as_i64().unwrap())
+        .collect();
     assert_eq!(ids, [id, untitled["conversation_id"].as_i64().unwrap()]);
 
     let gone = b.delete(app.url(&format!("/conversations/{id}"))).send().await.unwrap();
     assert_eq!(gone.status(), StatusCode::OK);
-    let after = b.get(app.url(&format!("/conversations/{id}/messages"))).send().await.unwrap();
+    let after = b
+        .get(app.url(&format!("/conversations/{id}/messages")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(after.status(), StatusCode::NOT_FOUND);
     assert_eq!(json(after).await, json!({"detail": "Conversation not found"}));
 }
@@ -73,7 +140,11 @@ fn keys(v: &serde_json::Value) -> Vec<String> {
 async fn claims_of(app: &common::TestApp, browser: &reqwest::Client) -> meai_core::session::SessionClaims {
     // The bearer endpoint proves the browser's session and hands us a token to decode.
     let t = json(browser.post(app.url("/auth/token")).send().await.unwrap()).await;
-    app.state.sessions.authenticate(t["access_token"].as_str().unwrap()).await.unwrap()
+    app.state
+        .sessions
+        .authenticate(t["access_token"].as_str().unwrap())
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -96,13 +167,29 @@ async fn title_is_required_when_renaming() {
 async fn another_users_ids_are_not_found() {
     let app = spawn_app().await;
     let a = app.local_browser().await;
-    let c = json(a.post(app.url("/conversations")).json(&json!({"title": "mine"})).send().await.unwrap()).await;
+    let c = json(
+        a.post(app.url("/conversations"))
+            .json(&json!({"title": "mine"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     let id = c["conversation_id"].as_i64().unwrap();
-    let owner = app.state.sessions.current_user(&claims_of(&app, &a).await).await.unwrap();
+    let owner = app
+        .state
+        .sessions
+        .current_user(&claims_of(&app, &a).await)
+        .await
+        .unwrap();
     let m = app
         .state
         .store
-        .append_message(owner.id, meai_core::ConversationId(id), &meai_core::NewMessage::new(meai_core::MessageKind::Human, "secret"))
+        .append_message(
+            owner.id,
+            meai_core::ConversationId(id),
+            &meai_core::NewMessage::new(meai_core::MessageKind::Human, "secret"),
+        )
         .await
         .unwrap();
 
@@ -112,7 +199,10 @@ async fn another_users_ids_are_not_found() {
     let cases = [
         (reqwest::Method::GET, format!("/conversations/{id}/messages")),
         (reqwest::Method::PATCH, format!("/conversations/{id}")),
-        (reqwest::Method::DELETE, format!("/conversations/{id}/messages/{}", m.id)),
+        (
+            reqwest::Method::DELETE,
+            format!("/conversations/{id}/messages/{}", m.id),
+        ),
         (reqwest::Method::DELETE, format!("/conversations/{id}")),
     ];
     for (method, path) in cases {
@@ -125,10 +215,23 @@ async fn another_users_ids_are_not_found() {
             .unwrap();
         assert_eq!(r.status(), StatusCode::NOT_FOUND, "{method} {path}");
     }
-    let theirs = json(http.get(app.url("/conversations")).header("Authorization", &bearer).send().await.unwrap()).await;
+    let theirs = json(
+        http.get(app.url("/conversations"))
+            .header("Authorization", &bearer)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(theirs, json!({"conversations": []}));
     // The owner's data is untouched.
-    let msgs = json(a.get(app.url(&format!("/conversations/{id}/messages"))).send().await.unwrap()).await;
+    let msgs = json(
+        a.get(app.url(&format!("/conversations/{id}/messages")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(msgs["messages"][0]["content"], "secret");
     let mine = json(a.get(app.url("/conversations")).send().await.unwrap()).await;
     assert_eq!(mine["conversations"][0]["title"], "mine");
@@ -140,15 +243,38 @@ async fn lists_paginate_with_limit_and_before() {
     let b = app.local_browser().await;
     let mut ids = Vec::new();
     for i in 0..4 {
-        let c = json(b.post(app.url("/conversations")).json(&json!({"title": format!("c{i}")})).send().await.unwrap()).await;
+        let c = json(
+            b.post(app.url("/conversations"))
+                .json(&json!({"title": format!("c{i}")}))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
         ids.push(c["conversation_id"].as_i64().unwrap());
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
     let first = json(b.get(app.url("/conversations?limit=2")).send().await.unwrap()).await;
-    let got: Vec<_> = first["conversations"].as_array().unwrap().iter().map(|c| c["conversation_id"].as_i64().unwrap()).collect();
+    let got: Vec<_> = first["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["conversation_id"].as_i64().unwrap())
+        .collect();
     assert_eq!(got, [ids[3], ids[2]]);
-    let next = json(b.get(app.url(&format!("/conversations?limit=2&before={}", ids[2]))).send().await.unwrap()).await;
-    let got: Vec<_> = next["conversations"].as_array().unwrap().iter().map(|c| c["conversation_id"].as_i64().unwrap()).collect();
+    let next = json(
+        b.get(app.url(&format!("/conversations?limit=2&before={}", ids[2])))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let got: Vec<_> = next["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["conversation_id"].as_i64().unwrap())
+        .collect();
     assert_eq!(got, [ids[1], ids[0]]);
     let bad = b.get(app.url("/conversations?limit=0")).send().await.unwrap();
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
@@ -159,16 +285,32 @@ async fn lists_paginate_with_limit_and_before() {
 async fn bad_input_gets_a_clear_error() {
     let app = spawn_app().await;
     let b = app.local_browser().await;
-    let r = b.get(app.url("/conversations/not-a-number/messages")).send().await.unwrap();
+    let r = b
+        .get(app.url("/conversations/not-a-number/messages"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(json(r).await["detail"].is_string());
 
-    let r = b.post(app.url("/conversations")).header("content-type", "application/json").body("{not json").send().await.unwrap();
+    let r = b
+        .post(app.url("/conversations"))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(json(r).await["detail"].is_string());
 
     let huge = format!("{{\"title\": \"{}\"}}", "x".repeat(2 * 1024 * 1024));
-    let r = b.post(app.url("/conversations")).header("content-type", "application/json").body(huge).send().await.unwrap();
+    let r = b
+        .post(app.url("/conversations"))
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(json(r).await, json!({"detail": "Request body too large"}));
 
@@ -190,8 +332,18 @@ async fn unauthenticated_requests_get_401() {
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{path}");
         assert_eq!(json(r).await, json!({"detail": "Not authenticated"}));
     }
-    let r = http.get(app.url("/conversations")).header("Cookie", "session=garbage").send().await.unwrap();
+    let r = http
+        .get(app.url("/conversations"))
+        .header("Cookie", "session=garbage")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    let r = http.get(app.url("/conversations")).header("Authorization", "Bearer garbage").send().await.unwrap();
+    let r = http
+        .get(app.url("/conversations"))
+        .header("Authorization", "Bearer garbage")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 }

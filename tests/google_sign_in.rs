@@ -32,15 +32,25 @@ async fn sign_in(app: &TestApp, browser: &reqwest::Client, return_to: Option<&st
     let to_idp = browser.get(start).send().await.unwrap();
     assert_eq!(to_idp.status(), StatusCode::FOUND);
     let authorize = to_idp.headers()["location"].to_str().unwrap().to_owned();
-    assert!(to_idp.headers().get("set-cookie").is_none(), "no session before the callback");
+    assert!(
+        to_idp.headers().get("set-cookie").is_none(),
+        "no session before the callback"
+    );
     let back = browser.get(&authorize).send().await.unwrap();
-    assert_eq!(back.status(), StatusCode::FOUND, "{}", back.text().await.unwrap_or_default());
+    assert_eq!(
+        back.status(),
+        StatusCode::FOUND,
+        "{}",
+        back.text().await.unwrap_or_default()
+    );
     callback(app, browser, back.headers()["location"].to_str().unwrap()).await
 }
 
 /// Delivers the provider's redirect (to the public callback URL) to the server under test.
 async fn callback(app: &TestApp, browser: &reqwest::Client, location: &str) -> reqwest::Response {
-    let path = location.strip_prefix("https://meai.example.com").expect("redirect to the configured URI");
+    let path = location
+        .strip_prefix("https://meai.example.com")
+        .expect("redirect to the configured URI");
     browser.get(app.url(path)).send().await.unwrap()
 }
 
@@ -55,7 +65,10 @@ async fn full_flow_signs_in_and_logout_revokes() {
     assert_eq!(done.status(), StatusCode::FOUND);
     assert_eq!(done.headers()["location"], "http://frontend.test/chat");
     let cookie = done.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(cookie.starts_with("session=") && cookie.contains("HttpOnly"), "{cookie}");
+    assert!(
+        cookie.starts_with("session=") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
 
     let me = json(browser.get(app.url("/auth/me")).send().await.unwrap()).await;
     assert_eq!(me["email"], "grace@example.com");
@@ -67,13 +80,26 @@ async fn full_flow_signs_in_and_logout_revokes() {
     assert_eq!(auth.params["scope"], "openid email profile");
     assert_eq!(auth.params["code_challenge_method"], "S256");
     assert!(auth.params.contains_key("nonce"));
-    assert_eq!(auth.params["redirect_uri"], "https://meai.example.com/auth/google/callback");
+    assert_eq!(
+        auth.params["redirect_uri"],
+        "https://meai.example.com/auth/google/callback"
+    );
 
     // Logout, then the copied cookie is worthless.
     let raw = cookie.split(';').next().unwrap().to_owned();
-    let out = reqwest::Client::new().post(app.url("/auth/logout")).header("Cookie", &raw).send().await.unwrap();
+    let out = reqwest::Client::new()
+        .post(app.url("/auth/logout"))
+        .header("Cookie", &raw)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(out.status(), StatusCode::OK);
-    let replay = reqwest::Client::new().get(app.url("/auth/me")).header("Cookie", &raw).send().await.unwrap();
+    let replay = reqwest::Client::new()
+        .get(app.url("/auth/me"))
+        .header("Cookie", &raw)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(replay.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -107,12 +133,28 @@ async fn replayed_and_forged_states_are_refused() {
     assert!(ok.headers().contains_key("set-cookie"));
     let replay = callback(&app, &app.browser(), &location).await;
     assert_eq!(replay.status(), StatusCode::FOUND);
-    assert_eq!(replay.headers()["location"], "http://frontend.test?auth_error=invalid_state");
+    assert_eq!(
+        replay.headers()["location"],
+        "http://frontend.test?auth_error=invalid_state"
+    );
     assert!(replay.headers().get("set-cookie").is_none());
 
-    let forged = app.browser().get(app.url("/auth/google/callback?code=abc&state=forged")).send().await.unwrap();
-    assert_eq!(forged.headers()["location"], "http://frontend.test?auth_error=invalid_state");
-    let missing = app.browser().get(app.url("/auth/google/callback")).send().await.unwrap();
+    let forged = app
+        .browser()
+        .get(app.url("/auth/google/callback?code=abc&state=forged"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        forged.headers()["location"],
+        "http://frontend.test?auth_error=invalid_state"
+    );
+    let missing = app
+        .browser()
+        .get(app.url("/auth/google/callback"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(missing.status(), StatusCode::BAD_REQUEST);
     assert!(json(missing).await["detail"].is_string());
 }
@@ -124,7 +166,10 @@ async fn refusals_redirect_with_an_error_code() {
 
     idp.set_profile(Profile::new("eve@example.com").unverified());
     let r = sign_in(&app, &app.browser(), None).await;
-    assert_eq!(r.headers()["location"], "http://frontend.test?auth_error=unverified_email");
+    assert_eq!(
+        r.headers()["location"],
+        "http://frontend.test?auth_error=unverified_email"
+    );
     assert!(r.headers().get("set-cookie").is_none());
 
     idp.set_profile(Profile::new("bob@example.com"));
@@ -134,13 +179,20 @@ async fn refusals_redirect_with_an_error_code() {
 
     idp.set_token_outcome(TokenOutcome::Unavailable);
     let r = sign_in(&app, &app.browser(), None).await;
-    assert_eq!(r.headers()["location"], "http://frontend.test?auth_error=provider_unavailable");
+    assert_eq!(
+        r.headers()["location"],
+        "http://frontend.test?auth_error=provider_unavailable"
+    );
 
     idp.set_token_outcome(TokenOutcome::Issue);
     idp.deny_consent(true);
     let browser = app.browser();
     let to_idp = browser.get(app.url("/auth/google")).send().await.unwrap();
-    let back = browser.get(to_idp.headers()["location"].to_str().unwrap()).send().await.unwrap();
+    let back = browser
+        .get(to_idp.headers()["location"].to_str().unwrap())
+        .send()
+        .await
+        .unwrap();
     let r = callback(&app, &browser, back.headers()["location"].to_str().unwrap()).await;
     assert_eq!(r.headers()["location"], "http://frontend.test?auth_error=access_denied");
 }
@@ -171,7 +223,12 @@ async fn expired_tokens_are_refused() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     // The same claims, still valid, are accepted: the refusal above is the expiry.
-    let fresh = codec.mint(&SessionClaims { expires_at: now + chrono::Duration::hours(1), ..claims }).unwrap();
+    let fresh = codec
+        .mint(&SessionClaims {
+            expires_at: now + chrono::Duration::hours(1),
+            ..claims
+        })
+        .unwrap();
     let r = reqwest::Client::new()
         .get(app.url("/auth/me"))
         .header("Authorization", format!("Bearer {}", fresh.expose()))

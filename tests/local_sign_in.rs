@@ -8,7 +8,12 @@ use serde_json::json;
 
 #[tokio::test]
 async fn local_sign_in_sets_the_cookie_and_redirects_to_the_frontend() {
-    let app = spawn_app_with(&[("COOKIE_NAME", "meai_sid"), ("COOKIE_SECURE", "true"), ("COOKIE_SAMESITE", "strict")]).await;
+    let app = spawn_app_with(&[
+        ("COOKIE_NAME", "meai_sid"),
+        ("COOKIE_SECURE", "true"),
+        ("COOKIE_SAMESITE", "strict"),
+    ])
+    .await;
     let b = app.browser();
     let r = b.get(app.url("/auth/google?return_to=/chat/3")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::FOUND);
@@ -19,7 +24,11 @@ async fn local_sign_in_sets_the_cookie_and_redirects_to_the_frontend() {
         assert!(cookie.contains(attr), "{attr} missing in {cookie}");
     }
     // An absolute return target would be an open redirect: ignored.
-    let r = b.get(app.url("/auth/google?return_to=//evil.example")).send().await.unwrap();
+    let r = b
+        .get(app.url("/auth/google?return_to=//evil.example"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.headers()["location"], "http://frontend.test");
 
     let me = b.get(app.url("/auth/me")).send().await.unwrap();
@@ -29,7 +38,18 @@ async fn local_sign_in_sets_the_cookie_and_redirects_to_the_frontend() {
     assert_eq!(me["email"], "me@localhost.localdomain");
     let mut keys: Vec<_> = me.as_object().unwrap().keys().cloned().collect();
     keys.sort();
-    assert_eq!(keys, ["auth_method", "avatar_url", "created_at", "email", "last_login", "name", "user_id"]);
+    assert_eq!(
+        keys,
+        [
+            "auth_method",
+            "avatar_url",
+            "created_at",
+            "email",
+            "last_login",
+            "name",
+            "user_id"
+        ]
+    );
 }
 
 #[tokio::test]
@@ -55,24 +75,62 @@ async fn logout_revokes_the_token_everywhere() {
         c.split(';').next().unwrap().to_owned()
     };
     let http = reqwest::Client::new();
-    assert_eq!(http.get(app.url("/auth/me")).header("Cookie", &cookie_token).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        http.get(app.url("/auth/me"))
+            .header("Cookie", &cookie_token)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
 
-    let out = http.post(app.url("/auth/logout")).header("Cookie", &cookie_token).send().await.unwrap();
+    let out = http
+        .post(app.url("/auth/logout"))
+        .header("Cookie", &cookie_token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(out.status(), StatusCode::OK);
     let cleared = out.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(cleared.contains("Max-Age=0"), "{cleared}");
     assert_eq!(json(out).await, json!({"message": "Logged out successfully"}));
 
-    let replay = http.get(app.url("/auth/me")).header("Cookie", &cookie_token).send().await.unwrap();
+    let replay = http
+        .get(app.url("/auth/me"))
+        .header("Cookie", &cookie_token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(replay.status(), StatusCode::UNAUTHORIZED);
     // Other sessions live on until they are logged out themselves.
-    assert_eq!(http.get(app.url("/auth/me")).header("Authorization", &bearer).send().await.unwrap().status(), StatusCode::OK);
-    http.post(app.url("/auth/logout")).header("Authorization", &bearer).send().await.unwrap();
     assert_eq!(
-        http.get(app.url("/auth/me")).header("Authorization", &bearer).send().await.unwrap().status(),
+        http.get(app.url("/auth/me"))
+            .header("Authorization", &bearer)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    http.post(app.url("/auth/logout"))
+        .header("Authorization", &bearer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        http.get(app.url("/auth/me"))
+            .header("Authorization", &bearer)
+            .send()
+            .await
+            .unwrap()
+            .status(),
         StatusCode::UNAUTHORIZED
     );
-    assert_eq!(b.get(app.url("/auth/me")).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        b.get(app.url("/auth/me")).send().await.unwrap().status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -83,7 +141,10 @@ async fn tokens_from_another_key_are_refused() {
     let foreign = json(b.post(other.url("/auth/token")).send().await.unwrap()).await;
     let r = reqwest::Client::new()
         .get(app.url("/auth/me"))
-        .header("Authorization", format!("Bearer {}", foreign["access_token"].as_str().unwrap()))
+        .header(
+            "Authorization",
+            format!("Bearer {}", foreign["access_token"].as_str().unwrap()),
+        )
         .send()
         .await
         .unwrap();
@@ -94,8 +155,14 @@ async fn tokens_from_another_key_are_refused() {
 async fn probes_and_cors() {
     let app = spawn_app().await;
     let http = reqwest::Client::new();
-    assert_eq!(json(http.get(app.url("/health")).send().await.unwrap()).await, json!({"status": "healthy"}));
-    assert_eq!(json(http.get(app.url("/ready")).send().await.unwrap()).await, json!({"status": "ready"}));
+    assert_eq!(
+        json(http.get(app.url("/health")).send().await.unwrap()).await,
+        json!({"status": "healthy"})
+    );
+    assert_eq!(
+        json(http.get(app.url("/ready")).send().await.unwrap()).await,
+        json!({"status": "ready"})
+    );
     let root = http.get(app.url("/")).send().await.unwrap();
     assert!(root.headers().contains_key("x-request-id"));
     assert!(json(root).await["version"].is_string());
@@ -120,6 +187,11 @@ async fn probes_and_cors() {
         .unwrap();
     assert!(!evil.headers().contains_key("access-control-allow-origin"));
 
-    let r = http.get(app.url("/health")).header("x-request-id", "abc-123").send().await.unwrap();
+    let r = http
+        .get(app.url("/health"))
+        .header("x-request-id", "abc-123")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.headers()["x-request-id"], "abc-123");
 }

@@ -4,7 +4,6 @@
 mod common;
 
 use common::spawn_app_with;
-use meai_core::store::ConversationStore;
 use meai_core::turn::TurnRequest;
 use meai_testkit::openai::FakeOpenAi;
 use std::time::Duration;

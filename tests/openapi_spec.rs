@@ -20,9 +20,23 @@ fn checked_in_spec_matches_the_code() {
 #[tokio::test]
 async fn server_serves_the_spec_and_docs() {
     let app = common::spawn_app().await;
-    let spec: serde_json::Value = reqwest::get(app.url("/openapi.json")).await.unwrap().json().await.unwrap();
-    assert_eq!(spec, serde_json::from_str::<serde_json::Value>(&meai::http::spec_json()).unwrap());
-    for path in ["/conversations", "/conversations/{conversation_id}", "/auth/me", "/auth/logout", "/health"] {
+    let spec: serde_json::Value = reqwest::get(app.url("/openapi.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        spec,
+        serde_json::from_str::<serde_json::Value>(&meai::http::spec_json()).unwrap()
+    );
+    for path in [
+        "/conversations",
+        "/conversations/{conversation_id}",
+        "/auth/me",
+        "/auth/logout",
+        "/health",
+    ] {
         assert!(spec["paths"][path].is_object(), "{path} missing from the spec");
     }
     assert!(spec["components"]["securitySchemes"]["SessionCookie"].is_object());

@@ -3,7 +3,6 @@
 mod common;
 
 use common::{json, spawn_app};
-use meai_core::store::{ConversationStore, MessageStore};
 use meai_core::{Message, MessageKind, NewMessage, Title, UserId};
 use reqwest::StatusCode;
 

@@ -12,6 +12,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20250101_000001_initial::Migration), Box::new(m20250601_000001_message_vectors::Migration)]
+        vec![
+            Box::new(m20250101_000001_initial::Migration),
+            Box::new(m20250601_000001_message_vectors::Migration),
+        ]
     }
 }

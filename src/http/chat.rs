@@ -125,7 +125,11 @@ impl ChatApi {
     /// `assistant` (chunks of the answer), `error` (the answer could not be completed; what was
     /// streamed is kept), and always a final `last_chunk`. Refused with 409 while the
     /// conversation is still answering an earlier message.
-    #[oai(path = "/conversations/:conversation_id/messages", method = "post", operation_id = "sendMessage")]
+    #[oai(
+        path = "/conversations/:conversation_id/messages",
+        method = "post",
+        operation_id = "sendMessage"
+    )]
     async fn send(
         &self,
         state: Data<&AppState>,
@@ -176,7 +180,11 @@ impl ChatApi {
     /// Cancels the conversation's running answer and its model request. What was streamed so
     /// far is stored (marked as stopped) and listeners receive `last_chunk` with `stopped: true`.
     /// 409 when no answer is being generated.
-    #[oai(path = "/conversations/:conversation_id/stop", method = "post", operation_id = "stopAnswer")]
+    #[oai(
+        path = "/conversations/:conversation_id/stop",
+        method = "post",
+        operation_id = "stopAnswer"
+    )]
     async fn stop(
         &self,
         state: Data<&AppState>,

@@ -48,8 +48,12 @@ impl<E: Endpoint> Endpoint for ObserveEndpoint<E> {
             let pattern = resp.data::<poem::PathPattern>().map(|p| &*p.0);
             let route = crate::metrics::route_label(pattern, &path, status);
             let m = crate::metrics::metrics();
-            m.http_requests.with_label_values(&[method.as_str(), &route, &status.to_string()]).inc();
-            m.http_latency.with_label_values(&[method.as_str(), &route]).observe(elapsed);
+            m.http_requests
+                .with_label_values(&[method.as_str(), &route, &status.to_string()])
+                .inc();
+            m.http_latency
+                .with_label_values(&[method.as_str(), &route])
+                .observe(elapsed);
             if resp.status().is_server_error() {
                 m.error("http_5xx");
             }

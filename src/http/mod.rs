@@ -45,7 +45,8 @@ type Apis = merged::Merged<(
 )>;
 
 /// The spec's introduction (rendered at the top of `/docs`).
-const API_DESCRIPTION: &str = "Backend of the meAI personal assistant: conversations, streaming answers and connected toolkits.
+const API_DESCRIPTION: &str =
+    "Backend of the meAI personal assistant: conversations, streaming answers and connected toolkits.
 
 **Sign-in.** Browsers open `GET /auth/google`; the server sets the session cookie and sends them back to the frontend. \
 API clients then call `POST /auth/token` and send `Authorization: Bearer <token>`. \
@@ -67,8 +68,7 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
         toolkits::ToolkitsApi,
         search::SearchApi,
     );
-    OpenApiService::new(merged::Merged(apis), "meAI", env!("CARGO_PKG_VERSION"))
-        .description(API_DESCRIPTION)
+    OpenApiService::new(merged::Merged(apis), "meAI", env!("CARGO_PKG_VERSION")).description(API_DESCRIPTION)
 }
 
 /// The generated spec as served at `/openapi.json` and checked in as `openapi/openapi.json`.

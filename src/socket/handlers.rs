@@ -141,11 +141,13 @@ async fn message(
             Ok(s) => s,
             Err(e) => return emit_error(&socket, describe(e), Some(id)),
         };
-        tokio::spawn(permit.guard(
-            started
-                .work
-                .instrument(tracing::info_span!("turn", conversation_id = %id, run = %started.run)),
-        ));
+        tokio::spawn(
+            permit.guard(
+                started
+                    .work
+                    .instrument(tracing::info_span!("turn", conversation_id = %id, run = %started.run)),
+            ),
+        );
         // The sender follows this conversation from now on, joined or not (ownership was
         // checked by the core).
         socket.join(room(id));

@@ -127,9 +127,7 @@ impl FakeOidc {
             .into_acceptor()
             .await
             .expect("bind fake OIDC provider");
-        let addr = *acceptor.local_addr()[0]
-            .as_socket_addr()
-            .expect("a TCP address");
+        let addr = *acceptor.local_addr()[0].as_socket_addr().expect("a TCP address");
         let base_url = format!("http://{addr}");
         let shared = Arc::new(Shared {
             issuer: base_url.clone(),
@@ -195,10 +193,7 @@ impl FakeOidc {
 
     /// The requests to one path (`"/authorize"`, `"/token"`, `"/userinfo"`).
     pub fn requests_to(&self, path: &str) -> Vec<RecordedRequest> {
-        self.requests()
-            .into_iter()
-            .filter(|r| r.path == path)
-            .collect()
+        self.requests().into_iter().filter(|r| r.path == path).collect()
     }
 }
 
@@ -282,12 +277,7 @@ fn redirect(location: &url::Url) -> Response {
 fn authorize(req: &Request, Query(params): Query<Params>, shared: Data<&Arc<Shared>>) -> Response {
     let mut state = shared.lock();
     record(&mut state, req, &params);
-    let param = |name: &str| {
-        params
-            .get(name)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
-    };
+    let param = |name: &str| params.get(name).map(String::as_str).filter(|v| !v.is_empty());
 
     if param("client_id") != Some(FakeOidc::CLIENT_ID) {
         return bad_request("invalid_client: unknown client_id");
@@ -375,11 +365,7 @@ fn token(req: &Request, Form(params): Form<Params>, shared: Data<&Arc<Shared>>) 
         );
     }
     if params.get("grant_type").map(String::as_str) != Some("authorization_code") {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "unsupported_grant_type",
-            "Invalid grant_type.",
-        );
+        return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "Invalid grant_type.");
     }
     match state.token_outcome {
         TokenOutcome::Issue => {}
@@ -396,39 +382,21 @@ fn token(req: &Request, Form(params): Form<Params>, shared: Data<&Arc<Shared>>) 
     // Single use: a code is spent by its first presentation, successful or not.
     let grant = params.get("code").and_then(|c| state.codes.remove(c));
     let Some(grant) = grant.filter(|g| g.issued.elapsed() < CODE_LIFETIME) else {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_grant",
-            "Malformed auth code.",
-        );
+        return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "Malformed auth code.");
     };
     if params.get("redirect_uri") != Some(&grant.redirect_uri) {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "redirect_uri_mismatch",
-            "Bad Request",
-        );
+        return oauth_error(StatusCode::BAD_REQUEST, "redirect_uri_mismatch", "Bad Request");
     }
     let Some(verifier) = params.get("code_verifier") else {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_grant",
-            "Missing code verifier.",
-        );
+        return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "Missing code verifier.");
     };
     if URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())) != grant.code_challenge {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_grant",
-            "Invalid code verifier.",
-        );
+        return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "Invalid code verifier.");
     }
 
     let access_token = random_token("ya29.fake-");
     let id_token = id_token(&shared.issuer, &grant);
-    state
-        .access_tokens
-        .insert(access_token.clone(), grant.profile);
+    state.access_tokens.insert(access_token.clone(), grant.profile);
     let body = json!({
         "access_token": access_token,
         "token_type": "Bearer",
@@ -478,10 +446,7 @@ fn userinfo(req: &Request, shared: Data<&Arc<Shared>>) -> Response {
             .status(StatusCode::UNAUTHORIZED)
             .header(header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"")
             .content_type("application/json")
-            .body(
-                json!({ "error": "invalid_request", "error_description": "Invalid Credentials" })
-                    .to_string(),
-            );
+            .body(json!({ "error": "invalid_request", "error_description": "Invalid Credentials" }).to_string());
     };
     let mut body = json!({ "sub": profile.sub, "email": profile.email, "email_verified": profile.email_verified });
     if let Some(name) = &profile.name {

@@ -7,9 +7,8 @@ use meai_core::identity::{AuthorizationRequest, Identity, IdentityError};
 use meai_core::{NewUser, PendingLogin};
 use oauth2::basic::{BasicClient, BasicErrorResponse, BasicErrorResponseType, BasicTokenType};
 use oauth2::{
-    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
-    HttpClientError, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope,
-    TokenResponse, TokenUrl,
+    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet, HttpClientError,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope, TokenResponse, TokenUrl,
 };
 
 /// How long a started login may take before its callback is refused.
@@ -19,8 +18,7 @@ const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// A client with its authorization and token endpoints set.
-type OAuthClient =
-    BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
+type OAuthClient = BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
 
 /// Signs people in with their Google account.
 pub struct GoogleIdentity {
@@ -44,20 +42,16 @@ impl GoogleIdentity {
         };
         let oauth = BasicClient::new(ClientId::new(config.client_id.clone()))
             .set_client_secret(ClientSecret::new(config.client_secret.clone()))
-            .set_auth_uri(
-                AuthUrl::new(config.auth_url.clone())
-                    .map_err(|_| invalid("auth_url", &config.auth_url))?,
-            )
+            .set_auth_uri(AuthUrl::new(config.auth_url.clone()).map_err(|_| invalid("auth_url", &config.auth_url))?)
             .set_token_uri(
-                TokenUrl::new(config.token_url.clone())
-                    .map_err(|_| invalid("token_url", &config.token_url))?,
+                TokenUrl::new(config.token_url.clone()).map_err(|_| invalid("token_url", &config.token_url))?,
             )
             .set_redirect_uri(
                 RedirectUrl::new(config.redirect_uri.clone())
                     .map_err(|_| invalid("redirect_uri", &config.redirect_uri))?,
             );
-        let userinfo_url = reqwest::Url::parse(&config.userinfo_url)
-            .map_err(|_| invalid("userinfo_url", &config.userinfo_url))?;
+        let userinfo_url =
+            reqwest::Url::parse(&config.userinfo_url).map_err(|_| invalid("userinfo_url", &config.userinfo_url))?;
         let http = reqwest::Client::builder()
             // oauth2's advice: following redirects from the token endpoint opens the door to SSRF.
             .redirect(reqwest::redirect::Policy::none())
@@ -123,12 +117,7 @@ impl Identity for GoogleIdentity {
                 token.token_type().as_ref()
             )));
         }
-        userinfo::fetch(
-            &self.http,
-            &self.userinfo_url,
-            token.access_token().secret(),
-        )
-        .await
+        userinfo::fetch(&self.http, &self.userinfo_url, token.access_token().secret()).await
     }
 }
 
@@ -147,20 +136,15 @@ fn token_error(e: TokenRequestError) -> IdentityError {
             code => {
                 // invalid_client is our misconfiguration, not the user's doing: say so loudly.
                 if *code == BasicErrorResponseType::InvalidClient {
-                    tracing::error!(
-                        "token endpoint refused our client credentials (invalid_client)"
-                    );
+                    tracing::error!("token endpoint refused our client credentials (invalid_client)");
                 }
                 IdentityError::Rejected(code.to_string())
             }
         },
-        RequestTokenError::Request(e) => {
-            IdentityError::Unavailable(format!("token endpoint unreachable: {e}"))
+        RequestTokenError::Request(e) => IdentityError::Unavailable(format!("token endpoint unreachable: {e}")),
+        RequestTokenError::Parse(e, _) => {
+            IdentityError::Unavailable(format!("malformed token endpoint response (at `{}`)", e.path()))
         }
-        RequestTokenError::Parse(e, _) => IdentityError::Unavailable(format!(
-            "malformed token endpoint response (at `{}`)",
-            e.path()
-        )),
         RequestTokenError::Other(m) => IdentityError::Unavailable(format!("token endpoint: {m}")),
     }
 }

@@ -19,8 +19,7 @@ pub(crate) async fn fetch(
     url: &reqwest::Url,
     access_token: &str,
 ) -> Result<NewUser, IdentityError> {
-    let unavailable =
-        |what: &str, e: reqwest::Error| IdentityError::Unavailable(format!("userinfo {what}: {e}"));
+    let unavailable = |what: &str, e: reqwest::Error| IdentityError::Unavailable(format!("userinfo {what}: {e}"));
     let response = http
         .get(url.clone())
         .bearer_auth(access_token)
@@ -30,19 +29,12 @@ pub(crate) async fn fetch(
     let status = response.status();
     if status.is_client_error() {
         // The access token we were just given is refused: the provider revoked the grant.
-        return Err(IdentityError::Rejected(format!(
-            "userinfo answered {status}"
-        )));
+        return Err(IdentityError::Rejected(format!("userinfo answered {status}")));
     }
     if !status.is_success() {
-        return Err(IdentityError::Unavailable(format!(
-            "userinfo answered {status}"
-        )));
+        return Err(IdentityError::Unavailable(format!("userinfo answered {status}")));
     }
-    let info: UserInfo = response
-        .json()
-        .await
-        .map_err(|e| unavailable("response", e))?;
+    let info: UserInfo = response.json().await.map_err(|e| unavailable("response", e))?;
     profile(info)
 }
 
@@ -50,8 +42,7 @@ fn profile(info: UserInfo) -> Result<NewUser, IdentityError> {
     let (Some(email), true) = (info.email, info.email_verified) else {
         return Err(IdentityError::UnverifiedEmail);
     };
-    let email = Email::parse(&email)
-        .ok_or_else(|| IdentityError::Unavailable("unusable e-mail address".into()))?;
+    let email = Email::parse(&email).ok_or_else(|| IdentityError::Unavailable("unusable e-mail address".into()))?;
     let non_empty = |s: Option<String>| s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
     Ok(NewUser {
         email,
@@ -116,9 +107,7 @@ mod tests {
 
     #[test]
     fn optional_fields_may_be_absent_or_empty() {
-        let user =
-            parse(r#"{"sub":"1","email":"a@b.c","email_verified":true,"name":"","picture":null}"#)
-                .unwrap();
+        let user = parse(r#"{"sub":"1","email":"a@b.c","email_verified":true,"name":"","picture":null}"#).unwrap();
         assert_eq!((user.name, user.avatar_url), (None, None));
     }
 

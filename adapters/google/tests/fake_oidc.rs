@@ -29,11 +29,9 @@ fn authorize_params() -> HashMap<&'static str, String> {
 }
 
 fn challenge(verifier: &str) -> String {
-    oauth2::PkceCodeChallenge::from_code_verifier_sha256(&oauth2::PkceCodeVerifier::new(
-        verifier.into(),
-    ))
-    .as_str()
-    .to_owned()
+    oauth2::PkceCodeChallenge::from_code_verifier_sha256(&oauth2::PkceCodeVerifier::new(verifier.into()))
+        .as_str()
+        .to_owned()
 }
 
 #[tokio::test]
@@ -66,17 +64,8 @@ async fn authorize_refuses_malformed_requests() {
             Some(v) => params.insert(name, v.to_owned()),
             None => params.remove(name),
         };
-        let response = http
-            .get(idp.authorize_url())
-            .query(&params)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            response.status(),
-            StatusCode::BAD_REQUEST,
-            "{name}={value:?}"
-        );
+        let response = http.get(idp.authorize_url()).query(&params).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{name}={value:?}");
     }
 }
 
@@ -123,12 +112,7 @@ async fn token_checks_client_redirect_uri_and_single_use() {
         (StatusCode::UNAUTHORIZED, Some("invalid_client"))
     );
 
-    let (status, body) = exchange(
-        new_code().await,
-        FakeOidc::CLIENT_SECRET,
-        "http://127.0.0.1:9/other",
-    )
-    .await;
+    let (status, body) = exchange(new_code().await, FakeOidc::CLIENT_SECRET, "http://127.0.0.1:9/other").await;
     assert_eq!(
         (status, body["error"].as_str()),
         (StatusCode::BAD_REQUEST, Some("redirect_uri_mismatch"))

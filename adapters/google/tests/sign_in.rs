@@ -18,11 +18,7 @@ async fn full_flow_signs_in_with_a_session_that_authenticates() {
     rig.idp
         .set_profile(Profile::new("Ada@Example.com").with_name("Ada Lovelace"));
 
-    let url = rig
-        .logins
-        .start(Some("/conversations/7".into()))
-        .await
-        .unwrap();
+    let url = rig.logins.start(Some("/conversations/7".into())).await.unwrap();
     let params = query(&Url::parse(&url).unwrap());
     assert!(url.starts_with(&rig.idp.authorize_url()));
     assert_eq!(params["response_type"], "code");
@@ -35,18 +31,11 @@ async fn full_flow_signs_in_with_a_session_that_authenticates() {
 
     let back = follow(&url).await;
     assert_eq!(back["state"], params["state"]);
-    let (user, token, claims, return_to) = rig
-        .logins
-        .finish(&back["code"], &back["state"])
-        .await
-        .unwrap();
+    let (user, token, claims, return_to) = rig.logins.finish(&back["code"], &back["state"]).await.unwrap();
 
     assert_eq!(user.email.as_str(), "ada@example.com");
     assert_eq!(user.name.as_deref(), Some("Ada Lovelace"));
-    assert_eq!(
-        user.avatar_url.as_deref(),
-        Some("https://pictures.example.com/Ada.png")
-    );
+    assert_eq!(user.avatar_url.as_deref(), Some("https://pictures.example.com/Ada.png"));
     assert_eq!(user.auth_method, AuthMethod::Google);
     assert_eq!(return_to.as_deref(), Some("/conversations/7"));
     assert_eq!(claims.user_id, user.id);
@@ -56,14 +45,8 @@ async fn full_flow_signs_in_with_a_session_that_authenticates() {
         .authenticate(token.expose())
         .await
         .expect("the new session authenticates");
-    assert_eq!(
-        (session.user_id, &session.token_id),
-        (user.id, &claims.token_id)
-    );
-    assert_eq!(
-        rig.sessions.current_user(&session).await.unwrap().id,
-        user.id
-    );
+    assert_eq!((session.user_id, &session.token_id), (user.id, &claims.token_id));
+    assert_eq!(rig.sessions.current_user(&session).await.unwrap().id, user.id);
 
     // What went over the wire: the PKCE verifier and the exact redirect URI at the token
     // endpoint, client credentials by HTTP Basic, and the access token as a bearer at userinfo.
@@ -92,10 +75,7 @@ async fn full_flow_signs_in_with_a_session_that_authenticates() {
 async fn a_callback_cannot_be_replayed() {
     let rig = Rig::start().await;
     let (code, state) = code_and_state(&rig.logins, None).await;
-    rig.logins
-        .finish(&code, &state)
-        .await
-        .expect("first callback signs in");
+    rig.logins.finish(&code, &state).await.expect("first callback signs in");
 
     let replay = rig.logins.finish(&code, &state).await.unwrap_err();
     assert!(matches!(replay, LoginError::InvalidState), "{replay:?}");
@@ -127,25 +107,18 @@ async fn an_unknown_state_is_refused_without_spending_the_real_one() {
 async fn an_expired_login_is_refused() {
     let rig = Rig::start().await;
     // Started 11 minutes ago: the provider still hands out a code, but the login has lapsed.
-    let request = rig
-        .identity
-        .authorize(None, Utc::now() - Duration::minutes(11));
+    let request = rig.identity.authorize(None, Utc::now() - Duration::minutes(11));
     assert!(request.login.expires_at < Utc::now());
     rig.store.put_login(&request.login).await.unwrap();
     let back = follow(&request.url).await;
-    let err = rig
-        .logins
-        .finish(&back["code"], &back["state"])
-        .await
-        .unwrap_err();
+    let err = rig.logins.finish(&back["code"], &back["state"]).await.unwrap_err();
     assert!(matches!(err, LoginError::InvalidState), "{err:?}");
 }
 
 #[tokio::test]
 async fn an_unverified_email_is_refused() {
     let rig = Rig::start().await;
-    rig.idp
-        .set_profile(Profile::new("mallory@example.com").unverified());
+    rig.idp.set_profile(Profile::new("mallory@example.com").unverified());
     let (code, state) = code_and_state(&rig.logins, None).await;
 
     let err = rig.logins.finish(&code, &state).await.unwrap_err();
@@ -154,11 +127,7 @@ async fn an_unverified_email_is_refused() {
         "{err:?}"
     );
     assert_eq!(err.code(), "unverified_email");
-    assert_eq!(
-        rig.store.user_count(),
-        0,
-        "no account for an unverified address"
-    );
+    assert_eq!(rig.store.user_count(), 0, "no account for an unverified address");
 }
 
 #[tokio::test]
@@ -198,10 +167,7 @@ async fn an_unreachable_provider_is_reported_as_unavailable() {
     let identity = meai_google::GoogleIdentity::new(&config).unwrap();
     let request = identity.authorize(None, Utc::now());
     let back = follow(&request.url).await;
-    let err = identity
-        .exchange(&back["code"], &request.login)
-        .await
-        .unwrap_err();
+    let err = identity.exchange(&back["code"], &request.login).await.unwrap_err();
     assert!(matches!(err, IdentityError::Unavailable(_)), "{err:?}");
 }
 
@@ -236,11 +202,7 @@ async fn the_pkce_verifier_is_checked() {
         pkce_verifier: other.pkce_verifier,
         ..request.login.clone()
     };
-    let err = rig
-        .identity
-        .exchange(&back["code"], &forged)
-        .await
-        .unwrap_err();
+    let err = rig.identity.exchange(&back["code"], &forged).await.unwrap_err();
     assert_eq!(err, IdentityError::Rejected("invalid_grant".into()));
     assert_ne!(
         rig.idp.requests_to("/token")[0].params["code_verifier"],
@@ -248,11 +210,7 @@ async fn the_pkce_verifier_is_checked() {
     );
 
     // And the code was spent by that attempt, like a real provider's.
-    let err = rig
-        .identity
-        .exchange(&back["code"], &request.login)
-        .await
-        .unwrap_err();
+    let err = rig.identity.exchange(&back["code"], &request.login).await.unwrap_err();
     assert_eq!(err, IdentityError::Rejected("invalid_grant".into()));
 }
 
@@ -291,11 +249,7 @@ async fn a_denied_consent_comes_back_as_an_error() {
 
 #[test]
 fn config_debug_hides_the_secret() {
-    let config = meai_google::GoogleConfig::new(
-        "id.apps.googleusercontent.com",
-        "GOCSPX-very-secret",
-        REDIRECT_URI,
-    );
+    let config = meai_google::GoogleConfig::new("id.apps.googleusercontent.com", "GOCSPX-very-secret", REDIRECT_URI);
     let shown = format!("{config:?}");
     assert!(!shown.contains("GOCSPX-very-secret"), "{shown}");
     assert!(shown.contains("id.apps.googleusercontent.com"));
@@ -326,9 +280,6 @@ fn bad_configuration_is_caught_at_start_up() {
         },
     ];
     for config in cases {
-        assert!(
-            meai_google::GoogleIdentity::new(&config).is_err(),
-            "{config:?}"
-        );
+        assert!(meai_google::GoogleIdentity::new(&config).is_err(), "{config:?}");
     }
 }

@@ -73,8 +73,7 @@ impl TokenCodec for BiscuitCodec {
     }
 
     fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<SessionClaims, TokenError> {
-        let token = Biscuit::from_base64(token.trim(), self.root.public())
-            .map_err(|_| TokenError::Invalid)?;
+        let token = Biscuit::from_base64(token.trim(), self.root.public()).map_err(|_| TokenError::Invalid)?;
         // We mint single-block tokens; an appended (attenuation) block is nothing we issued.
         if token.block_count() != 1 {
             return Err(TokenError::Invalid);
@@ -96,9 +95,11 @@ impl TokenCodec for BiscuitCodec {
         match authorizer.authorize() {
             Ok(_) => {}
             // The only checks in play are the expiry checks.
-            Err(BiscuitError::FailedLogic(
-                Logic::Unauthorized { checks, .. } | Logic::NoMatchingPolicy { checks },
-            )) if !checks.is_empty() => return Err(TokenError::Expired),
+            Err(BiscuitError::FailedLogic(Logic::Unauthorized { checks, .. } | Logic::NoMatchingPolicy { checks }))
+                if !checks.is_empty() =>
+            {
+                return Err(TokenError::Expired);
+            }
             Err(_) => return Err(TokenError::Invalid),
         }
 
@@ -159,10 +160,7 @@ mod tests {
     fn same_secret_means_same_key_across_instances() {
         let c = claims(Duration::hours(1));
         let token = mint(&BiscuitCodec::from_secret(SECRET), &c);
-        assert_eq!(
-            BiscuitCodec::from_secret(SECRET).verify(&token, Utc::now()),
-            Ok(c)
-        );
+        assert_eq!(BiscuitCodec::from_secret(SECRET).verify(&token, Utc::now()), Ok(c));
     }
 
     #[test]
@@ -190,11 +188,7 @@ mod tests {
             codec.verify(&token, c.expires_at + Duration::days(1)),
             Err(TokenError::Expired)
         );
-        assert!(
-            codec
-                .verify(&token, c.expires_at - Duration::seconds(1))
-                .is_ok()
-        );
+        assert!(codec.verify(&token, c.expires_at - Duration::seconds(1)).is_ok());
     }
 
     #[test]
@@ -206,18 +200,13 @@ mod tests {
         let i = bytes.len() / 2;
         bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
         let tampered = String::from_utf8(bytes).unwrap();
-        assert_eq!(
-            codec.verify(&tampered, Utc::now()),
-            Err(TokenError::Invalid)
-        );
+        assert_eq!(codec.verify(&tampered, Utc::now()), Err(TokenError::Invalid));
     }
 
     #[test]
     fn signed_by_another_key() {
         let ours = BiscuitCodec::from_secret(SECRET);
-        let theirs = BiscuitCodec {
-            root: KeyPair::new(),
-        };
+        let theirs = BiscuitCodec { root: KeyPair::new() };
         let token = mint(&theirs, &claims(Duration::hours(1)));
         assert_eq!(ours.verify(&token, Utc::now()), Err(TokenError::Invalid));
     }
@@ -225,27 +214,14 @@ mod tests {
     #[test]
     fn garbage() {
         let codec = BiscuitCodec::from_secret(SECRET);
-        for junk in [
-            "",
-            "not a token",
-            "AAAA",
-            "eyJhbGciOiJIUzI1NiJ9.e30.x",
-            "%%%",
-        ] {
-            assert_eq!(
-                codec.verify(junk, Utc::now()),
-                Err(TokenError::Invalid),
-                "{junk:?}"
-            );
+        for junk in ["", "not a token", "AAAA", "eyJhbGciOiJIUzI1NiJ9.e30.x", "%%%"] {
+            assert_eq!(codec.verify(junk, Utc::now()), Err(TokenError::Invalid), "{junk:?}");
         }
     }
 
     #[test]
     fn rotated_secret_invalidates_old_tokens() {
-        let token = mint(
-            &BiscuitCodec::from_secret(SECRET),
-            &claims(Duration::hours(1)),
-        );
+        let token = mint(&BiscuitCodec::from_secret(SECRET), &claims(Duration::hours(1)));
         let rotated = BiscuitCodec::from_secret(b"a brand new secret key, also long enough");
         assert_eq!(rotated.verify(&token, Utc::now()), Err(TokenError::Invalid));
     }
@@ -255,9 +231,7 @@ mod tests {
         let codec = BiscuitCodec::from_secret(SECRET);
         let token = mint(&codec, &claims(Duration::hours(1)));
         let parsed = Biscuit::from_base64(&token, codec.root.public()).unwrap();
-        let appended = parsed
-            .append(biscuit_auth::macros::block!("user(1);"))
-            .unwrap();
+        let appended = parsed.append(biscuit_auth::macros::block!("user(1);")).unwrap();
         assert_eq!(
             codec.verify(&appended.to_base64().unwrap(), Utc::now()),
             Err(TokenError::Invalid)

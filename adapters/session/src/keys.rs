@@ -11,9 +11,7 @@ const HKDF_INFO: &[u8] = b"meai/session/biscuit-root-key/ed25519/v1";
 /// parts of the key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyError {
-    #[error(
-        "invalid Ed25519 private key (expected 64 hex digits, optionally prefixed `ed25519-private/`)"
-    )]
+    #[error("invalid Ed25519 private key (expected 64 hex digits, optionally prefixed `ed25519-private/`)")]
     InvalidPrivateKey,
 }
 
@@ -23,8 +21,7 @@ pub(crate) fn derive(secret: &[u8]) -> KeyPair {
     Hkdf::<Sha256>::new(None, secret)
         .expand(HKDF_INFO, &mut seed)
         .expect("32 bytes is a valid HKDF-SHA256 output length");
-    let key = PrivateKey::from_bytes(&seed, Algorithm::Ed25519)
-        .expect("any 32 bytes are an Ed25519 seed");
+    let key = PrivateKey::from_bytes(&seed, Algorithm::Ed25519).expect("any 32 bytes are an Ed25519 seed");
     seed.fill(0);
     KeyPair::from(&key)
 }

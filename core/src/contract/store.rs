@@ -49,11 +49,17 @@ fn title(s: &str) -> Title {
 }
 
 async fn conv(store: &dyn Store, u: UserId, t: &str) -> Conversation {
-    store.create_conversation(u, Some(&title(t))).await.expect("create conversation")
+    store
+        .create_conversation(u, Some(&title(t)))
+        .await
+        .expect("create conversation")
 }
 
 async fn say(store: &dyn Store, u: UserId, c: ConversationId, kind: MessageKind, text: &str) -> Message {
-    store.append_message(u, c, &NewMessage::new(kind, text)).await.expect("append message")
+    store
+        .append_message(u, c, &NewMessage::new(kind, text))
+        .await
+        .expect("append message")
 }
 
 /// Lets timestamps advance between writes whose order a case observes.
@@ -62,7 +68,10 @@ async fn tick() {
 }
 
 fn assert_not_found<T: std::fmt::Debug>(r: Result<T, StoreError>, what: &str) {
-    assert!(matches!(r, Err(StoreError::NotFound)), "{what}: expected NotFound, got {r:?}");
+    assert!(
+        matches!(r, Err(StoreError::NotFound)),
+        "{what}: expected NotFound, got {r:?}"
+    );
 }
 
 pub async fn users_are_upserted_by_email(store: &dyn Store) {
@@ -110,7 +119,10 @@ pub async fn conversations_are_created_and_read(store: &dyn Store) {
     let titled = conv(store, u.id, "Trip planning").await;
     assert_eq!(titled.title.as_ref().map(Title::as_str), Some("Trip planning"));
     assert_eq!(store.get_conversation(u.id, titled.id).await.unwrap(), titled);
-    assert_not_found(store.get_conversation(u.id, ConversationId(i64::MAX - 3)).await, "missing conversation");
+    assert_not_found(
+        store.get_conversation(u.id, ConversationId(i64::MAX - 3)).await,
+        "missing conversation",
+    );
 }
 
 pub async fn conversations_list_newest_activity_first(store: &dyn Store) {
@@ -121,10 +133,16 @@ pub async fn conversations_list_newest_activity_first(store: &dyn Store) {
     tick().await;
     let c3 = conv(store, u.id, "three").await;
     let ids = |v: Vec<Conversation>| v.into_iter().map(|c| c.id).collect::<Vec<_>>();
-    assert_eq!(ids(store.list_conversations(u.id, Page::all()).await.unwrap()), vec![c3.id, c2.id, c1.id]);
+    assert_eq!(
+        ids(store.list_conversations(u.id, Page::all()).await.unwrap()),
+        vec![c3.id, c2.id, c1.id]
+    );
     tick().await;
     say(store, u.id, c1.id, MessageKind::Human, "bump").await;
-    assert_eq!(ids(store.list_conversations(u.id, Page::all()).await.unwrap()), vec![c1.id, c3.id, c2.id]);
+    assert_eq!(
+        ids(store.list_conversations(u.id, Page::all()).await.unwrap()),
+        vec![c1.id, c3.id, c2.id]
+    );
 }
 
 pub async fn conversations_paginate(store: &dyn Store) {
@@ -135,15 +153,50 @@ pub async fn conversations_paginate(store: &dyn Store) {
         tick().await;
     }
     made.reverse();
-    let first = store.list_conversations(u.id, Page { limit: Some(2), before: None }).await.unwrap();
+    let first = store
+        .list_conversations(
+            u.id,
+            Page {
+                limit: Some(2),
+                before: None,
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(first.iter().map(|c| c.id).collect::<Vec<_>>(), made[..2]);
-    let next = store.list_conversations(u.id, Page { limit: Some(2), before: Some(first[1].id) }).await.unwrap();
+    let next = store
+        .list_conversations(
+            u.id,
+            Page {
+                limit: Some(2),
+                before: Some(first[1].id),
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(next.iter().map(|c| c.id).collect::<Vec<_>>(), made[2..4]);
-    let rest = store.list_conversations(u.id, Page { limit: None, before: Some(next[1].id) }).await.unwrap();
+    let rest = store
+        .list_conversations(
+            u.id,
+            Page {
+                limit: None,
+                before: Some(next[1].id),
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(rest.iter().map(|c| c.id).collect::<Vec<_>>(), made[4..]);
     let other = user(store).await;
     assert_not_found(
-        store.list_conversations(other.id, Page { limit: Some(2), before: Some(made[0]) }).await,
+        store
+            .list_conversations(
+                other.id,
+                Page {
+                    limit: Some(2),
+                    before: Some(made[0]),
+                },
+            )
+            .await,
         "cursor of another user's conversation",
     );
 }
@@ -157,13 +210,21 @@ pub async fn conversations_are_renamed(store: &dyn Store) {
     assert!(renamed.updated_at > c.updated_at);
     assert_eq!(renamed.created_at, c.created_at);
     assert_eq!(store.get_conversation(u.id, c.id).await.unwrap(), renamed);
-    assert_not_found(store.rename_conversation(u.id, ConversationId(i64::MAX - 5), &title("x")).await, "rename missing");
+    assert_not_found(
+        store
+            .rename_conversation(u.id, ConversationId(i64::MAX - 5), &title("x"))
+            .await,
+        "rename missing",
+    );
 }
 
 pub async fn summaries_are_stored(store: &dyn Store) {
     let u = user(store).await;
     let c = conv(store, u.id, "s").await;
-    store.set_summary(u.id, c.id, "They talked about trains.").await.unwrap();
+    store
+        .set_summary(u.id, c.id, "They talked about trains.")
+        .await
+        .unwrap();
     let got = store.get_conversation(u.id, c.id).await.unwrap();
     assert_eq!(got.summary.as_deref(), Some("They talked about trains."));
     let other = user(store).await;
@@ -173,7 +234,13 @@ pub async fn summaries_are_stored(store: &dyn Store) {
 pub async fn messages_keep_their_order(store: &dyn Store) {
     let u = user(store).await;
     let c = conv(store, u.id, "order").await;
-    let kinds = [MessageKind::System, MessageKind::Human, MessageKind::Ai, MessageKind::Tool, MessageKind::Ai];
+    let kinds = [
+        MessageKind::System,
+        MessageKind::Human,
+        MessageKind::Ai,
+        MessageKind::Tool,
+        MessageKind::Ai,
+    ];
     let mut sent = Vec::new();
     for (i, k) in kinds.iter().enumerate() {
         sent.push(say(store, u.id, c.id, *k, &format!("m{i} – ünïcode ✓")).await);
@@ -191,11 +258,41 @@ pub async fn messages_paginate(store: &dyn Store) {
     for i in 0..7 {
         ids.push(say(store, u.id, c.id, MessageKind::Human, &format!("{i}")).await.id);
     }
-    let last3 = store.list_messages(u.id, c.id, Page { limit: Some(3), before: None }).await.unwrap();
+    let last3 = store
+        .list_messages(
+            u.id,
+            c.id,
+            Page {
+                limit: Some(3),
+                before: None,
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(last3.iter().map(|m| m.id).collect::<Vec<_>>(), ids[4..]);
-    let prev = store.list_messages(u.id, c.id, Page { limit: Some(3), before: Some(ids[4]) }).await.unwrap();
+    let prev = store
+        .list_messages(
+            u.id,
+            c.id,
+            Page {
+                limit: Some(3),
+                before: Some(ids[4]),
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(prev.iter().map(|m| m.id).collect::<Vec<_>>(), ids[1..4]);
-    let head = store.list_messages(u.id, c.id, Page { limit: None, before: Some(ids[1]) }).await.unwrap();
+    let head = store
+        .list_messages(
+            u.id,
+            c.id,
+            Page {
+                limit: None,
+                before: Some(ids[1]),
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(head.iter().map(|m| m.id).collect::<Vec<_>>(), ids[..1]);
 }
 
@@ -203,7 +300,11 @@ pub async fn append_is_idempotent_per_client_id(store: &dyn Store) {
     let u = user(store).await;
     let c = conv(store, u.id, "idem").await;
     let key = ClientMessageId::parse("client-key-1").unwrap();
-    let msg = NewMessage { kind: MessageKind::Human, content: "hello".into(), client_message_id: Some(key.clone()) };
+    let msg = NewMessage {
+        kind: MessageKind::Human,
+        content: "hello".into(),
+        client_message_id: Some(key.clone()),
+    };
     let a = store.append_message(u.id, c.id, &msg).await.unwrap();
     let b = store.append_message(u.id, c.id, &msg).await.unwrap();
     assert_eq!(a, b);
@@ -215,7 +316,11 @@ pub async fn append_is_idempotent_per_client_id(store: &dyn Store) {
     let plain = NewMessage::new(MessageKind::Human, "hello");
     store.append_message(u.id, c.id, &plain).await.unwrap();
     store.append_message(u.id, c.id, &plain).await.unwrap();
-    assert_eq!(store.list_messages(u.id, c.id, Page::all()).await.unwrap().len(), 3, "no key, no dedup");
+    assert_eq!(
+        store.list_messages(u.id, c.id, Page::all()).await.unwrap().len(),
+        3,
+        "no key, no dedup"
+    );
 }
 
 pub async fn append_bumps_conversation_activity(store: &dyn Store) {
@@ -234,7 +339,10 @@ pub async fn messages_are_deleted_one_by_one(store: &dyn Store) {
     let c_other = conv(store, u.id, "other").await;
     let a = say(store, u.id, c.id, MessageKind::Human, "a").await;
     let b = say(store, u.id, c.id, MessageKind::Ai, "b").await;
-    assert_not_found(store.delete_message(u.id, c_other.id, a.id).await, "message through the wrong conversation");
+    assert_not_found(
+        store.delete_message(u.id, c_other.id, a.id).await,
+        "message through the wrong conversation",
+    );
     store.delete_message(u.id, c.id, a.id).await.unwrap();
     assert_eq!(store.list_messages(u.id, c.id, Page::all()).await.unwrap(), vec![b]);
     assert_not_found(store.delete_message(u.id, c.id, a.id).await, "second delete");
@@ -248,9 +356,15 @@ pub async fn deleting_conversation_cascades(store: &dyn Store) {
     let survivor = say(store, u.id, kept.id, MessageKind::Human, "stay").await;
     store.delete_conversation(u.id, doomed.id).await.unwrap();
     assert_not_found(store.get_conversation(u.id, doomed.id).await, "deleted conversation");
-    assert_not_found(store.list_messages(u.id, doomed.id, Page::all()).await, "messages of deleted conversation");
+    assert_not_found(
+        store.list_messages(u.id, doomed.id, Page::all()).await,
+        "messages of deleted conversation",
+    );
     assert_not_found(store.delete_conversation(u.id, doomed.id).await, "second delete");
-    assert_eq!(store.list_messages(u.id, kept.id, Page::all()).await.unwrap(), vec![survivor]);
+    assert_eq!(
+        store.list_messages(u.id, kept.id, Page::all()).await.unwrap(),
+        vec![survivor]
+    );
 }
 
 pub async fn users_are_isolated(store: &dyn Store) {
@@ -262,7 +376,12 @@ pub async fn users_are_isolated(store: &dyn Store) {
     assert_not_found(store.get_conversation(b.id, c.id).await, "get");
     assert_not_found(store.rename_conversation(b.id, c.id, &title("pwned")).await, "rename");
     assert_not_found(store.list_messages(b.id, c.id, Page::all()).await, "list messages");
-    assert_not_found(store.append_message(b.id, c.id, &NewMessage::new(MessageKind::Human, "x")).await, "append");
+    assert_not_found(
+        store
+            .append_message(b.id, c.id, &NewMessage::new(MessageKind::Human, "x"))
+            .await,
+        "append",
+    );
     assert_not_found(store.delete_message(b.id, c.id, m.id).await, "delete message");
     assert_not_found(store.delete_conversation(b.id, c.id).await, "delete conversation");
     // Nothing above touched A's data.
@@ -276,7 +395,11 @@ pub async fn concurrent_appends_all_land(store: &dyn Store) {
     let convs = [conv(store, u.id, "p1").await, conv(store, u.id, "p2").await];
     let writes = (0..40).map(|i| {
         let c = convs[i % 2].id;
-        async move { store.append_message(u.id, c, &NewMessage::new(MessageKind::Human, format!("{i}"))).await }
+        async move {
+            store
+                .append_message(u.id, c, &NewMessage::new(MessageKind::Human, format!("{i}")))
+                .await
+        }
     });
     let results = futures::future::join_all(writes).await;
     for r in &results {
@@ -314,7 +437,11 @@ pub async fn connections_are_stored_per_toolkit(store: &dyn Store) {
     assert_eq!(first.status, ConnectionStatus::Pending);
     assert_eq!(first.auth_config_id.as_deref(), Some("ac_gmail"));
     let second = store.put_connection(u.id, &pending("GMAIL", &r2)).await.unwrap();
-    assert_eq!(store.list_connections(u.id).await.unwrap(), vec![second.clone()], "one connection per toolkit");
+    assert_eq!(
+        store.list_connections(u.id).await.unwrap(),
+        vec![second.clone()],
+        "one connection per toolkit"
+    );
     assert_eq!(store.get_connection(u.id, &slug("Gmail")).await.unwrap(), second);
     assert_eq!(store.get_connection_by_request(u.id, &r2).await.unwrap(), second);
     assert_not_found(store.get_connection_by_request(u.id, &r1).await, "replaced request");
@@ -332,7 +459,10 @@ pub async fn connections_are_stored_per_toolkit(store: &dyn Store) {
     assert_eq!(active.connected_account_id.as_deref(), Some("ca_123"));
     assert!(active.last_synced_at.is_some());
     assert_eq!(active.connection_request_id.as_deref(), Some(r2.as_str()));
-    let notion = store.put_connection(u.id, &pending("notion", &format!("req-notion-{n}"))).await.unwrap();
+    let notion = store
+        .put_connection(u.id, &pending("notion", &format!("req-notion-{n}")))
+        .await
+        .unwrap();
     let mut all = store.list_connections(u.id).await.unwrap();
     all.sort_by_key(|c| c.id);
     assert_eq!(all, vec![active, notion]);
@@ -387,7 +517,11 @@ pub async fn logins_are_single_use(store: &dyn Store) {
     store.put_login(&login).await.unwrap();
     assert_eq!(store.take_login(&login.state, now).await.unwrap(), Some(login.clone()));
     assert_eq!(store.take_login(&login.state, now).await.unwrap(), None, "replay");
-    let expired = PendingLogin { state: format!("state-old-{n}"), expires_at: now - Duration::seconds(1), ..login };
+    let expired = PendingLogin {
+        state: format!("state-old-{n}"),
+        expires_at: now - Duration::seconds(1),
+        ..login
+    };
     store.put_login(&expired).await.unwrap();
     assert_eq!(store.take_login(&expired.state, now).await.unwrap(), None, "expired");
     assert_eq!(store.take_login("never-issued", now).await.unwrap(), None);

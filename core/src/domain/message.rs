@@ -68,6 +68,10 @@ pub struct NewMessage {
 
 impl NewMessage {
     pub fn new(kind: MessageKind, content: impl Into<String>) -> Self {
-        Self { kind, content: content.into(), client_message_id: None }
+        Self {
+            kind,
+            content: content.into(),
+            client_message_id: None,
+        }
     }
 }

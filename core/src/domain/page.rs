@@ -8,7 +8,10 @@ pub struct Page<Id> {
 
 impl<Id> Page<Id> {
     pub const fn all() -> Self {
-        Self { limit: None, before: None }
+        Self {
+            limit: None,
+            before: None,
+        }
     }
 }
 

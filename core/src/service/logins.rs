@@ -65,10 +65,7 @@ impl Logins {
             ok
         });
         let request = self.identity.authorize(return_to, Utc::now());
-        self.store
-            .put_login(&request.login)
-            .await
-            .map_err(CoreError::Storage)?;
+        self.store.put_login(&request.login).await.map_err(CoreError::Storage)?;
         Ok(request.url)
     }
 
@@ -90,13 +87,9 @@ impl Logins {
             .await
             .map_err(CoreError::Storage)?
             .ok_or(LoginError::InvalidState)?;
-        let profile = self
-            .identity
-            .exchange(code, &login)
-            .await
-            .inspect_err(|e| {
-                tracing::warn!(error = %e, "identity provider did not complete the login");
-            })?;
+        let profile = self.identity.exchange(code, &login).await.inspect_err(|e| {
+            tracing::warn!(error = %e, "identity provider did not complete the login");
+        })?;
         let (user, token, claims) = self.sessions.sign_in(&profile).await?;
         Ok((user, token, claims, login.return_to))
     }
@@ -132,20 +125,14 @@ mod tests {
         ] {
             assert!(!is_local_path(bad), "{bad}");
         }
-        assert!(!is_local_path(&format!(
-            "/{}",
-            "a".repeat(Logins::MAX_RETURN_TO)
-        )));
+        assert!(!is_local_path(&format!("/{}", "a".repeat(Logins::MAX_RETURN_TO))));
     }
 
     #[test]
     fn codes_are_stable() {
         let cases = [
             (LoginError::InvalidState, "invalid_state"),
-            (
-                IdentityError::Rejected("invalid_grant".into()).into(),
-                "rejected",
-            ),
+            (IdentityError::Rejected("invalid_grant".into()).into(), "rejected"),
             (IdentityError::UnverifiedEmail.into(), "unverified_email"),
             (
                 IdentityError::Unavailable("timeout".into()).into(),

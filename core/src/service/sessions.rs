@@ -26,7 +26,12 @@ impl Sessions {
         policy: SessionPolicy,
         new_token_id: impl Fn() -> TokenId + Send + Sync + 'static,
     ) -> Self {
-        Self { store, codec, policy, new_token_id: Arc::new(new_token_id) }
+        Self {
+            store,
+            codec,
+            policy,
+            new_token_id: Arc::new(new_token_id),
+        }
     }
 
     pub fn policy(&self) -> SessionPolicy {
@@ -37,7 +42,11 @@ impl Sessions {
     #[tracing::instrument(skip_all, fields(auth_method = profile.auth_method.as_str()))]
     pub async fn sign_in(&self, profile: &NewUser) -> Result<(User, SessionToken, SessionClaims), CoreError> {
         let now = Utc::now();
-        let user = self.store.upsert_user(profile, now).await.map_err(CoreError::store("User"))?;
+        let user = self
+            .store
+            .upsert_user(profile, now)
+            .await
+            .map_err(CoreError::store("User"))?;
         let claims = SessionClaims {
             user_id: user.id,
             token_id: (self.new_token_id)(),
@@ -64,7 +73,12 @@ impl Sessions {
     /// Verifies signature, expiry and revocation.
     pub async fn authenticate(&self, token: &str) -> Result<SessionClaims, CoreError> {
         let claims = self.codec.verify(token, Utc::now())?;
-        if self.store.is_token_revoked(&claims.token_id).await.map_err(CoreError::Storage)? {
+        if self
+            .store
+            .is_token_revoked(&claims.token_id)
+            .await
+            .map_err(CoreError::Storage)?
+        {
             return Err(CoreError::Unauthenticated);
         }
         Ok(claims)
@@ -80,7 +94,10 @@ impl Sessions {
 
     /// Revokes the session's token everywhere, at once.
     pub async fn logout(&self, session: &SessionClaims) -> Result<(), CoreError> {
-        self.store.revoke_token(&session.token_id, session.expires_at).await.map_err(CoreError::Storage)?;
+        self.store
+            .revoke_token(&session.token_id, session.expires_at)
+            .await
+            .map_err(CoreError::Storage)?;
         tracing::info!(user_id = %session.user_id, "signed out");
         Ok(())
     }

@@ -10,7 +10,16 @@ pub trait ConnectionStore {
 
     async fn get_connection(&self, user: UserId, toolkit: &ToolkitSlug) -> Result<ToolkitConnection, StoreError>;
 
-    async fn get_connection_by_request(&self, user: UserId, connection_request_id: &str) -> Result<ToolkitConnection, StoreError>;
+    async fn get_connection_by_request(
+        &self,
+        user: UserId,
+        connection_request_id: &str,
+    ) -> Result<ToolkitConnection, StoreError>;
 
-    async fn update_connection(&self, user: UserId, id: ConnectionId, update: &ConnectionUpdate) -> Result<ToolkitConnection, StoreError>;
+    async fn update_connection(
+        &self,
+        user: UserId,
+        id: ConnectionId,
+        update: &ConnectionUpdate,
+    ) -> Result<ToolkitConnection, StoreError>;
 }

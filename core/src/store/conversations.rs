@@ -7,11 +7,20 @@ pub trait ConversationStore {
 
     /// The user's conversations, most recently updated first (ties: newest id first).
     /// `page.before` is a conversation id of this user; an unknown one is `NotFound`.
-    async fn list_conversations(&self, user: UserId, page: Page<ConversationId>) -> Result<Vec<Conversation>, StoreError>;
+    async fn list_conversations(
+        &self,
+        user: UserId,
+        page: Page<ConversationId>,
+    ) -> Result<Vec<Conversation>, StoreError>;
 
     async fn get_conversation(&self, user: UserId, id: ConversationId) -> Result<Conversation, StoreError>;
 
-    async fn rename_conversation(&self, user: UserId, id: ConversationId, title: &Title) -> Result<Conversation, StoreError>;
+    async fn rename_conversation(
+        &self,
+        user: UserId,
+        id: ConversationId,
+        title: &Title,
+    ) -> Result<Conversation, StoreError>;
 
     async fn set_summary(&self, user: UserId, id: ConversationId, summary: &str) -> Result<(), StoreError>;
 

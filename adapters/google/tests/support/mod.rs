@@ -31,9 +31,7 @@ impl Rig {
         let store = Arc::new(LoginOnlyStore::default());
         let sessions = Sessions::new(
             store.clone(),
-            Arc::new(BiscuitCodec::from_secret(
-                b"sign-in tests secret, long enough",
-            )),
+            Arc::new(BiscuitCodec::from_secret(b"sign-in tests secret, long enough")),
             SessionPolicy {
                 lifetime: Duration::days(7),
             },
@@ -72,33 +70,17 @@ pub async fn follow(authorization_url: &str) -> HashMap<String, String> {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let response = browser
-        .get(authorization_url)
-        .send()
-        .await
-        .expect("provider reachable");
-    assert_eq!(
-        response.status(),
-        reqwest::StatusCode::FOUND,
-        "authorize must redirect"
-    );
-    let location = response.headers()[reqwest::header::LOCATION]
-        .to_str()
-        .unwrap();
+    let response = browser.get(authorization_url).send().await.expect("provider reachable");
+    assert_eq!(response.status(), reqwest::StatusCode::FOUND, "authorize must redirect");
+    let location = response.headers()[reqwest::header::LOCATION].to_str().unwrap();
     let callback = Url::parse(location).expect("absolute redirect");
-    assert!(
-        location.starts_with(REDIRECT_URI),
-        "redirected to {location}"
-    );
+    assert!(location.starts_with(REDIRECT_URI), "redirected to {location}");
     query(&callback)
 }
 
 /// Starts a login and brings back `(code, state)` from the callback.
 pub async fn code_and_state(logins: &Logins, return_to: Option<&str>) -> (String, String) {
-    let url = logins
-        .start(return_to.map(str::to_owned))
-        .await
-        .expect("start");
+    let url = logins.start(return_to.map(str::to_owned)).await.expect("start");
     let back = follow(&url).await;
     (back["code"].clone(), back["state"].clone())
 }

@@ -28,11 +28,7 @@ impl LoginOnlyStore {
 
 #[async_trait::async_trait]
 impl UserStore for LoginOnlyStore {
-    async fn upsert_user(
-        &self,
-        profile: &NewUser,
-        login_at: DateTime<Utc>,
-    ) -> Result<User, StoreError> {
+    async fn upsert_user(&self, profile: &NewUser, login_at: DateTime<Utc>) -> Result<User, StoreError> {
         let mut inner = self.inner.lock().unwrap();
         let next_id = UserId(inner.users.len() as i64 + 1);
         if let Some(u) = inner.users.iter_mut().find(|u| u.email == profile.email) {
@@ -68,16 +64,8 @@ impl UserStore for LoginOnlyStore {
 
 #[async_trait::async_trait]
 impl RevocationStore for LoginOnlyStore {
-    async fn revoke_token(
-        &self,
-        id: &TokenId,
-        expires_at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        self.inner
-            .lock()
-            .unwrap()
-            .revoked
-            .insert(id.clone(), expires_at);
+    async fn revoke_token(&self, id: &TokenId, expires_at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.inner.lock().unwrap().revoked.insert(id.clone(), expires_at);
         Ok(())
     }
 
@@ -104,11 +92,7 @@ impl LoginStore for LoginOnlyStore {
         Ok(())
     }
 
-    async fn take_login(
-        &self,
-        state: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Option<PendingLogin>, StoreError> {
+    async fn take_login(&self, state: &str, now: DateTime<Utc>) -> Result<Option<PendingLogin>, StoreError> {
         let login = self.inner.lock().unwrap().logins.remove(state);
         Ok(login.filter(|l| l.expires_at > now))
     }
@@ -125,33 +109,16 @@ const UNUSED: &str = "not used by sign-in tests";
 
 #[async_trait::async_trait]
 impl ConversationStore for LoginOnlyStore {
-    async fn create_conversation(
-        &self,
-        _: UserId,
-        _: Option<&Title>,
-    ) -> Result<Conversation, StoreError> {
+    async fn create_conversation(&self, _: UserId, _: Option<&Title>) -> Result<Conversation, StoreError> {
         unimplemented!("{UNUSED}")
     }
-    async fn list_conversations(
-        &self,
-        _: UserId,
-        _: Page<ConversationId>,
-    ) -> Result<Vec<Conversation>, StoreError> {
+    async fn list_conversations(&self, _: UserId, _: Page<ConversationId>) -> Result<Vec<Conversation>, StoreError> {
         unimplemented!("{UNUSED}")
     }
-    async fn get_conversation(
-        &self,
-        _: UserId,
-        _: ConversationId,
-    ) -> Result<Conversation, StoreError> {
+    async fn get_conversation(&self, _: UserId, _: ConversationId) -> Result<Conversation, StoreError> {
         unimplemented!("{UNUSED}")
     }
-    async fn rename_conversation(
-        &self,
-        _: UserId,
-        _: ConversationId,
-        _: &Title,
-    ) -> Result<Conversation, StoreError> {
+    async fn rename_conversation(&self, _: UserId, _: ConversationId, _: &Title) -> Result<Conversation, StoreError> {
         unimplemented!("{UNUSED}")
     }
     async fn set_summary(&self, _: UserId, _: ConversationId, _: &str) -> Result<(), StoreError> {
@@ -164,12 +131,7 @@ impl ConversationStore for LoginOnlyStore {
 
 #[async_trait::async_trait]
 impl MessageStore for LoginOnlyStore {
-    async fn append_message(
-        &self,
-        _: UserId,
-        _: ConversationId,
-        _: &NewMessage,
-    ) -> Result<Message, StoreError> {
+    async fn append_message(&self, _: UserId, _: ConversationId, _: &NewMessage) -> Result<Message, StoreError> {
         unimplemented!("{UNUSED}")
     }
     async fn list_messages(
@@ -180,40 +142,23 @@ impl MessageStore for LoginOnlyStore {
     ) -> Result<Vec<Message>, StoreError> {
         unimplemented!("{UNUSED}")
     }
-    async fn delete_message(
-        &self,
-        _: UserId,
-        _: ConversationId,
-        _: MessageId,
-    ) -> Result<(), StoreError> {
+    async fn delete_message(&self, _: UserId, _: ConversationId, _: MessageId) -> Result<(), StoreError> {
         unimplemented!("{UNUSED}")
     }
 }
 
 #[async_trait::async_trait]
 impl ConnectionStore for LoginOnlyStore {
-    async fn put_connection(
-        &self,
-        _: UserId,
-        _: &NewConnection,
-    ) -> Result<ToolkitConnection, StoreError> {
+    async fn put_connection(&self, _: UserId, _: &NewConnection) -> Result<ToolkitConnection, StoreError> {
         unimplemented!("{UNUSED}")
     }
     async fn list_connections(&self, _: UserId) -> Result<Vec<ToolkitConnection>, StoreError> {
         unimplemented!("{UNUSED}")
     }
-    async fn get_connection(
-        &self,
-        _: UserId,
-        _: &ToolkitSlug,
-    ) -> Result<ToolkitConnection, StoreError> {
+    async fn get_connection(&self, _: UserId, _: &ToolkitSlug) -> Result<ToolkitConnection, StoreError> {
         unimplemented!("{UNUSED}")
     }
-    async fn get_connection_by_request(
-        &self,
-        _: UserId,
-        _: &str,
-    ) -> Result<ToolkitConnection, StoreError> {
+    async fn get_connection_by_request(&self, _: UserId, _: &str) -> Result<ToolkitConnection, StoreError> {
         unimplemented!("{UNUSED}")
     }
     async fn update_connection(

@@ -51,7 +51,11 @@ impl SqlStore {
     /// [`SqlStore::migrate`]).
     pub fn from_connection(db: DatabaseConnection) -> Self {
         let writes = (db.get_database_backend() == DbBackend::Sqlite).then(|| Arc::new(Mutex::new(())));
-        Self { db, writes, vectors: Arc::default() }
+        Self {
+            db,
+            writes,
+            vectors: Arc::default(),
+        }
     }
 
     /// Applies every pending migration; a no-op when the schema is current. Safe to call from
