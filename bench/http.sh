@@ -190,24 +190,34 @@ seed() {
   [ "$got" = "$MESSAGES" ] || die "GET /conversations/$CONVERSATION_ID/messages lists $got messages, expected $MESSAGES"
 }
 
+# The server's CPU time so far (user + system, in clock ticks): with wrk and other work on the
+# same cores, CPU per request is steadier than requests/s.
+server_cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$SERVER_PID/stat"; }
+
 RESULT_ROWS=()
 ERRORS=0
 # load NAME PATH: a short warm-up, then the measured wrk run; appends a table row.
 load() {
   local name=$1 path=$2 out="$TMP/wrk.txt"
   wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -H "Cookie: $COOKIE" "$BASE$path" >/dev/null
+  local cpu_before cpu_after
+  cpu_before="$(server_cpu_ticks)"
   wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -H "Cookie: $COOKIE" "$BASE$path" >"$out"
-  local rps p50 p99 non2xx sockerr bytes
+  cpu_after="$(server_cpu_ticks)"
+  local rps p50 p99 non2xx sockerr bytes requests cpu_us
   bytes="$(curl -fsS -o /dev/null -w '%{size_download}' -H "Cookie: $COOKIE" "$BASE$path")"
   rps="$(awk '/^Requests\/sec:/ { print $2 }' "$out")"
   p50="$(awk '$1 == "50%" { print $2 }' "$out")"
   p99="$(awk '$1 == "99%" { print $2 }' "$out")"
   non2xx="$(awk '/Non-2xx or 3xx responses:/ { print $NF }' "$out")"
   sockerr="$(awk -F'[ ,]+' '/Socket errors:/ { print $4 + $6 + $8 + $10 }' "$out")"
+  requests="$(awk '/requests in/ { print $1 }' "$out")"
+  cpu_us="$(python3 -c 'import sys; t, n, hz = map(float, sys.argv[1:]); print(f"{t / hz * 1e6 / n:.0f}")' \
+    "$((cpu_after - cpu_before))" "$requests" "$(getconf CLK_TCK)")"
   local errors=$((${non2xx:-0} + ${sockerr:-0}))
   ERRORS=$((ERRORS + errors))
   LAST_RPS=$rps
-  RESULT_ROWS+=("| $BACKEND | \`$name\` | $bytes | $(printf '%.0f' "$rps") | $p50 | $p99 | $errors |")
+  RESULT_ROWS+=("| $BACKEND | \`$name\` | $bytes | $(printf '%.0f' "$rps") | $p50 | $p99 | $cpu_us | $errors |")
 }
 
 ratio() { python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):.2f}')" "$1" "$2"; }
@@ -257,8 +267,8 @@ printf 'Machine: %s cores (%s), %s GiB, load average %s before the run; commit %
   "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 printf 'Load: wrk with %s connections and %s threads on the same machine, %s per endpoint after a %s warm-up.\n\n' \
   "$CONNECTIONS" "$THREADS" "$DURATION" "$WARMUP"
-printf '| backend | endpoint | response bytes | requests/s | p50 | p99 | errors |\n'
-printf '| --- | --- | ---: | ---: | ---: | ---: | ---: |\n'
+printf '| backend | endpoint | response bytes | requests/s | p50 | p99 | server CPU µs/request | errors |\n'
+printf '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n'
 printf '%s\n' "${RESULT_ROWS[@]}"
 printf '\n'
 printf '%s\n' "${GOAL_LINES[@]}"

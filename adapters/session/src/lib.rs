@@ -4,9 +4,11 @@
 //! Verification needs only the root public key, so every instance that shares the secret accepts
 //! every other instance's tokens; revocation is the store's business, not the token's.
 
+mod cached;
 mod codec;
 mod keys;
 
+pub use cached::CachedCodec;
 pub use codec::BiscuitCodec;
 pub use keys::KeyError;
 

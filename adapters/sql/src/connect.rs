@@ -10,6 +10,9 @@ const POSTGRES_POOL: u32 = 16;
 /// Connections to a SQLite file: readers run in parallel under WAL; writers queue in-process.
 #[cfg(feature = "sqlite")]
 const SQLITE_POOL: u32 = 8;
+/// Rows a SQLite connection's worker thread may queue ahead of the reader (sqlx's default is 50).
+#[cfg(feature = "sqlite")]
+const SQLITE_ROW_BUFFER: usize = 256;
 
 /// The backends this crate knows, whether or not they were compiled in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,7 +59,13 @@ mod sqlite {
                 .busy_timeout(Duration::from_secs(5))
                 .foreign_keys(true)
                 .synchronous(SqliteSynchronous::Normal)
+                // A 200-message page fits, so the connection's worker thread hands it over
+                // without waiting for the reader to drain the channel.
+                .row_buffer_size(SQLITE_ROW_BUFFER)
         });
+        // sqlx pings every connection it hands out by default: a round trip through the
+        // connection's worker thread before each query. A SQLite file cannot hang up on us.
+        opts.test_before_acquire(false);
         if in_memory {
             // Each connection to `:memory:` would be its own database: keep exactly one, forever.
             opts.max_connections(1)
@@ -129,6 +138,9 @@ mod postgres {
             .min_connections(1)
             .connect_timeout(Duration::from_secs(10))
             .acquire_timeout(Duration::from_secs(10));
+        // Ping only connections idle long enough for a server, proxy or firewall to have dropped
+        // them, not every connection handed out (a network round trip before each query).
+        opts.test_before_acquire_if_idle_for(Duration::from_secs(30));
         Database::connect(opts).await.map_err(db_err)
     }
 }
