@@ -458,6 +458,8 @@ async fn stop_sent_to_b_cancels_the_run_on_a() {
             ],
             connect_and_join("b", &cookie, conv, 2),
             vec![
+                // B follows the run (it replayed what A's connection had seen), then stops it.
+                json!({"wait": "assistant", "count": 4}),
                 json!({"emit": "stop", "data": {"conversation_id": conv}}),
                 json!({"wait": "last_chunk", "timeout_ms": 20000}),
             ],

@@ -226,12 +226,17 @@ impl Inner {
 }
 
 /// KEYS: log, done flag, channel. ARGV: error event JSON, last_chunk JSON, retention seconds.
-/// Appends both events after the log's last one and publishes them, unless the run is done.
+/// Appends both events after the log's last one and publishes them, unless the run is done or
+/// its log already ends with `last_chunk`.
 const CLOSE_ABANDONED: &str = r#"
 if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 local seq = 0
-if #last > 0 then seq = tonumber(string.match(last[1][1], '^(%d+)')) end
+if #last > 0 then
+  -- Ended after all (its writer only had `finish` left to do): nothing to close.
+  if string.find(last[1][2][2], '"event":"last_chunk"', 1, true) then return 0 end
+  seq = tonumber(string.match(last[1][1], '^(%d+)'))
+end
 for i = 1, 2 do
   seq = seq + 1
   redis.call('XADD', KEYS[1], seq .. '-1', 'e', ARGV[i])

@@ -11,6 +11,10 @@ use tokio::sync::{broadcast, watch};
 /// Logs live at most a day even if no run ever finishes them (a crashed cluster).
 const LOG_TTL_SECS: u64 = 24 * 3600;
 
+/// KEYS: the conversation's active key. ARGV: the run id. Frees the conversation if this run
+/// still holds it.
+const FREE: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+
 pub(super) async fn begin(
     inner: Arc<Inner>,
     conversation: ConversationId,
@@ -131,14 +135,15 @@ impl RunWriter for RedisWriter {
 
     async fn publish(&self, event: TurnEvent) -> Result<u64, RunError> {
         let seq = self.next_seq.fetch_add(1, Ordering::SeqCst);
+        let is_last = event.is_last();
         let event_json = serde_json::to_string(&event).map_err(|e| RunError::Backend(e.to_string()))?;
         let live = serde_json::to_string(&RunEvent { seq, event }).map_err(|e| RunError::Backend(e.to_string()))?;
         let inner = &self.inner;
         let log = inner.run_key(self.run, "log");
         // The explicit entry id fences a writer whose run was closed as abandoned: its later
         // events are refused instead of landing after the end.
-        redis::pipe()
-            .atomic()
+        let mut pipe = redis::pipe();
+        pipe.atomic()
             .cmd("XADD")
             .arg(&log)
             .arg(format!("{seq}-1"))
@@ -148,8 +153,18 @@ impl RunWriter for RedisWriter {
             .cmd("EXPIRE")
             .arg(&log)
             .arg(LOG_TTL_SECS)
-            .ignore()
-            .cmd("PUBLISH")
+            .ignore();
+        if is_last {
+            // Free the conversation before anyone hears the end: a client that sends its next
+            // message on `last_chunk` must not be told the answer is still being written.
+            pipe.cmd("EVAL")
+                .arg(FREE)
+                .arg(1)
+                .arg(inner.active_key(self.conversation))
+                .arg(self.run.0)
+                .ignore();
+        }
+        pipe.cmd("PUBLISH")
             .arg(inner.channel(self.run))
             .arg(live)
             .ignore()
@@ -191,9 +206,7 @@ impl RunWriter for RedisWriter {
 /// at once).
 async fn finish(inner: Arc<Inner>, conversation: ConversationId, run: RunId) {
     let retention = inner.config.retention.as_secs().max(1);
-    let free = redis::Script::new(
-        "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
-    );
+    let free = redis::Script::new(FREE);
     let result = async {
         let mut con = inner.con().await?;
         redis::pipe()
