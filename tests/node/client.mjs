@@ -1,84 +1,10 @@
-// Drives meAI's Socket.IO contract with the real socket.io-client, following a plan.
+// Drives meAI's Socket.IO contract with the real socket.io-client against one server: the
+// single-instance form of multi.mjs (same plan format; connections need no "at").
 //
 //   node client.mjs <base-url> '<plan as JSON>'
 //
 // Prints one JSON line per received event: {"conn", "event", "data", "t"} (t in ms since start),
-// then {"event":"done"}. Plan steps, in order:
-//   {"connect": {"cookie"?, "token"?, "transports"?: ["websocket"] | ["polling"]}}
-//   {"emit": "<event>", "data": {...}}
-//   {"wait": "<event>", "count"?: n, "timeout_ms"?: ms}   until n such events in total (default 1)
-//   {"sleep": ms}
-//   {"disconnect": true}
-// A wait that times out prints {"event":"timeout"} and exits 1.
-import { io } from "socket.io-client";
-
+// then {"event":"done"}. See multi.mjs for the plan steps.
 const [base, planJson] = process.argv.slice(2);
-const plan = JSON.parse(planJson);
-const started = Date.now();
-const counts = new Map();
-let waiters = [];
-let socket = null;
-let conn = 0;
-
-function print(obj) {
-  process.stdout.write(JSON.stringify({ conn, t: Date.now() - started, ...obj }) + "\n");
-}
-
-function record(event, data) {
-  print({ event, data });
-  counts.set(event, (counts.get(event) || 0) + 1);
-  waiters = waiters.filter((w) => !w());
-}
-
-function connect(opts) {
-  if (socket) socket.close();
-  conn += 1;
-  // Lower-case: with withCredentials, node's engine.io-client merges its cookie jar into `cookie`.
-  const extraHeaders = opts.cookie ? { cookie: opts.cookie } : {};
-  socket = io(`${base}/conversations/stream`, {
-    path: "/socket.io",
-    transports: opts.transports || ["websocket"],
-    withCredentials: true,
-    extraHeaders,
-    auth: opts.token ? { token: opts.token } : {},
-    reconnection: false,
-    forceNew: true,
-  });
-  socket.on("connect", () => record("connect", { transport: socket.io.engine.transport.name }));
-  socket.on("connect_error", (e) => record("connect_error", { message: e.message }));
-  socket.on("disconnect", (reason) => record("disconnect", { reason }));
-  socket.onAny((event, data) => record(event, data));
-}
-
-function wait(event, count, timeoutMs) {
-  return new Promise((resolve) => {
-    const done = () => (counts.get(event) || 0) >= count;
-    if (done()) return resolve(true);
-    const timer = setTimeout(() => resolve(false), timeoutMs);
-    waiters.push(() => {
-      if (!done()) return false;
-      clearTimeout(timer);
-      resolve(true);
-      return true;
-    });
-  });
-}
-
-for (const step of plan) {
-  if (step.connect) connect(step.connect);
-  else if (step.emit) socket.emit(step.emit, step.data);
-  else if (step.wait) {
-    const ok = await wait(step.wait, step.count || 1, step.timeout_ms || 15000);
-    if (!ok) {
-      print({ event: "timeout", data: { waiting_for: step.wait, count: step.count || 1 } });
-      process.exit(1);
-    }
-  } else if (step.sleep) await new Promise((r) => setTimeout(r, step.sleep));
-  else if (step.disconnect) {
-    socket.close();
-    socket = null;
-  }
-}
-if (socket) socket.close();
-print({ event: "done" });
-process.exit(0);
+process.argv.splice(2, 2, JSON.stringify({ default: base }), planJson);
+await import("./multi.mjs");

@@ -5,7 +5,7 @@
 //
 // Prints one JSON line per received event: {"conn", "at", "event", "data", "t"} (`at` names
 // the instance of the connection, t in ms since start), then {"event":"done"}. Plan steps:
-//   {"connect": {"at": "<instance name>", "cookie"?, "token"?, "transports"?}}
+//   {"connect": {"at"?: "<instance name>" (default "default"), "cookie"?, "token"?, "transports"?: ["websocket"] | ["polling"]}}
 //   {"emit": "<event>", "data": {...}}
 //   {"wait": "<event>", "count"?: n, "timeout_ms"?: ms}   until n such events in total (default 1)
 //   {"sleep": ms}
@@ -35,13 +35,14 @@ function record(event, data) {
 
 function connect(opts) {
   if (socket) socket.close();
-  const base = instances[opts.at];
+  const name = opts.at ?? "default";
+  const base = instances[name];
   if (!base) {
-    print({ event: "bad_plan", data: { unknown_instance: opts.at } });
+    print({ event: "bad_plan", data: { unknown_instance: name } });
     process.exit(2);
   }
   conn += 1;
-  at = opts.at;
+  at = name;
   const extraHeaders = opts.cookie ? { cookie: opts.cookie } : {};
   socket = io(`${base}/conversations/stream`, {
     path: "/socket.io",
