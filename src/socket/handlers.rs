@@ -31,6 +31,18 @@ pub async fn on_connect(socket: SocketRef) {
     tracing::debug!(sid = %socket.id, transport = ?socket.transport_type(), "socket connected");
 }
 
+/// socketioxide sends the CONNECT packet a moment before it marks the socket connected, and
+/// refuses emits until then: a client that emits as soon as it sees `connect` can get here first
+/// (seen under CPU pressure: `joined` was dropped). Waits for that moment, briefly.
+async fn connected(socket: &SocketRef) {
+    for _ in 0..200 {
+        if socket.connected() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+}
+
 fn emit_error(socket: &SocketRef, message: impl Into<String>, conversation: Option<ConversationId>) {
     if let Err(e) = socket.emit("error", &wire::error(message, conversation)) {
         tracing::debug!(error = %e, "could not send an error to a socket");
@@ -76,6 +88,7 @@ async fn join_conversation(
     Extension(SocketUser(user)): Extension<SocketUser>,
     Data(data): Data<Value>,
 ) {
+    connected(&socket).await;
     let Some(id) = conversation_of(&socket, &data) else {
         return;
     };
@@ -106,6 +119,7 @@ async fn message(
     Extension(SocketUser(user)): Extension<SocketUser>,
     Data(data): Data<Value>,
 ) {
+    connected(&socket).await;
     let Some(id) = conversation_of(&socket, &data) else {
         return;
     };
@@ -169,6 +183,7 @@ async fn resume(
     Extension(SocketUser(user)): Extension<SocketUser>,
     Data(data): Data<Value>,
 ) {
+    connected(&socket).await;
     let Some(id) = conversation_of(&socket, &data) else {
         return;
     };
@@ -189,6 +204,7 @@ async fn stop(
     Extension(SocketUser(user)): Extension<SocketUser>,
     Data(data): Data<Value>,
 ) {
+    connected(&socket).await;
     let Some(id) = conversation_of(&socket, &data) else {
         return;
     };
