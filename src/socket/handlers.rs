@@ -71,7 +71,10 @@ fn describe(e: CoreError) -> String {
 #[derive(Debug, Clone, Copy)]
 struct Joined(ConversationId);
 
-fn conversation_of(socket: &SocketRef, data: &Value) -> Option<ConversationId> {
+/// The conversation an event is about. Every handler starts here, so this is also where it waits
+/// for the socket to be fully connected (see [`connected`]).
+async fn conversation_of(socket: &SocketRef, data: &Value) -> Option<ConversationId> {
+    connected(socket).await;
     let id = data
         .get("conversation_id")
         .and_then(wire::conversation_id)
@@ -88,8 +91,7 @@ async fn join_conversation(
     Extension(SocketUser(user)): Extension<SocketUser>,
     Data(data): Data<Value>,
 ) {
-    connected(&socket).await;
-    let Some(id) = conversation_of(&socket, &data) else {
+    let Some(id) = conversation_of(&socket, &data).await else {
         return;
     };
     let span = tracing::info_span!("join_conversation", user_id = %user, conversation_id = %id);
@@ -119,8 +121,7 @@ async fn message(
     Extension(SocketUser(user)): Extension<SocketUser>,
     Data(data): Data<Value>,
 ) {
-    connected(&socket).await;
-    let Some(id) = conversation_of(&socket, &data) else {
+    let Some(id) = conversation_of(&socket, &data).await else {
         return;
     };
     let content = data
@@ -183,8 +184,7 @@ async fn resume(
     Extension(SocketUser(user)): Extension<SocketUser>,
     Data(data): Data<Value>,
 ) {
-    connected(&socket).await;
-    let Some(id) = conversation_of(&socket, &data) else {
+    let Some(id) = conversation_of(&socket, &data).await else {
         return;
     };
     let after = data.get("after_seq").and_then(Value::as_u64).unwrap_or(0);
@@ -204,8 +204,7 @@ async fn stop(
     Extension(SocketUser(user)): Extension<SocketUser>,
     Data(data): Data<Value>,
 ) {
-    connected(&socket).await;
-    let Some(id) = conversation_of(&socket, &data) else {
+    let Some(id) = conversation_of(&socket, &data).await else {
         return;
     };
     match state.turns.stop(user, id).await {
