@@ -78,7 +78,7 @@ pub struct Config {
 
     /// Language model provider: `openai` or `gemini`. Unset: whichever key/base URL is set.
     #[serde(default)]
-    pub model: Option<String>,
+    pub model: Option<ModelProvider>,
     #[serde(default)]
     pub openai_api_key: Option<Secret>,
     #[serde(default)]
@@ -100,13 +100,13 @@ pub struct Config {
     /// Memory: `provider` (default: the model provider's embeddings when one is configured) or
     /// `lexical` (offline hashed word/char n-grams: word overlap, not meaning).
     #[serde(default)]
-    pub embedder: Option<String>,
+    pub embedder: EmbedderKind,
     /// Vector size asked of the embedder (the lexical one defaults to 384).
     #[serde(default)]
     pub embedding_dimensions: Option<usize>,
     /// Where vectors live: `local` (default: the SQL database), `chroma` or `qdrant`.
     #[serde(default)]
-    pub vector_store: Option<String>,
+    pub vector_store: VectorStoreKind,
     #[serde(default)]
     pub chroma_host: Option<String>,
     #[serde(default)]
@@ -188,6 +188,45 @@ pub struct Config {
     /// Take the client IP from `X-Forwarded-For` (only behind a proxy that sets it).
     #[serde(default)]
     pub trust_forwarded_for: bool,
+}
+
+/// `MODEL`: the chat provider, as the original names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelProvider {
+    #[serde(alias = "OpenAI", alias = "OPENAI")]
+    OpenAi,
+    #[serde(alias = "google", alias = "Gemini", alias = "GEMINI")]
+    Gemini,
+}
+
+impl ModelProvider {
+    pub fn provider(self) -> meai_llm::Provider {
+        match self {
+            Self::OpenAi => meai_llm::Provider::OpenAi,
+            Self::Gemini => meai_llm::Provider::Gemini,
+        }
+    }
+}
+
+/// `EMBEDDER`: the model provider's embeddings (the default), or the offline lexical embedder.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EmbedderKind {
+    #[default]
+    Provider,
+    Lexical,
+}
+
+/// `VECTOR_STORE`: where message vectors live.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VectorStoreKind {
+    /// A table beside the messages, in the SQL database.
+    #[default]
+    Local,
+    Chroma,
+    Qdrant,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -406,6 +445,27 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("COOKIE_HTTPONLY"), "{e}");
+    }
+
+    #[test]
+    fn choices_are_parsed_when_configuration_loads() {
+        let c = Config::from_vars(vars(&[
+            ("MODEL", "gemini"),
+            ("EMBEDDER", "lexical"),
+            ("VECTOR_STORE", "qdrant"),
+        ]))
+        .unwrap();
+        assert_eq!(c.model, Some(ModelProvider::Gemini));
+        assert_eq!(
+            (c.embedder, c.vector_store),
+            (EmbedderKind::Lexical, VectorStoreKind::Qdrant)
+        );
+        let defaults = Config::from_vars(vars(&[])).unwrap();
+        assert_eq!((defaults.model, defaults.vector_store), (None, VectorStoreKind::Local));
+        for (var, bad) in [("MODEL", "llama"), ("EMBEDDER", "magic"), ("VECTOR_STORE", "faiss")] {
+            let e = Config::from_vars(vars(&[(var, bad)])).unwrap_err().to_string();
+            assert!(e.contains(var) && e.contains(bad), "{e}");
+        }
     }
 
     #[test]

@@ -73,7 +73,13 @@ async fn migrate(config: &Config) -> Result<(), startup::StartError> {
 async fn reindex(config: &Config) -> Result<(), startup::StartError> {
     let store = meai_sql::SqlStore::connect(config.database_url.expose()).await?;
     store.migrate().await?;
-    let memory = meai::memory::memory(config, &store, std::sync::Arc::new(store.clone())).await?;
+    let memory = meai_core::memory::Memory::new(
+        meai::memory::embedder(config)?,
+        meai::memory::index(config, &store).await?,
+        std::sync::Arc::new(store.clone()),
+        std::sync::Arc::new(store),
+        meai::memory::settings(config),
+    );
     let started = std::time::Instant::now();
     let indexed = memory
         .reindex(256)

@@ -2,12 +2,12 @@
 //! vector index chosen by `VECTOR_STORE`, the background indexing worker, and a deadline on
 //! recall so a slow index never holds up the first token.
 
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, EmbedderKind, VectorStoreKind};
 use crate::startup::StartError;
 use meai_core::memory::{Memory, MemoryRecall, MemorySettings, VectorIndex};
 use meai_core::model::Embedder;
-use meai_core::turn::Recall;
-use meai_core::{ConversationId, Message, Store, UserId};
+use meai_core::turn::{Recall, RecallError};
+use meai_core::{ConversationId, Message, UserId};
 use meai_llm::{GenaiEmbedder, LexicalEmbedder};
 use meai_sql::{SqlStore, SqlVectorIndex};
 use std::sync::Arc;
@@ -18,15 +18,9 @@ const QUEUE: usize = 10_000;
 /// Recall gets this long (embedding the message + searching) before the turn goes on without it.
 const DEFAULT_RECALL_TIMEOUT_MS: u64 = 1_500;
 
-/// Memory, and the turn's recall seam over it.
-pub struct Wired {
-    pub memory: Memory,
-    pub recall: Arc<dyn Recall>,
-}
-
 /// The embedder: `EMBEDDER=lexical` forces the offline one; otherwise the configured model
 /// provider's embedding model, and the lexical one when no provider is configured.
-fn embedder(config: &Config) -> Result<Arc<dyn Embedder>, ConfigError> {
+pub fn embedder(config: &Config) -> Result<Arc<dyn Embedder>, ConfigError> {
     let lexical = || {
         let e = LexicalEmbedder::new(
             config
@@ -39,14 +33,8 @@ fn embedder(config: &Config) -> Result<Arc<dyn Embedder>, ConfigError> {
         );
         Arc::new(e) as Arc<dyn Embedder>
     };
-    match config.embedder.as_deref().map(str::to_ascii_lowercase).as_deref() {
-        Some("lexical") => return Ok(lexical()),
-        None | Some("provider") => {}
-        Some(other) => {
-            return Err(ConfigError::new(format!(
-                "EMBEDDER must be `provider` or `lexical`, not {other:?}"
-            )));
-        }
+    if config.embedder == EmbedderKind::Lexical {
+        return Ok(lexical());
     }
     let Some(mut llm) = crate::turns::llm_config(config)? else {
         return Ok(lexical());
@@ -60,13 +48,11 @@ fn embedder(config: &Config) -> Result<Arc<dyn Embedder>, ConfigError> {
 }
 
 /// The index `VECTOR_STORE` names (`local` by default).
-async fn index(config: &Config, sql: &SqlStore) -> Result<Arc<dyn VectorIndex>, StartError> {
-    let kind = config.vector_store.as_deref().unwrap_or("local").to_ascii_lowercase();
-    match kind.as_str() {
-        "local" => Ok(Arc::new(SqlVectorIndex::new(sql))),
-        "chroma" => chroma(config).await,
-        "qdrant" => qdrant(config).await,
-        other => Err(ConfigError::new(format!("VECTOR_STORE must be local, chroma or qdrant, not {other:?}")).into()),
+pub async fn index(config: &Config, sql: &SqlStore) -> Result<Arc<dyn VectorIndex>, StartError> {
+    match config.vector_store {
+        VectorStoreKind::Local => Ok(Arc::new(SqlVectorIndex::new(sql))),
+        VectorStoreKind::Chroma => chroma(config).await,
+        VectorStoreKind::Qdrant => qdrant(config).await,
     }
 }
 
@@ -110,7 +96,7 @@ async fn qdrant(_config: &Config) -> Result<Arc<dyn VectorIndex>, StartError> {
     Err(ConfigError::new("VECTOR_STORE=qdrant needs a build with the `qdrant` cargo feature").into())
 }
 
-fn settings(config: &Config) -> MemorySettings {
+pub fn settings(config: &Config) -> MemorySettings {
     let mut s = MemorySettings::default();
     if let Some(min) = config.memory_min_score {
         s.min_similarity = min;
@@ -121,29 +107,15 @@ fn settings(config: &Config) -> MemorySettings {
     s
 }
 
-/// Memory without the background worker (for `meai reindex`).
-pub async fn memory(config: &Config, sql: &SqlStore, store: Arc<dyn Store>) -> Result<Memory, StartError> {
-    let index = index(config, sql).await?;
-    let memory = Memory::new(embedder(config)?, index, Arc::new(sql.clone()), store, settings(config));
-    tracing::info!(
-        index = memory.index_kind(),
-        embedder = memory.embedder_id(),
-        "memory configured"
-    );
-    Ok(memory)
-}
-
-/// Memory with its indexing worker spawned, and the recall seam for the turn.
-pub async fn build(config: &Config, sql: &SqlStore, store: Arc<dyn Store>) -> Result<Wired, StartError> {
-    let memory = memory(config, sql, store).await?;
+/// The turn's recall seam over `memory`, with its indexing worker spawned.
+pub fn recall(config: &Config, memory: &Memory) -> Arc<dyn Recall> {
     let (queue, worker) = memory.indexer(QUEUE);
     tokio::spawn(worker);
     let timeout = Duration::from_millis(config.memory_recall_timeout_ms.unwrap_or(DEFAULT_RECALL_TIMEOUT_MS));
-    let recall = Arc::new(Deadline {
+    Arc::new(Deadline {
         inner: MemoryRecall::new(memory.clone(), queue),
         timeout,
-    });
-    Ok(Wired { memory, recall })
+    })
 }
 
 /// Recall with a deadline: past it the turn answers without recalled messages.
@@ -160,10 +132,10 @@ impl Recall for Deadline {
         conversation: ConversationId,
         query: &str,
         limit: usize,
-    ) -> Result<Vec<Message>, String> {
+    ) -> Result<Vec<Message>, RecallError> {
         match tokio::time::timeout(self.timeout, self.inner.recall(user, conversation, query, limit)).await {
             Ok(outcome) => outcome,
-            Err(_) => Err(format!("recall took longer than {} ms", self.timeout.as_millis())),
+            Err(_) => Err(RecallError::TimedOut(self.timeout)),
         }
     }
 

@@ -19,13 +19,12 @@ pub struct Ops {
 }
 
 impl Ops {
-    /// `store` receives the partial answers of runs whose instance died (shared runs only).
-    pub fn new(config: &Config, store: Arc<dyn Store>) -> Result<Self, ConfigError> {
-        Ok(Self {
-            runs: TrackedRuns::new(registry(config, store)?),
+    pub fn new(config: &Config, runs: Arc<dyn RunRegistry>) -> Self {
+        Self {
+            runs: TrackedRuns::new(runs),
             limits: Arc::new(Limits::new(config)),
             sockets: Arc::default(),
-        })
+        }
     }
 
     /// The registry the turn uses.
@@ -56,8 +55,10 @@ impl Ops {
     }
 }
 
+/// The run registry configuration names: Redis with `REDIS_URL`, else in-process. `store`
+/// receives the partial answers of runs whose instance died (shared runs only).
 #[cfg(feature = "redis")]
-fn registry(config: &Config, store: Arc<dyn Store>) -> Result<Arc<dyn RunRegistry>, ConfigError> {
+pub fn registry(config: &Config, store: Arc<dyn Store>) -> Result<Arc<dyn RunRegistry>, ConfigError> {
     use meai_runs::redis::{RedisRuns, RedisRunsConfig};
     match &config.redis_url {
         Some(url) => {
@@ -76,7 +77,7 @@ fn registry(config: &Config, store: Arc<dyn Store>) -> Result<Arc<dyn RunRegistr
 }
 
 #[cfg(not(feature = "redis"))]
-fn registry(config: &Config, _store: Arc<dyn Store>) -> Result<Arc<dyn RunRegistry>, ConfigError> {
+pub fn registry(config: &Config, _store: Arc<dyn Store>) -> Result<Arc<dyn RunRegistry>, ConfigError> {
     if config.redis_url.is_some() {
         return Err(ConfigError::new(
             "REDIS_URL is set but this build has no Redis support (build with the `redis` feature)",

@@ -1,13 +1,16 @@
 //! Building the application from configuration and serving it on a listener.
 
+use crate::adapters::Adapters;
 use crate::config::{Config, ConfigError};
 use crate::http;
+use crate::metrics::metered::{MeteredModel, MeteredRecall, MeteredTools};
 use crate::state::{AppState, SignIn};
+use meai_core::memory::Memory;
+use meai_core::model::ChatModel;
 use meai_core::service::{Conversations, Logins, SessionPolicy, Sessions};
-use meai_core::session::TokenCodec;
-use meai_core::{AuthMethod, Email, NewUser, Store};
-use meai_session::{BiscuitCodec, CachedCodec};
-use meai_sql::SqlStore;
+use meai_core::toolkits::{ToolkitConnections, ToolkitTools};
+use meai_core::turn::{Recall, ToolExecutor, Turns};
+use meai_core::{AuthMethod, Email, NewUser};
 use poem::listener::{Acceptor, AcceptorExt, Listener, TcpListener};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,26 +29,26 @@ pub enum StartError {
     Other(String),
 }
 
-/// Connects the store (migrating it if configured) and wires the use cases.
+/// The application as configured: the adapters configuration names, wired.
 pub async fn build_state(config: Config) -> Result<AppState, StartError> {
-    let sql = SqlStore::connect(config.database_url.expose()).await?;
-    if config.migrate_on_start {
-        sql.migrate().await?;
-    }
-    tracing::info!(backend = sql.backend(), "store connected");
-    let memory = crate::memory::build(&config, &sql, Arc::new(sql.clone())).await?;
-    let state = build_state_with(config, Arc::new(sql))?;
-    let recall = Arc::new(crate::metrics::metered::MeteredRecall(memory.recall));
-    Ok(AppState {
-        turns: state.turns.with_recall(recall),
-        memory: Some(memory.memory),
-        ..state
-    })
+    let adapters = Adapters::from_config(&config).await?;
+    assemble(config, adapters).await
 }
 
-/// Wires the use cases over a given store (tests pass the in-memory one).
-pub fn build_state_with(config: Config, store: Arc<dyn Store>) -> Result<AppState, StartError> {
-    let codec = session_codec(&config)?;
+/// Wires the use cases over the adapters, once (tests pass mock adapters). Measuring decorators
+/// wrap the model, the tools and recall here, whoever built the adapters.
+pub async fn assemble(config: Config, adapters: Adapters) -> Result<AppState, StartError> {
+    let Adapters {
+        store,
+        source,
+        index,
+        embedder,
+        model,
+        toolkits,
+        runs,
+        codec,
+        identity,
+    } = adapters;
     let sessions = Sessions::new(
         store.clone(),
         codec,
@@ -54,81 +57,58 @@ pub fn build_state_with(config: Config, store: Arc<dyn Store>) -> Result<AppStat
         },
         meai_session::new_token_id,
     );
-    let sign_in = if let Some(google) = google_config(&config) {
-        let identity =
-            meai_google::GoogleIdentity::new(&google).map_err(|e| ConfigError::new(format!("Google sign-in: {e}")))?;
-        SignIn::Google(Logins::new(store.clone(), Arc::new(identity), sessions.clone()))
-    } else {
-        tracing::warn!(
-            email = %config.local_user_email,
-            "LOCAL MODE: Google OAuth is not configured, anyone who can reach this server signs in as the local user"
-        );
-        let email = Email::parse(&config.local_user_email)
-            .ok_or_else(|| ConfigError::new("LOCAL_USER_EMAIL is not an e-mail address"))?;
-        SignIn::Local(NewUser {
-            email,
-            name: Some("Local user".into()),
-            avatar_url: None,
-            auth_method: AuthMethod::Local,
-        })
+    let sign_in = match identity {
+        Some(identity) => SignIn::Google(Logins::new(store.clone(), identity, sessions.clone())),
+        None => {
+            tracing::warn!(
+                email = %config.local_user_email,
+                "LOCAL MODE: Google OAuth is not configured, anyone who can reach this server signs in as the local user"
+            );
+            let email = Email::parse(&config.local_user_email)
+                .ok_or_else(|| ConfigError::new("LOCAL_USER_EMAIL is not an e-mail address"))?;
+            SignIn::Local(NewUser {
+                email,
+                name: Some("Local user".into()),
+                avatar_url: None,
+                auth_method: AuthMethod::Local,
+            })
+        }
     };
-    let toolkits = crate::toolkits::build(&config, store.clone())?;
-    let ops = crate::ops::Ops::new(&config, store.clone())?;
-    Ok(AppState {
-        turns: crate::toolkits::with_tools(
-            crate::turns::build(&config, store.clone(), ops.registry())?,
-            toolkits.as_ref(),
+    let memory = Memory::new(embedder, index, source, store.clone(), crate::memory::settings(&config));
+    tracing::info!(
+        index = memory.index_kind(),
+        embedder = memory.embedder_id(),
+        "memory configured"
+    );
+    let recall: Arc<dyn Recall> = Arc::new(MeteredRecall(crate::memory::recall(&config, &memory)));
+    let catalog = crate::toolkits::catalog(&config);
+    let (connections, tools) = match toolkits {
+        Some(t) => (
+            Some(ToolkitConnections::new(store.clone(), t.clone(), catalog.clone())),
+            Some(
+                Arc::new(MeteredTools(Arc::new(ToolkitTools::new(store.clone(), t, catalog)))) as Arc<dyn ToolExecutor>,
+            ),
         ),
+        None => (None, None),
+    };
+    let ops = crate::ops::Ops::new(&config, runs);
+    let turns = Turns::builder(store.clone(), ops.registry(), crate::turns::settings(&config))
+        .model(model.map(|m| Arc::new(MeteredModel(m)) as Arc<dyn ChatModel>))
+        .tools(tools)
+        .recall(Some(recall))
+        .summary_model(config.summary_model.clone())
+        .build();
+    Ok(AppState {
+        turns,
         ops,
-        toolkits: toolkits.map(|t| t.connections),
-        memory: None,
+        toolkits: connections,
+        memory,
         conversations: Conversations::new(store.clone()),
         sessions,
         sign_in,
         store,
         config: Arc::new(config),
     })
-}
-
-/// Google's client settings, when `GOOGLE_CLIENT_ID` is set (validation made sure the rest is).
-fn google_config(config: &Config) -> Option<meai_google::GoogleConfig> {
-    let id = config.google_client_id.as_ref()?;
-    let secret = config.google_client_secret.as_ref()?.expose();
-    let redirect = config.google_redirect_uri.as_ref()?;
-    let mut google = meai_google::GoogleConfig::new(id, secret, redirect);
-    if let Some(url) = &config.google_auth_url {
-        google.auth_url = url.clone();
-    }
-    if let Some(url) = &config.google_token_url {
-        google.token_url = url.clone();
-    }
-    if let Some(url) = &config.google_userinfo_url {
-        google.userinfo_url = url.clone();
-    }
-    Some(google)
-}
-
-fn session_codec(config: &Config) -> Result<Arc<dyn TokenCodec>, StartError> {
-    if let Some(path) = &config.session_key_file {
-        let hex =
-            std::fs::read_to_string(path).map_err(|e| ConfigError::new(format!("SESSION_KEY_FILE {path}: {e}")))?;
-        let codec = BiscuitCodec::from_private_key_hex(hex.trim())
-            .map_err(|_| ConfigError::new("SESSION_KEY_FILE does not hold a hex Ed25519 private key"))?;
-        return Ok(Arc::new(CachedCodec::new(codec)));
-    }
-    match &config.secret_key {
-        Some(secret) => Ok(Arc::new(CachedCodec::new(BiscuitCodec::from_secret(
-            secret.expose().as_bytes(),
-        )))),
-        None => {
-            tracing::warn!(
-                "SECRET_KEY is not set: sessions are signed with a random key and end when the server stops"
-            );
-            let mut seed = [0u8; 32];
-            rand::fill(&mut seed);
-            Ok(Arc::new(CachedCodec::new(BiscuitCodec::from_secret(&seed))))
-        }
-    }
 }
 
 /// The address to listen on: local mode stays on loopback unless explicitly allowed.

@@ -26,8 +26,8 @@ pub struct AppState {
     pub turns: Turns,
     /// Toolkit connections (Composio); `None` without `COMPOSIO_API_KEY`.
     pub toolkits: Option<meai_core::toolkits::ToolkitConnections>,
-    /// Memory (recall and search); `None` only when wired over a store without SQL.
-    pub memory: Option<meai_core::memory::Memory>,
+    /// Memory (recall and search).
+    pub memory: meai_core::memory::Memory,
     /// Operations: tracked runs, limits, sockets (issue 7).
     pub ops: crate::ops::Ops,
 }

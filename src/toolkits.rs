@@ -1,19 +1,10 @@
-//! Wiring of the toolkits: the Composio adapter, the connection use cases, and the tools the
-//! assistant turn offers. Everything is off without `COMPOSIO_API_KEY`.
+//! The toolkits' configuration: the Composio adapter and the catalogue of supported toolkits
+//! with their auth configs. Everything is off without `COMPOSIO_API_KEY`.
 
 use crate::config::{Config, ConfigError};
 use meai_composio::{ComposioConfig, ComposioToolkits};
-use meai_core::Store;
-use meai_core::toolkits::{ToolkitCatalog, ToolkitConnections, ToolkitTools};
-use meai_core::turn::{ToolExecutor, Turns};
+use meai_core::toolkits::{ToolkitCatalog, Toolkits};
 use std::sync::Arc;
-
-/// The toolkit side of the application, when Composio is configured.
-#[derive(Clone)]
-pub struct Toolkits {
-    pub connections: ToolkitConnections,
-    pub tools: Arc<dyn ToolExecutor>,
-}
 
 /// The supported toolkits with the auth config ids set in the configuration.
 pub fn catalog(config: &Config) -> ToolkitCatalog {
@@ -37,7 +28,8 @@ pub fn catalog(config: &Config) -> ToolkitCatalog {
         .fold(catalog, |c, slug| c.with_always_on(slug))
 }
 
-pub fn build(config: &Config, store: Arc<dyn Store>) -> Result<Option<Toolkits>, ConfigError> {
+/// The Composio adapter, when `COMPOSIO_API_KEY` is set.
+pub fn composio(config: &Config) -> Result<Option<Arc<dyn Toolkits>>, ConfigError> {
     let Some(key) = &config.composio_api_key else {
         tracing::warn!("COMPOSIO_API_KEY is not set: toolkits are off (their endpoints answer 503)");
         return Ok(None);
@@ -48,18 +40,6 @@ pub fn build(config: &Config, store: Arc<dyn Store>) -> Result<Option<Toolkits>,
         composio = composio.with_base_url(url);
     }
     tracing::info!(base_url = %composio.base_url, api_prefix = %composio.api_prefix, "Composio toolkits configured");
-    let adapter = Arc::new(ComposioToolkits::new(composio).map_err(|e| ConfigError::new(format!("Composio: {e}")))?);
-    let catalog = catalog(config);
-    Ok(Some(Toolkits {
-        connections: ToolkitConnections::new(store.clone(), adapter.clone(), catalog.clone()),
-        tools: Arc::new(ToolkitTools::new(store, adapter, catalog)),
-    }))
-}
-
-/// The turn with the toolkits' tools, when there are toolkits.
-pub fn with_tools(turns: Turns, toolkits: Option<&Toolkits>) -> Turns {
-    match toolkits {
-        Some(t) => turns.with_tools(Arc::new(crate::metrics::metered::MeteredTools(t.tools.clone()))),
-        None => turns,
-    }
+    let adapter = ComposioToolkits::new(composio).map_err(|e| ConfigError::new(format!("Composio: {e}")))?;
+    Ok(Some(Arc::new(adapter)))
 }

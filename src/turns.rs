@@ -1,10 +1,9 @@
-//! Wiring of the assistant turn: the chat model chosen by configuration, the run registry, and
-//! the `Turns` use case.
+//! The assistant turn's configuration: the chat model chosen by `MODEL` and the provider keys,
+//! and the turn's settings.
 
 use crate::config::{Config, ConfigError};
-use meai_core::Store;
 use meai_core::model::ChatModel;
-use meai_core::turn::{RunRegistry, TurnSettings, Turns};
+use meai_core::turn::TurnSettings;
 use meai_llm::{GenaiChatModel, LlmConfig, LlmConfigError, Provider};
 use std::sync::Arc;
 
@@ -14,10 +13,8 @@ use std::sync::Arc;
 pub fn llm_config(config: &Config) -> Result<Option<LlmConfig>, ConfigError> {
     let openai = (config.openai_api_key.as_ref(), config.openai_base_url.as_ref());
     let gemini = (config.google_api_key.as_ref(), config.gemini_base_url.as_ref());
-    let provider = match config.model.as_deref() {
-        Some(name) => name
-            .parse::<Provider>()
-            .map_err(|e| ConfigError::new(format!("MODEL: {e}")))?,
+    let provider = match config.model {
+        Some(choice) => choice.provider(),
         None if openai.0.is_some() || openai.1.is_some() => Provider::OpenAi,
         None if gemini.0.is_some() || gemini.1.is_some() => Provider::Gemini,
         None => return Ok(None),
@@ -51,7 +48,8 @@ pub fn llm_config(config: &Config) -> Result<Option<LlmConfig>, ConfigError> {
     Ok(Some(llm))
 }
 
-fn chat_model(config: &Config) -> Result<Option<Arc<dyn ChatModel>>, ConfigError> {
+/// The chat model configuration names, if any.
+pub fn chat_model(config: &Config) -> Result<Option<Arc<dyn ChatModel>>, ConfigError> {
     let Some(llm) = llm_config(config)? else {
         tracing::warn!(
             "no language model configured (set MODEL and OPENAI_API_KEY or GOOGLE_API_KEY): messages get an error"
@@ -61,18 +59,13 @@ fn chat_model(config: &Config) -> Result<Option<Arc<dyn ChatModel>>, ConfigError
     let model =
         GenaiChatModel::new(&llm).map_err(|e: LlmConfigError| ConfigError::new(format!("language model: {e}")))?;
     tracing::info!(provider = %llm.provider, model = %llm.chat_model, custom_endpoint = llm.base_url.is_some(), "language model configured");
-    Ok(Some(Arc::new(crate::metrics::metered::MeteredModel(Arc::new(model)))))
+    Ok(Some(Arc::new(model)))
 }
 
-/// The `Turns` use case over the store and the run registry (in-process, or Redis: `crate::ops`).
-pub fn build(config: &Config, store: Arc<dyn Store>, runs: Arc<dyn RunRegistry>) -> Result<Turns, ConfigError> {
-    let settings = TurnSettings {
+/// The turn's settings from configuration.
+pub fn settings(config: &Config) -> TurnSettings {
+    TurnSettings {
         max_message_chars: config.max_message_chars,
         ..TurnSettings::default()
-    };
-    let turns = Turns::new(store, runs, chat_model(config)?, settings);
-    Ok(match &config.summary_model {
-        Some(m) => turns.with_summary_model(m),
-        None => turns,
-    })
+    }
 }

@@ -2,8 +2,8 @@
 //! server on a random port: SQLite, local-mode sign-in, the fake OpenAI server as the model and
 //! the fake Composio server behind the toolkits.
 //!
-//! Needs `npm ci` in tests/compat (`.ci/run` does it); without `tests/compat/node_modules` it
-//! prints SKIPPED and passes. Run the suite alone with
+//! Needs `npm ci` in tests/compat (`cargo xtask test` does it); without `tests/compat/node_modules`
+//! it fails, naming the command. Run the suite alone with
 //! `cargo test -p meai --test compat_suite -- --nocapture`.
 
 mod common;
@@ -35,10 +35,7 @@ fn compat_dir() -> PathBuf {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_frontend_works_against_this_server() {
     let dir = compat_dir();
-    if !dir.join("node_modules").is_dir() {
-        println!("SKIPPED the_frontend_works_against_this_server: run `npm ci` in tests/compat");
-        return;
-    }
+    meai_testkit::need::node_package(&dir, "socket.io-client");
 
     let openai = FakeOpenAi::start().await;
     let composio = Arc::new(FakeComposio::start().await);

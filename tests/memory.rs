@@ -27,7 +27,7 @@ async fn a_turn_recalls_an_earlier_conversation() {
         ("OPENAI_BASE_URL", &base),
     ])
     .await;
-    let memory = app.state.memory.clone().expect("memory");
+    let memory = app.state.memory.clone();
     assert!(
         !memory.embedder_id().starts_with("lexical"),
         "the provider's embedder: {}",
@@ -76,7 +76,7 @@ async fn a_turn_recalls_an_earlier_conversation() {
 #[tokio::test]
 async fn without_a_provider_memory_is_lexical_and_local() {
     let app = spawn_app_with(&[]).await;
-    let memory = app.state.memory.clone().expect("memory");
+    let memory = app.state.memory.clone();
     assert!(memory.embedder_id().starts_with("lexical/"), "{}", memory.embedder_id());
     assert_eq!(memory.index_kind(), "local");
 }

@@ -5,7 +5,7 @@
 //! listener with an end.
 //!
 //! Needs `TEST_DATABASE_URL` (a role that may create databases), `TEST_REDIS_URL`, `psql` and
-//! `npm ci` in tests/node; without them every test prints a SKIPPED line and passes. Each test
+//! `npm ci` in tests/node; without them every test fails, naming what is missing. Each test
 //! creates its own database and Redis key prefix and drops both afterwards.
 #![cfg(all(feature = "postgres", feature = "redis"))]
 
@@ -25,12 +25,8 @@ fn node_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/node")
 }
 
-fn env_url(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
-}
-
 /// The shared services of one test: a fresh database and a Redis key prefix, both removed on
-/// drop. `None` (after printing SKIPPED) when something is missing.
+/// drop.
 struct Shared {
     admin_url: String,
     db_name: String,
@@ -41,36 +37,27 @@ struct Shared {
 }
 
 impl Shared {
-    fn new(test: &str) -> Option<Self> {
-        let missing = if env_url("TEST_DATABASE_URL").is_none() {
-            Some("TEST_DATABASE_URL is not set")
-        } else if env_url("TEST_REDIS_URL").is_none() {
-            Some("TEST_REDIS_URL is not set")
-        } else if !node_dir().join("node_modules/socket.io-client").is_dir() {
-            Some("run `npm ci` in tests/node to install socket.io-client")
-        } else if Command::new("psql").arg("--version").output().is_err() {
-            Some("psql is not installed")
-        } else {
-            None
-        };
-        if let Some(why) = missing {
-            println!("SKIPPED {test}: {why}");
-            return None;
-        }
-        let admin_url = env_url("TEST_DATABASE_URL").unwrap();
+    fn new() -> Self {
+        let admin_url = meai_testkit::need::postgres_url();
+        let redis_url = meai_testkit::need::redis_url();
+        meai_testkit::need::node_package(&node_dir(), "socket.io-client");
+        assert!(
+            Command::new("psql").arg("--version").output().is_ok(),
+            "this test needs psql: install PostgreSQL's client (postgresql-client)"
+        );
         let id = uuid_like();
         let db_name = format!("meai_multi_{id}");
         psql(&admin_url, &format!("CREATE DATABASE {db_name}"));
         let mut db_url = reqwest::Url::parse(&admin_url).expect("TEST_DATABASE_URL is a URL");
         db_url.set_path(&format!("/{db_name}"));
-        Some(Self {
+        Self {
             admin_url,
             db_name,
             db_url: db_url.to_string(),
-            redis_url: env_url("TEST_REDIS_URL").unwrap(),
+            redis_url,
             prefix: format!("meai-multi-{id}"),
             dir: tempfile::tempdir().unwrap(),
-        })
+        }
     }
 
     /// Starts an instance and waits until it answers `/health`.
@@ -387,9 +374,7 @@ fn plan(steps: impl IntoIterator<Item = Vec<Value>>) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_leaves_instance_a_rejoins_on_b_and_gets_the_missed_and_live_events() {
-    let Some(shared) = Shared::new("a_client_that_leaves_instance_a_rejoins_on_b") else {
-        return;
-    };
+    let shared = Shared::new();
     let fake = FakeOpenAi::start().await;
     let answer = words(12);
     fake.push(Reply::chunks(answer.clone()).with_chunk_delay(Duration::from_millis(150)));
@@ -438,9 +423,7 @@ async fn a_client_that_leaves_instance_a_rejoins_on_b_and_gets_the_missed_and_li
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stop_sent_to_b_cancels_the_run_on_a() {
-    let Some(shared) = Shared::new("stop_sent_to_b_cancels_the_run_on_a") else {
-        return;
-    };
+    let shared = Shared::new();
     let fake = FakeOpenAi::start().await;
     fake.push(Reply::chunks(words(100)).with_chunk_delay(Duration::from_millis(100)));
     let a = shared.start("a", &fake).await;
@@ -485,9 +468,7 @@ async fn stop_sent_to_b_cancels_the_run_on_a() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tab_joined_on_b_before_the_message_sees_the_answer_streamed_from_a() {
-    let Some(shared) = Shared::new("a_tab_joined_on_b_before_the_message_sees_the_answer") else {
-        return;
-    };
+    let shared = Shared::new();
     let fake = FakeOpenAi::start().await;
     fake.push(Reply::chunks(["one ", "two ", "three"]).with_chunk_delay(Duration::from_millis(100)));
     let a = shared.start("a", &fake).await;
@@ -523,9 +504,7 @@ async fn a_tab_joined_on_b_before_the_message_sees_the_answer_streamed_from_a() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_a_mid_answer_keeps_the_question_and_partial_answer_and_ends_the_turn_on_b() {
-    let Some(shared) = Shared::new("killing_a_mid_answer_keeps_the_question_and_partial_answer") else {
-        return;
-    };
+    let shared = Shared::new();
     let fake = FakeOpenAi::start().await;
     fake.push(Reply::chunks(words(200)).with_chunk_delay(Duration::from_millis(150)));
     let mut a = shared.start("a", &fake).await;

@@ -23,7 +23,7 @@ async fn say(app: &common::TestApp, user: UserId, title: &str, texts: &[&str]) -
                 .unwrap(),
         );
     }
-    app.state.memory.as_ref().expect("memory").index(&out).await.unwrap();
+    app.state.memory.index(&out).await.unwrap();
     out
 }
 

@@ -1,16 +1,17 @@
 //! The Socket.IO contract end to end: the real npm `socket.io-client` (tests/node/client.mjs)
 //! against the server on a random port, answered by the wire-level fake OpenAI/Gemini servers.
 //!
-//! Needs `npm ci` in tests/node (`.ci/run` does it); without `node_modules` every test prints
-//! a SKIPPED line and passes.
+//! Needs `npm ci` in tests/node (`cargo xtask test` does it); without `node_modules` every test
+//! fails, naming the command.
 
 mod common;
 
 use common::{TestApp, spawn_app_customized, spawn_app_with};
-use meai::state::AppState;
-use meai_core::model::{ToolCall, ToolSpec};
-use meai_core::turn::{BUSY, FAILED_MARK, NO_MODEL, STOPPED_MARK, ToolError, ToolExecutor};
-use meai_core::{ConversationId, MessageKind, Page, UserId};
+use meai::adapters::Adapters;
+use meai_core::model::ToolSpec;
+use meai_core::turn::{BUSY, FAILED_MARK, NO_MODEL, STOPPED_MARK};
+use meai_core::{ConnectionStatus, ConversationId, MessageKind, NewConnection, Page, ToolkitSlug, UserId};
+use meai_mock::MockToolkits;
 use meai_testkit::gemini::FakeGemini;
 use meai_testkit::openai::{FakeOpenAi, Reply};
 use serde_json::{Value, json};
@@ -22,17 +23,9 @@ fn node_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/node")
 }
 
-/// False (after printing SKIPPED) when the npm client is not installed.
-fn client_installed(test: &str) -> bool {
-    let ok = node_dir().join("node_modules/socket.io-client").is_dir();
-    if !ok {
-        println!("SKIPPED {test}: run `npm ci` in tests/node to install socket.io-client");
-    }
-    ok
-}
-
 /// Runs the node client with a plan; returns every line it printed, as JSON.
 async fn run_client(app: &TestApp, plan: Value) -> Vec<Value> {
+    meai_testkit::need::node_package(&node_dir(), "socket.io-client");
     let (base, plan) = (app.base.clone(), plan.to_string());
     let out = tokio::task::spawn_blocking(move || {
         std::process::Command::new("node")
@@ -169,25 +162,16 @@ async fn full_turn_over(transports: &[&str]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn websocket_only_with_the_session_cookie_streams_a_full_turn() {
-    if !client_installed("websocket_only_with_the_session_cookie_streams_a_full_turn") {
-        return;
-    }
     full_turn_over(&["websocket"]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn polling_streams_a_full_turn() {
-    if !client_installed("polling_streams_a_full_turn") {
-        return;
-    }
     full_turn_over(&["polling"]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_session_the_connection_is_refused_on_both_transports() {
-    if !client_installed("without_a_session_the_connection_is_refused_on_both_transports") {
-        return;
-    }
     let app = spawn_app_with(&[]).await;
     for transports in [["websocket"], ["polling"]] {
         for cookie in [None, Some("session=forged.token")] {
@@ -204,9 +188,6 @@ async fn without_a_session_the_connection_is_refused_on_both_transports() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bearer_token_in_the_handshake_auth_is_accepted() {
-    if !client_installed("a_bearer_token_in_the_handshake_auth_is_accepted") {
-        return;
-    }
     let app = spawn_app_with(&[]).await;
     let (_, token, _, conv) = user_with_conversation(&app, "ada@example.com").await;
     let plan = json!([
@@ -218,9 +199,6 @@ async fn a_bearer_token_in_the_handshake_auth_is_accepted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn someone_elses_conversation_is_refused() {
-    if !client_installed("someone_elses_conversation_is_refused") {
-        return;
-    }
     let fake = FakeOpenAi::start().await;
     let app = spawn_with_openai(&fake).await;
     let (cookie, ..) = user_with_conversation(&app, "ada@example.com").await;
@@ -240,33 +218,35 @@ async fn someone_elses_conversation_is_refused() {
     assert!(fake.chat_requests().is_empty());
 }
 
-/// A toolkit with one tool, standing in for Composio.
-struct FakeToolkit;
+/// A toolkit platform with one Gmail tool, standing in for Composio.
+fn gmail_toolkit() -> MockToolkits {
+    let schema = json!({"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]});
+    MockToolkits::new().with_tool(
+        ToolSpec::new("GMAIL_FETCH_EMAILS", "Fetch the user's e-mails", schema),
+        |args| {
+            Ok(json!(format!(
+                "3 e-mails matching {}",
+                args["query"].as_str().unwrap_or("?")
+            )))
+        },
+    )
+}
 
-#[async_trait::async_trait]
-impl ToolExecutor for FakeToolkit {
-    async fn tools_for(&self, _: UserId) -> Result<Vec<ToolSpec>, ToolError> {
-        let schema = json!({"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]});
-        Ok(vec![ToolSpec::new(
-            "GMAIL_FETCH_EMAILS",
-            "Fetch the user's e-mails",
-            schema,
-        )])
-    }
-
-    async fn execute(&self, _: UserId, call: &ToolCall) -> Result<String, ToolError> {
-        Ok(format!(
-            "3 e-mails matching {}",
-            call.arguments["query"].as_str().unwrap_or("?")
-        ))
-    }
+/// The user's Gmail, connected and active on both sides (the platform and the store).
+async fn connect_gmail(app: &TestApp, toolkits: &MockToolkits, user: UserId) {
+    let account = toolkits.connect_active(user, "GMAIL");
+    let connection = NewConnection {
+        toolkit_slug: ToolkitSlug::parse("GMAIL").unwrap(),
+        status: ConnectionStatus::Active,
+        auth_config_id: None,
+        connection_request_id: None,
+        connected_account_id: Some(account),
+    };
+    app.state.store.put_connection(user, &connection).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tool_call_turn_announces_runs_and_feeds_back_the_tool() {
-    if !client_installed("a_tool_call_turn_announces_runs_and_feeds_back_the_tool") {
-        return;
-    }
     let fake = FakeOpenAi::start().await;
     fake.push(Reply::tool_call("GMAIL_FETCH_EMAILS", json!({"query": "invoices"})));
     fake.push(Reply::chunks(["You have ", "3 invoices."]));
@@ -275,12 +255,14 @@ async fn a_tool_call_turn_announces_runs_and_feeds_back_the_tool() {
         ("OPENAI_API_KEY", "sk-test"),
         ("OPENAI_BASE_URL", &*fake.base_url()),
     ];
-    let app = spawn_app_customized(&vars, |state| AppState {
-        turns: state.turns.with_tools(Arc::new(FakeToolkit)),
-        ..state
+    let toolkits = gmail_toolkit();
+    let app = spawn_app_customized(&vars, |adapters| Adapters {
+        toolkits: Some(Arc::new(toolkits.clone())),
+        ..adapters
     })
     .await;
     let (cookie, _, user, conv) = user_with_conversation(&app, "ada@example.com").await;
+    connect_gmail(&app, &toolkits, user).await;
     let lines = run_client(&app, one_turn(&cookie, &["websocket"], conv, "Any invoices?")).await;
 
     let tools: Vec<&Value> = named(&lines, "tool").into_iter().map(|l| &l["data"]).collect();
@@ -306,9 +288,6 @@ async fn a_tool_call_turn_announces_runs_and_feeds_back_the_tool() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_provider_failure_mid_stream_keeps_the_partial_answer_and_ends_the_turn() {
-    if !client_installed("a_provider_failure_mid_stream_keeps_the_partial_answer_and_ends_the_turn") {
-        return;
-    }
     let fake = FakeOpenAi::start().await;
     fake.push(Reply::disconnect_after(["Hel", "lo"]));
     let app = spawn_with_openai(&fake).await;
@@ -333,9 +312,6 @@ async fn a_provider_failure_mid_stream_keeps_the_partial_answer_and_ends_the_tur
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_question_is_stored_even_when_the_provider_refuses() {
-    if !client_installed("the_question_is_stored_even_when_the_provider_refuses") {
-        return;
-    }
     let fake = FakeOpenAi::start().await;
     fake.push_all((0..10).map(|_| Reply::error(401)));
     let app = spawn_with_openai(&fake).await;
@@ -351,9 +327,6 @@ async fn the_question_is_stored_even_when_the_provider_refuses() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_disconnects_mid_answer_rejoins_and_gets_the_rest() {
-    if !client_installed("a_client_that_disconnects_mid_answer_rejoins_and_gets_the_rest") {
-        return;
-    }
     let fake = FakeOpenAi::start().await;
     let words: Vec<String> = (0..12).map(|i| format!("w{i} ")).collect();
     fake.push(Reply::chunks(words.clone()).with_chunk_delay(Duration::from_millis(60)));
@@ -388,9 +361,6 @@ async fn a_client_that_disconnects_mid_answer_rejoins_and_gets_the_rest() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resume_after_a_sequence_number_sends_only_what_was_missed() {
-    if !client_installed("resume_after_a_sequence_number_sends_only_what_was_missed") {
-        return;
-    }
     let fake = FakeOpenAi::start().await;
     fake.push(Reply::chunks(["a", "b", "c", "d"]).with_chunk_delay(Duration::from_millis(80)));
     let app = spawn_with_openai(&fake).await;
@@ -410,9 +380,6 @@ async fn resume_after_a_sequence_number_sends_only_what_was_missed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stop_ends_the_answer_and_drops_the_upstream_request() {
-    if !client_installed("stop_ends_the_answer_and_drops_the_upstream_request") {
-        return;
-    }
     let fake = FakeOpenAi::start().await;
     // A slow, still-streaming upstream: hyper notices a dropped body at its next write (a
     // silent one keeps its socket until it sends; see adapters/llm/tests/chat.rs).
@@ -451,9 +418,6 @@ async fn stop_ends_the_answer_and_drops_the_upstream_request() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_tab_in_the_room_sees_the_answer() {
-    if !client_installed("a_second_tab_in_the_room_sees_the_answer") {
-        return;
-    }
     let fake = FakeOpenAi::start().await;
     fake.push(Reply::chunks(["one ", "two"]).with_first_token_delay(Duration::from_millis(800)));
     let app = spawn_with_openai(&fake).await;
@@ -486,9 +450,6 @@ async fn a_second_tab_in_the_room_sees_the_answer() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gemini_streams_a_full_turn() {
-    if !client_installed("gemini_streams_a_full_turn") {
-        return;
-    }
     let fake = FakeGemini::start().await;
     fake.push(Reply::chunks(["Bon", "jour"]));
     let app = spawn_app_with(&[
@@ -505,9 +466,6 @@ async fn gemini_streams_a_full_turn() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_language_model_a_message_gets_a_clear_error() {
-    if !client_installed("without_a_language_model_a_message_gets_a_clear_error") {
-        return;
-    }
     let app = spawn_app_with(&[]).await;
     let (cookie, _, user, conv) = user_with_conversation(&app, "ada@example.com").await;
     let lines = run_client(&app, one_turn(&cookie, &["websocket"], conv, "Hi")).await;
@@ -521,9 +479,6 @@ async fn without_a_language_model_a_message_gets_a_clear_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messages_over_the_rate_get_an_error_event_and_are_not_stored() {
-    if !client_installed("messages_over_the_rate_get_an_error_event_and_are_not_stored") {
-        return;
-    }
     let app = spawn_app_with(&[("MESSAGE_RATE_PER_MINUTE", "1")]).await;
     let (cookie, _, user, conv) = user_with_conversation(&app, "ada@example.com").await;
     let plan = json!([

@@ -1,5 +1,6 @@
 use crate::session::TokenError;
 use crate::store::StoreError;
+use crate::turn::RunError;
 
 /// What a use case can fail with; the HTTP and socket edges map each variant once.
 #[derive(Debug, thiserror::Error)]
@@ -14,8 +15,12 @@ pub enum CoreError {
     Conflict(String),
     #[error(transparent)]
     Storage(StoreError),
+    /// A session token could not be signed.
     #[error("session signing failed: {0}")]
-    Internal(String),
+    Signing(String),
+    /// The run registry (in process, or Redis) failed.
+    #[error("run registry failed: {0}")]
+    Runs(String),
 }
 
 impl CoreError {
@@ -33,7 +38,16 @@ impl From<TokenError> for CoreError {
     fn from(e: TokenError) -> Self {
         match e {
             TokenError::Invalid | TokenError::Expired => Self::Unauthenticated,
-            TokenError::Signing(m) => Self::Internal(m),
+            TokenError::Signing(m) => Self::Signing(m),
+        }
+    }
+}
+
+impl From<RunError> for CoreError {
+    fn from(e: RunError) -> Self {
+        match e {
+            RunError::Active => Self::Conflict(crate::turn::BUSY.into()),
+            RunError::Backend(m) => Self::Runs(m),
         }
     }
 }

@@ -1,49 +1,109 @@
-//! The assistant turn against in-memory fakes and the in-process run registry.
+//! The assistant turn against the mock adapters (`meai-mock`) and the in-process run registry.
 
-#[path = "turn/fakes.rs"]
-mod fakes;
-
-use fakes::{FakeToolkit, MemStore, Script, ScriptedModel};
 use futures::StreamExt;
-use meai_core::model::{ChatEvent, ChatMessage, ModelError, ToolCall};
+use meai_core::model::{ChatEvent, ChatMessage, ModelError, ToolCall, ToolSpec};
+use meai_core::store::*;
+use meai_core::toolkits::{ToolkitCatalog, ToolkitTools};
 use meai_core::turn::*;
-use meai_core::{ClientMessageId, ConversationId, CoreError, MessageKind, UserId};
-use meai_runs::LocalRuns;
+use meai_core::*;
+use meai_mock::{LocalRuns, MemoryStore, MockToolkits, Script, ScriptedChatModel};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-const ME: UserId = UserId(1);
-
 struct Setup {
-    store: Arc<MemStore>,
-    model: Arc<ScriptedModel>,
+    store: Arc<MemoryStore>,
+    model: ScriptedChatModel,
     turns: Turns,
+    me: UserId,
     conv: ConversationId,
 }
 
-fn setup(scripts: Vec<Script>) -> Setup {
-    setup_with(scripts, TurnSettings::default(), None)
+impl Setup {
+    async fn kinds_and_contents(&self) -> Vec<(MessageKind, String)> {
+        self.store
+            .list_messages(self.me, self.conv, Page::all())
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| (m.kind, m.content))
+            .collect()
+    }
+
+    async fn conversation(&self) -> Conversation {
+        self.store.get_conversation(self.me, self.conv).await.unwrap()
+    }
 }
 
-fn setup_with(scripts: Vec<Script>, settings: TurnSettings, tools: Option<Arc<FakeToolkit>>) -> Setup {
-    let (store, conv) = MemStore::with_conversation(ME);
-    let model = ScriptedModel::new(scripts);
-    let mut turns = Turns::new(
-        store.clone(),
-        Arc::new(LocalRuns::default()),
-        Some(model.clone()),
-        settings,
-    );
-    if let Some(t) = tools {
-        turns = turns.with_tools(t);
+async fn setup(scripts: Vec<Script>) -> Setup {
+    setup_with(scripts, TurnSettings::default(), None, true).await
+}
+
+/// A user with a conversation, the scripted model answering in order, and optionally tools.
+async fn setup_with(
+    scripts: Vec<Script>,
+    settings: TurnSettings,
+    tools: Option<MockToolkits>,
+    with_model: bool,
+) -> Setup {
+    let store = Arc::new(MemoryStore::default());
+    let profile = NewUser {
+        email: Email::parse("ada@example.com").unwrap(),
+        name: None,
+        avatar_url: None,
+        auth_method: AuthMethod::Local,
+    };
+    let me = store.upsert_user(&profile, chrono::Utc::now()).await.unwrap().id;
+    let conv = store.create_conversation(me, None).await.unwrap().id;
+    let model = ScriptedChatModel::new();
+    for s in scripts {
+        model.push(s);
     }
+    let mut executor: Option<Arc<dyn ToolExecutor>> = None;
+    if let Some(toolkits) = tools {
+        for slug in ["GMAIL", "GOOGLECALENDAR"] {
+            toolkits.connect_active(me, slug);
+            let connection = NewConnection {
+                toolkit_slug: ToolkitSlug::parse(slug).unwrap(),
+                status: ConnectionStatus::Active,
+                auth_config_id: None,
+                connection_request_id: None,
+                connected_account_id: None,
+            };
+            store.put_connection(me, &connection).await.unwrap();
+        }
+        executor = Some(Arc::new(ToolkitTools::new(
+            store.clone(),
+            Arc::new(toolkits),
+            ToolkitCatalog::new(),
+        )));
+    }
+    let turns = Turns::builder(store.clone(), Arc::new(LocalRuns::default()), settings)
+        .model(with_model.then(|| Arc::new(model.clone()) as _))
+        .tools(executor)
+        .build();
     Setup {
         store,
         model,
         turns,
+        me,
         conv,
     }
+}
+
+/// Two tools: `GMAIL_FETCH` and `GOOGLECALENDAR_LIST`, each taking a while so parallelism shows.
+fn toolkit() -> MockToolkits {
+    let schema = serde_json::json!({"type": "object", "properties": {"q": {"type": "string"}}});
+    MockToolkits::new()
+        .with_tool(ToolSpec::new("GMAIL_FETCH", "Fetch e-mails", schema.clone()), |args| {
+            Ok(serde_json::json!(format!(
+                "2 new e-mails about {}",
+                args["q"].as_str().unwrap_or("?")
+            )))
+        })
+        .with_tool(ToolSpec::new("GOOGLECALENDAR_LIST", "List events", schema), |_| {
+            Ok(serde_json::json!("1 meeting at 10:00"))
+        })
+        .with_delay(Duration::from_millis(50))
 }
 
 fn ask(content: &str) -> TurnRequest {
@@ -55,16 +115,15 @@ fn ask(content: &str) -> TurnRequest {
 
 /// Starts a turn, runs it, and returns every event of its run.
 async fn run_turn(s: &Setup, request: TurnRequest) -> Vec<TurnEvent> {
-    let started = s.turns.start(ME, s.conv, request).await.unwrap();
-    let att = s.turns.attach(ME, s.conv, 0).await.unwrap().unwrap();
+    let started = s.turns.start(s.me, s.conv, request).await.unwrap();
     let work = tokio::spawn(started.work);
-    let events = collect(att).await;
+    let events = collect(started.events).await;
     work.await.unwrap();
     events
 }
 
-async fn collect(att: Attachment) -> Vec<TurnEvent> {
-    let events: Vec<RunEvent> = tokio::time::timeout(Duration::from_secs(10), att.events.collect())
+async fn collect(events: futures::stream::BoxStream<'static, RunEvent>) -> Vec<TurnEvent> {
+    let events: Vec<RunEvent> = tokio::time::timeout(Duration::from_secs(10), events.collect())
         .await
         .unwrap();
     let seqs: Vec<u64> = events.iter().map(|e| e.seq).collect();
@@ -88,57 +147,47 @@ const END: TurnEvent = TurnEvent::LastChunk { stopped: false };
 
 #[tokio::test]
 async fn a_turn_streams_chunks_in_order_and_persists_both_messages() {
-    let s = setup(vec![Script::text(&["Hel", "lo", " there"])]);
+    let s = setup(vec![Script::chunks(&["Hel", "lo", " there"])]).await;
     let events = run_turn(&s, ask("  Hi!  ")).await;
     assert_eq!(
         events,
         vec![assistant("Hel"), assistant("lo"), assistant(" there"), END]
     );
     assert_eq!(
-        s.store.kinds_and_contents()[..2],
+        s.kinds_and_contents().await[..2],
         [
             (MessageKind::Human, "Hi!".into()),
             (MessageKind::Ai, "Hello there".into())
         ]
     );
     // The model saw the instructions, then the question last.
-    let req = s.model.requests.lock().unwrap()[0].clone();
+    let req = s.model.requests()[0].clone();
     assert!(matches!(req.messages.first(), Some(ChatMessage::System(_))));
     assert_eq!(req.messages.last(), Some(&ChatMessage::user("Hi!")));
 }
 
 #[tokio::test]
 async fn without_a_model_the_turn_ends_with_a_clear_error_and_the_question_is_kept() {
-    let (store, conv) = MemStore::with_conversation(ME);
-    let turns = Turns::new(
-        store.clone(),
-        Arc::new(LocalRuns::default()),
-        None,
-        TurnSettings::default(),
-    );
-    let s = Setup {
-        store,
-        model: ScriptedModel::new(vec![]),
-        turns,
-        conv,
-    };
+    let s = setup_with(vec![], TurnSettings::default(), None, false).await;
     let events = run_turn(&s, ask("Hi")).await;
     assert_eq!(events, vec![TurnEvent::Error { error: NO_MODEL.into() }, END]);
-    assert_eq!(s.store.kinds_and_contents(), vec![(MessageKind::Human, "Hi".into())]);
+    assert_eq!(s.kinds_and_contents().await, vec![(MessageKind::Human, "Hi".into())]);
 }
 
 #[tokio::test]
 async fn tool_calls_are_announced_run_in_parallel_persisted_and_fed_back() {
-    let toolkit = Arc::new(FakeToolkit::default());
+    let toolkit = toolkit();
     let calls = vec![
         ToolCall::new("c1", "GMAIL_FETCH", serde_json::json!({"q": "invoices"})),
         ToolCall::new("c2", "GOOGLECALENDAR_LIST", serde_json::json!({})),
     ];
     let s = setup_with(
-        vec![Script::tools(calls), Script::text(&["You have ", "mail."])],
+        vec![Script::tool_calls(calls), Script::chunks(&["You have ", "mail."])],
         TurnSettings::default(),
         Some(toolkit.clone()),
-    );
+        true,
+    )
+    .await;
     let events = run_turn(&s, ask("What's new?")).await;
     assert_eq!(
         events,
@@ -152,12 +201,9 @@ async fn tool_calls_are_announced_run_in_parallel_persisted_and_fed_back() {
             END
         ]
     );
-    assert_eq!(
-        toolkit.max_parallel.load(Ordering::SeqCst),
-        2,
-        "independent calls run in parallel"
-    );
-    let kinds: Vec<MessageKind> = s.store.kinds_and_contents().into_iter().map(|(k, _)| k).collect();
+    assert_eq!(toolkit.max_parallel(), 2, "independent calls run in parallel");
+    assert_eq!(toolkit.calls()[0].0, s.me, "tools run for the turn's user");
+    let kinds: Vec<MessageKind> = s.kinds_and_contents().await.into_iter().map(|(k, _)| k).collect();
     assert_eq!(
         kinds,
         [
@@ -167,7 +213,7 @@ async fn tool_calls_are_announced_run_in_parallel_persisted_and_fed_back() {
             MessageKind::Ai
         ]
     );
-    let requests = s.model.requests.lock().unwrap().clone();
+    let requests = s.model.requests();
     // Two steps (then the background title request).
     assert!(requests.len() >= 2);
     assert_eq!(requests[0].tools.len(), 2, "the toolkit's tools are offered");
@@ -185,12 +231,13 @@ async fn the_step_limit_ends_a_tool_loop() {
         max_steps: 2,
         ..Default::default()
     };
-    let toolkit = Arc::new(FakeToolkit::default());
     let s = setup_with(
-        vec![Script::tools(call()), Script::tools(call())],
+        vec![Script::tool_calls(call()), Script::tool_calls(call())],
         settings,
-        Some(toolkit),
-    );
+        Some(toolkit()),
+        true,
+    )
+    .await;
     let events = run_turn(&s, ask("loop")).await;
     assert!(matches!(&events[events.len() - 2], TurnEvent::Error { error } if error.contains("2 tool steps")));
     assert_eq!(events.last(), Some(&END));
@@ -198,24 +245,21 @@ async fn the_step_limit_ends_a_tool_loop() {
 
 #[tokio::test]
 async fn a_provider_failure_mid_stream_keeps_the_partial_answer_marked() {
-    let failing = Script {
-        items: vec![
-            Ok(ChatEvent::TextDelta("Hel".into())),
-            Ok(ChatEvent::TextDelta("lo".into())),
-            Err(ModelError::Upstream {
-                status: Some(500),
-                message: "boom".into(),
-            }),
-        ],
-        ..Default::default()
-    };
-    let s = setup(vec![failing]);
+    let failing = Script::events(vec![
+        Ok(ChatEvent::TextDelta("Hel".into())),
+        Ok(ChatEvent::TextDelta("lo".into())),
+        Err(ModelError::Upstream {
+            status: Some(500),
+            message: "boom".into(),
+        }),
+    ]);
+    let s = setup(vec![failing]).await;
     let events = run_turn(&s, ask("Hi")).await;
     assert_eq!(events[..2], [assistant("Hel"), assistant("lo")]);
     assert!(matches!(&events[2], TurnEvent::Error { error } if error.contains("HTTP 500")));
     assert_eq!(events[3], END);
     assert_eq!(
-        s.store.kinds_and_contents(),
+        s.kinds_and_contents().await,
         vec![
             (MessageKind::Human, "Hi".into()),
             (MessageKind::Ai, format!("Hello{FAILED_MARK}"))
@@ -225,69 +269,55 @@ async fn a_provider_failure_mid_stream_keeps_the_partial_answer_marked() {
 
 #[tokio::test]
 async fn a_stream_that_ends_without_finishing_is_an_error() {
-    let cut = Script {
-        items: vec![Ok(ChatEvent::TextDelta("Hel".into()))],
-        ..Default::default()
-    };
-    let s = setup(vec![cut]);
+    let cut = Script::events(vec![Ok(ChatEvent::TextDelta("Hel".into()))]);
+    let s = setup(vec![cut]).await;
     let events = run_turn(&s, ask("Hi")).await;
     assert!(matches!(&events[1], TurnEvent::Error { error } if error.contains("cut off")));
-    assert_eq!(s.store.kinds_and_contents()[1].1, format!("Hel{FAILED_MARK}"));
+    assert_eq!(s.kinds_and_contents().await[1].1, format!("Hel{FAILED_MARK}"));
 }
 
 #[tokio::test]
 async fn stop_ends_the_run_drops_the_model_stream_and_keeps_what_was_said() {
-    let stalled = Script {
-        items: vec![Ok(ChatEvent::TextDelta("Hel".into()))],
-        hang: true,
-        ..Default::default()
-    };
-    let s = setup(vec![stalled]);
-    let started = s.turns.start(ME, s.conv, ask("Hi")).await.unwrap();
-    let mut att = s.turns.attach(ME, s.conv, 0).await.unwrap().unwrap();
+    let stalled = Script::events(vec![Ok(ChatEvent::TextDelta("Hel".into()))]).then_hang();
+    let s = setup(vec![stalled]).await;
+    let started = s.turns.start(s.me, s.conv, ask("Hi")).await.unwrap();
+    let mut att = s.turns.attach(s.me, s.conv, 0).await.unwrap().unwrap();
     let work = tokio::spawn(started.work);
     assert_eq!(att.events.next().await.unwrap().event, assistant("Hel"));
-    assert!(s.turns.stop(ME, s.conv).await.unwrap());
+    assert!(s.turns.stop(s.me, s.conv).await.unwrap());
     let rest: Vec<TurnEvent> = att.events.map(|e| e.event).collect().await;
     assert_eq!(rest, vec![TurnEvent::LastChunk { stopped: true }]);
     work.await.unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
-    assert!(
-        s.model.dropped.load(Ordering::SeqCst),
-        "the upstream request was cancelled"
-    );
-    assert_eq!(s.store.kinds_and_contents()[1].1, format!("Hel{STOPPED_MARK}"));
-    assert!(!s.turns.stop(ME, s.conv).await.unwrap(), "nothing left to stop");
+    assert_eq!(s.model.cancelled_streams(), 1, "the upstream request was cancelled");
+    assert_eq!(s.kinds_and_contents().await[1].1, format!("Hel{STOPPED_MARK}"));
+    assert!(!s.turns.stop(s.me, s.conv).await.unwrap(), "nothing left to stop");
 }
 
 #[tokio::test]
 async fn a_second_message_while_a_run_is_active_is_refused_and_not_stored() {
-    let stalled = Script {
-        items: vec![Ok(ChatEvent::TextDelta("...".into()))],
-        hang: true,
-        ..Default::default()
-    };
-    let s = setup(vec![stalled]);
-    let started = s.turns.start(ME, s.conv, ask("first")).await.unwrap();
+    let stalled = Script::events(vec![Ok(ChatEvent::TextDelta("...".into()))]).then_hang();
+    let s = setup(vec![stalled]).await;
+    let started = s.turns.start(s.me, s.conv, ask("first")).await.unwrap();
     let work = tokio::spawn(started.work);
-    let err = s.turns.start(ME, s.conv, ask("second")).await.unwrap_err();
+    let err = s.turns.start(s.me, s.conv, ask("second")).await.unwrap_err();
     assert!(matches!(&err, CoreError::Conflict(m) if m == BUSY), "{err:?}");
-    s.turns.stop(ME, s.conv).await.unwrap();
+    s.turns.stop(s.me, s.conv).await.unwrap();
     work.await.unwrap();
     let humans = s
-        .store
         .kinds_and_contents()
+        .await
         .into_iter()
         .filter(|(k, _)| *k == MessageKind::Human)
         .count();
     assert_eq!(humans, 1);
     // Once the run ended, the conversation takes messages again.
-    assert!(s.turns.start(ME, s.conv, ask("third")).await.is_ok());
+    assert!(s.turns.start(s.me, s.conv, ask("third")).await.is_ok());
 }
 
 #[tokio::test]
 async fn resending_a_message_with_the_same_client_id_replays_the_answer() {
-    let s = setup(vec![Script::text(&["Hello"])]);
+    let s = setup(vec![Script::chunks(&["Hello"])]).await;
     let cid = || TurnRequest {
         content: "Hi".into(),
         client_message_id: ClientMessageId::parse("m-1"),
@@ -295,9 +325,9 @@ async fn resending_a_message_with_the_same_client_id_replays_the_answer() {
     run_turn(&s, cid()).await;
     let events = run_turn(&s, cid()).await;
     assert_eq!(events, vec![assistant("Hello"), END]);
-    assert_eq!(s.store.kinds_and_contents().len(), 2, "nothing stored twice");
+    assert_eq!(s.kinds_and_contents().await.len(), 2, "nothing stored twice");
     // The first turn's answer, plus its title (background): no second answer was requested.
-    assert!(s.model.requests.lock().unwrap().len() <= 2);
+    assert!(s.model.requests().len() <= 2);
 }
 
 #[tokio::test]
@@ -308,35 +338,37 @@ async fn after_the_turn_the_conversation_gets_a_title_and_a_summary() {
     };
     let s = setup_with(
         vec![
-            Script::text(&["Lisbon is lovely."]),
-            Script::text(&["\"Trip to Lisbon.\""]),
-            Script::text(&["Planning a trip."]),
+            Script::chunks(&["Lisbon is lovely."]),
+            Script::chunks(&["\"Trip to Lisbon.\""]),
+            Script::chunks(&["Planning a trip."]),
         ],
         settings,
         None,
-    );
+        true,
+    )
+    .await;
     run_turn(&s, ask("Plan my trip to Lisbon")).await;
-    let c = s.store.conversation(s.conv);
+    let c = s.conversation().await;
     assert_eq!(c.title.unwrap().as_str(), "Trip to Lisbon");
     assert_eq!(c.summary.as_deref(), Some("Planning a trip."));
 }
 
 #[tokio::test]
 async fn foreign_conversations_and_empty_messages_are_refused() {
-    let s = setup(vec![]);
-    let err = s.turns.start(UserId(2), s.conv, ask("Hi")).await.unwrap_err();
+    let s = setup(vec![]).await;
+    let err = s.turns.start(UserId(s.me.0 + 1), s.conv, ask("Hi")).await.unwrap_err();
     assert!(matches!(err, CoreError::NotFound("Conversation")));
     assert!(matches!(
-        s.turns.attach(UserId(2), s.conv, 0).await,
+        s.turns.attach(UserId(s.me.0 + 1), s.conv, 0).await,
         Err(CoreError::NotFound(_))
     ));
     assert!(matches!(
-        s.turns.stop(UserId(2), s.conv).await,
+        s.turns.stop(UserId(s.me.0 + 1), s.conv).await,
         Err(CoreError::NotFound(_))
     ));
     assert!(matches!(
-        s.turns.start(ME, s.conv, ask("   ")).await,
+        s.turns.start(s.me, s.conv, ask("   ")).await,
         Err(CoreError::Invalid(_))
     ));
-    assert!(s.store.kinds_and_contents().is_empty());
+    assert!(s.kinds_and_contents().await.is_empty());
 }

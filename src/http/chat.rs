@@ -1,13 +1,15 @@
 //! The assistant turn over plain HTTP, for API clients without Socket.IO: send a message and
 //! read the answer as Server-Sent Events (the same events as the socket), or stop an answer.
 
+use super::detail::Detail;
 use super::session::Authenticated;
 use super::{ApiError, ApiTags};
 use crate::state::AppState;
+use crate::turn_start::{self, SendMessage};
 use futures::StreamExt;
 use futures::stream::BoxStream;
-use meai_core::turn::TurnRequest;
-use meai_core::{ClientMessageId, ConversationId, CoreError};
+use meai_core::{ConversationId, CoreError};
+use poem::http::StatusCode;
 use poem::web::Data;
 use poem::web::sse::Event;
 use poem_openapi::param::Path;
@@ -15,19 +17,8 @@ use poem_openapi::payload::{EventStream, Json};
 use poem_openapi::types::ToJSON;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use std::time::Duration;
-use tracing::Instrument;
 
 pub struct ChatApi;
-
-/// A message to the assistant.
-#[derive(Debug, Object)]
-struct SendMessage {
-    /// What the person says.
-    content: String,
-    /// Makes sending idempotent: the same id again replays the stored answer instead of
-    /// answering twice.
-    client_message_id: Option<String>,
-}
 
 /// One event of the answer. The SSE `event:` field names it (`tool`, `assistant`, `error`,
 /// `last_chunk`), `id:` is `seq`, and `data:` is this object with only the fields of that event:
@@ -82,7 +73,7 @@ enum AnswerStream {
     /// A limit was reached (messages per minute, or answers being generated at once): retry
     /// after `Retry-After` seconds.
     #[oai(status = 429)]
-    TooManyRequests(Json<super::detail::Detail>, #[oai(header = "Retry-After")] u64),
+    TooManyRequests(Json<Detail>, #[oai(header = "Retry-After")] u64),
 }
 
 /// The SSE frame of an event: named like the Socket.IO event, `id` = `seq`.
@@ -139,35 +130,15 @@ impl ChatApi {
         body: Json<SendMessage>,
     ) -> Result<AnswerStream, ApiError> {
         let (user, id) = (session.0.user_id, ConversationId(conversation_id.0));
-        let client_message_id = match body.0.client_message_id.as_deref() {
-            Some(raw) => Some(ClientMessageId::parse(raw).ok_or_else(|| {
-                ApiError::bad_request(format!(
-                    "client_message_id must be 1 to {} characters",
-                    ClientMessageId::MAX_LEN
-                ))
-            })?),
-            None => None,
-        };
-        let request = TurnRequest {
-            content: body.0.content,
-            client_message_id,
-        };
-        let permit = match state.ops.limits.admit_message(user) {
-            Ok(p) => p,
-            Err(refused) => {
-                let detail = super::detail::Detail::new(refused.to_string());
-                return Ok(AnswerStream::TooManyRequests(Json(detail), refused.retry_after_secs()));
+        let started = match turn_start::start(&state, user, id, body.0).await {
+            Ok(started) => started,
+            Err(f) if f.status == StatusCode::TOO_MANY_REQUESTS => {
+                let retry_after = f.retry_after.unwrap_or(1);
+                return Ok(AnswerStream::TooManyRequests(Json(Detail::new(f.detail)), retry_after));
             }
+            Err(f) => return Err(f.into()),
         };
-        let started = state.turns.start(user, id, request).await?;
-        let attachment = state
-            .turns
-            .attach(user, id, 0)
-            .await?
-            .ok_or_else(|| ApiError::from(CoreError::Internal("a started run could not be attached".into())))?;
-        let span = tracing::info_span!("turn", conversation_id = %id, run = %started.run);
-        tokio::spawn(permit.guard(started.work.instrument(span)));
-        let events = attachment.events.map(move |e| stream_event(id, e)).boxed();
+        let events = started.events.map(move |e| stream_event(id, e)).boxed();
         Ok(AnswerStream::Events(
             EventStream::new(events)
                 .keep_alive(Duration::from_secs(15))

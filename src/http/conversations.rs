@@ -288,9 +288,7 @@ impl ConversationsApi {
         let (user, id) = (session.0.user_id, ConversationId(conversation_id.0));
         state.conversations.delete(user, id).await?;
         // The local index drops vectors in the delete's transaction; an index server needs telling.
-        if let Some(memory) = &state.memory {
-            memory.forget_conversation(user, id).await;
-        }
+        state.memory.forget_conversation(user, id).await;
         Ok(Json(Done {
             message: "Conversation deleted successfully".into(),
         }))
@@ -316,9 +314,7 @@ impl ConversationsApi {
     ) -> Result<Json<Done>, ApiError> {
         let (c, m) = (ConversationId(conversation_id.0), MessageId(message_id.0));
         state.conversations.delete_message(session.0.user_id, c, m).await?;
-        if let Some(memory) = &state.memory {
-            memory.forget_message(session.0.user_id, m).await;
-        }
+        state.memory.forget_message(session.0.user_id, m).await;
         Ok(Json(Done {
             message: "Message deleted successfully".into(),
         }))

@@ -31,6 +31,12 @@ pub async fn error_response(err: poem::Error) -> Response {
     if err.is_from_response() {
         return err.into_response();
     }
+    if let Some(e) = err.downcast_ref::<poem_openapi::error::ParseRequestPayloadError>() {
+        let f = crate::failure::Failure::invalid_payload(&e.reason);
+        return poem::web::Json(serde_json::json!({ "detail": f.detail }))
+            .with_status(f.status)
+            .into_response();
+    }
     let status = err.status();
     let detail = match status {
         StatusCode::NOT_FOUND => "Not Found".to_owned(),

@@ -1,7 +1,10 @@
-//! The one place where core errors become HTTP statuses.
+//! The REST operations' error responses, built from the edge's one failure table
+//! ([`crate::failure`]).
 
 use super::detail::Detail;
+use crate::failure::Failure;
 use meai_core::CoreError;
+use poem::http::StatusCode;
 use poem_openapi::{ApiResponse, payload::Json};
 
 #[derive(Debug, ApiResponse)]
@@ -40,21 +43,27 @@ impl ApiError {
     }
 }
 
-impl From<CoreError> for ApiError {
-    fn from(e: CoreError) -> Self {
-        match e {
-            CoreError::NotFound(what) => Self::not_found(format!("{what} not found")),
-            CoreError::Unauthenticated => Self::unauthorized(),
-            CoreError::Invalid(m) => Self::bad_request(m),
-            CoreError::Conflict(m) => Self::Conflict(Json(Detail::new(m))),
-            CoreError::Storage(err) => {
-                tracing::error!(error = %err, "storage failure");
-                Self::Unavailable(Json(Detail::new("Storage is unavailable, try again")))
-            }
-            CoreError::Internal(m) => {
-                tracing::error!(error = %m, "internal failure");
+impl From<Failure> for ApiError {
+    fn from(f: Failure) -> Self {
+        let body = Json(Detail::new(f.detail));
+        match f.status {
+            StatusCode::BAD_REQUEST => Self::BadRequest(body),
+            StatusCode::UNAUTHORIZED => Self::Unauthorized(body),
+            StatusCode::NOT_FOUND => Self::NotFound(body),
+            StatusCode::CONFLICT => Self::Conflict(body),
+            StatusCode::SERVICE_UNAVAILABLE => Self::Unavailable(body),
+            StatusCode::INTERNAL_SERVER_ERROR => Self::Internal(body),
+            other => {
+                // Operations that can answer other statuses declare them in their own responses.
+                tracing::error!(status = other.as_u16(), "a failure has no response in this operation");
                 Self::Internal(Json(Detail::new("Internal server error")))
             }
         }
+    }
+}
+
+impl From<CoreError> for ApiError {
+    fn from(e: CoreError) -> Self {
+        Failure::from(e).into()
     }
 }

@@ -105,10 +105,8 @@ impl SearchApi {
             Some(l) => l,
             None => DEFAULT_LIMIT,
         };
-        let Some(memory) = &state.memory else {
-            return Err(unavailable("Search is not available on this server"));
-        };
-        let hits = memory
+        let hits = state
+            .memory
             .search(session.0.user_id, query, limit)
             .await
             .map_err(|e| match e {

@@ -6,12 +6,15 @@
 
 use super::auth::SocketUser;
 use super::follow::{follow, room};
+use super::payloads::{self, Resume, Target};
 use super::wire;
+use crate::failure::Failure;
 use crate::state::AppState;
-use meai_core::turn::TurnRequest;
-use meai_core::{ClientMessageId, ConversationId, CoreError};
+use crate::turn_start::{self, SendMessage};
+use meai_core::ConversationId;
+use meai_core::turn::Attachment;
 use serde_json::{Value, json};
-use socketioxide::extract::{Data, Extension, SocketRef, State};
+use socketioxide::extract::{Extension, SocketRef, State, TryData};
 use tracing::Instrument;
 
 /// Registers the event handlers. A connect *middleware*, not the connect handler: socketioxide
@@ -49,20 +52,11 @@ fn emit_error(socket: &SocketRef, message: impl Into<String>, conversation: Opti
     }
 }
 
-/// What the edge tells a person when a use case fails; internals stay in the logs.
-fn describe(e: CoreError) -> String {
-    match e {
-        CoreError::NotFound(what) => format!("{what} not found"),
-        CoreError::Invalid(m) | CoreError::Conflict(m) => m,
-        CoreError::Unauthenticated => "Not authenticated".into(),
-        CoreError::Storage(err) => {
-            tracing::error!(error = %err, "storage failure");
-            "Storage is unavailable, try again".into()
-        }
-        CoreError::Internal(m) => {
-            tracing::error!(error = %m, "internal failure");
-            "Internal server error".into()
-        }
+/// A `message` that starts no run still ends like every turn: `error`, then `last_chunk`.
+fn refuse_message(socket: &SocketRef, message: impl Into<String>, conversation: Option<ConversationId>) {
+    emit_error(socket, message, conversation);
+    if let Err(e) = socket.emit("last_chunk", &wire::last_chunk(conversation)) {
+        tracing::debug!(error = %e, "could not send last_chunk to a socket");
     }
 }
 
@@ -71,33 +65,39 @@ fn describe(e: CoreError) -> String {
 #[derive(Debug, Clone, Copy)]
 struct Joined(ConversationId);
 
-/// The conversation an event is about. Every handler starts here, so this is also where it waits
-/// for the socket to be fully connected (see [`connected`]).
-async fn conversation_of(socket: &SocketRef, data: &Value) -> Option<ConversationId> {
+/// The conversation an event is about: the one it names, or the one joined last. Every handler
+/// starts here, so this is also where it waits for the socket to be fully connected (see
+/// [`connected`]).
+async fn conversation_of(socket: &SocketRef, named: Option<ConversationId>) -> Result<ConversationId, String> {
     connected(socket).await;
-    let id = data
-        .get("conversation_id")
-        .and_then(wire::conversation_id)
-        .or_else(|| socket.extensions.get::<Joined>().map(|j| j.0));
-    if id.is_none() {
-        emit_error(socket, "conversation_id is required", None);
-    }
-    id
+    named
+        .or_else(|| socket.extensions.get::<Joined>().map(|j| j.0))
+        .ok_or_else(|| "conversation_id is required".to_owned())
+}
+
+/// The payload, or `null` when the event came without one.
+fn payload(data: Result<Value, impl std::fmt::Debug>) -> Value {
+    data.unwrap_or(Value::Null)
 }
 
 async fn join_conversation(
     socket: SocketRef,
     State(state): State<AppState>,
     Extension(SocketUser(user)): Extension<SocketUser>,
-    Data(data): Data<Value>,
+    TryData(data): TryData<Value>,
 ) {
-    let Some(id) = conversation_of(&socket, &data).await else {
-        return;
+    let named = match payloads::parse::<Target>(&payload(data)) {
+        Ok(t) => t.conversation_id,
+        Err(m) => return emit_error(&socket, m, None),
+    };
+    let id = match conversation_of(&socket, named).await {
+        Ok(id) => id,
+        Err(m) => return emit_error(&socket, m, None),
     };
     let span = tracing::info_span!("join_conversation", user_id = %user, conversation_id = %id);
     async {
         if let Err(e) = state.conversations.get(user, id).await {
-            return emit_error(&socket, describe(e), Some(id));
+            return emit_error(&socket, Failure::from(e).detail, Some(id));
         }
         socket.join(room(id));
         socket.extensions.insert(Joined(id));
@@ -108,7 +108,7 @@ async fn join_conversation(
         match state.turns.attach(user, id, 0).await {
             Ok(Some(att)) if att.active => follow(socket.clone(), id, att),
             Ok(_) => {}
-            Err(e) => emit_error(&socket, describe(e), Some(id)),
+            Err(e) => emit_error(&socket, Failure::from(e).detail, Some(id)),
         }
     }
     .instrument(span)
@@ -119,58 +119,50 @@ async fn message(
     socket: SocketRef,
     State(state): State<AppState>,
     Extension(SocketUser(user)): Extension<SocketUser>,
-    Data(data): Data<Value>,
+    TryData(data): TryData<Value>,
 ) {
-    let Some(id) = conversation_of(&socket, &data).await else {
-        return;
+    let data = payload(data);
+    let named = match payloads::parse::<Target>(&data) {
+        Ok(t) => t.conversation_id,
+        Err(m) => return refuse_message(&socket, m, None),
     };
-    let content = data
-        .get("content")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
-    let client_message_id = data
-        .get("client_message_id")
-        .and_then(Value::as_str)
-        .and_then(ClientMessageId::parse);
+    let id = match conversation_of(&socket, named).await {
+        Ok(id) => id,
+        Err(m) => return refuse_message(&socket, m, None),
+    };
     let span = tracing::info_span!("message", user_id = %user, conversation_id = %id);
     async {
-        // Limits (rate, concurrent answers) before anything is stored; the permit is held for
-        // the whole turn.
-        let permit = match state.ops.limits.admit_message(user) {
-            Ok(p) => p,
-            Err(refused) => return emit_error(&socket, refused.to_string(), Some(id)),
+        let started = match SendMessage::from_payload(data) {
+            Ok(body) => turn_start::start(&state, user, id, body).await,
+            Err(f) => Err(f),
         };
-        let started = match state
-            .turns
-            .start(
-                user,
-                id,
-                TurnRequest {
-                    content,
-                    client_message_id,
-                },
-            )
-            .await
-        {
+        let started = match started {
             Ok(s) => s,
-            Err(e) => return emit_error(&socket, describe(e), Some(id)),
+            Err(f) => return refuse_message(&socket, f.detail, Some(id)),
         };
-        tokio::spawn(
-            permit.guard(
-                started
-                    .work
-                    .instrument(tracing::info_span!("turn", conversation_id = %id, run = %started.run)),
-            ),
-        );
         // The sender follows this conversation from now on, joined or not (ownership was
-        // checked by the core).
+        // checked by the core); the other sockets of its room follow the run too.
         socket.join(room(id));
-        for peer in socket.within(room(id)).sockets() {
+        let run = started.run;
+        follow(
+            socket.clone(),
+            id,
+            Attachment {
+                run,
+                active: true,
+                events: started.events,
+            },
+        );
+        for peer in socket
+            .within(room(id))
+            .sockets()
+            .into_iter()
+            .filter(|p| p.id != socket.id)
+        {
             match state.turns.attach(user, id, 0).await {
-                Ok(Some(att)) => follow(peer, id, att),
-                Ok(None) => {}
-                Err(e) => emit_error(&socket, describe(e), Some(id)),
+                Ok(Some(att)) if att.run == run => follow(peer, id, att),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "could not attach a socket of the room to a run"),
             }
         }
     }
@@ -182,19 +174,23 @@ async fn resume(
     socket: SocketRef,
     State(state): State<AppState>,
     Extension(SocketUser(user)): Extension<SocketUser>,
-    Data(data): Data<Value>,
+    TryData(data): TryData<Value>,
 ) {
-    let Some(id) = conversation_of(&socket, &data).await else {
-        return;
+    let resume = match payloads::parse::<Resume>(&payload(data)) {
+        Ok(r) => r,
+        Err(m) => return emit_error(&socket, m, None),
     };
-    let after = data.get("after_seq").and_then(Value::as_u64).unwrap_or(0);
-    match state.turns.attach(user, id, after).await {
+    let id = match conversation_of(&socket, resume.conversation_id).await {
+        Ok(id) => id,
+        Err(m) => return emit_error(&socket, m, None),
+    };
+    match state.turns.attach(user, id, resume.after_seq).await {
         Ok(Some(att)) => {
             socket.join(room(id));
             follow(socket, id, att)
         }
         Ok(None) => emit_error(&socket, "No recent reply to resume in this conversation", Some(id)),
-        Err(e) => emit_error(&socket, describe(e), Some(id)),
+        Err(e) => emit_error(&socket, Failure::from(e).detail, Some(id)),
     }
 }
 
@@ -202,15 +198,20 @@ async fn stop(
     socket: SocketRef,
     State(state): State<AppState>,
     Extension(SocketUser(user)): Extension<SocketUser>,
-    Data(data): Data<Value>,
+    TryData(data): TryData<Value>,
 ) {
-    let Some(id) = conversation_of(&socket, &data).await else {
-        return;
+    let named = match payloads::parse::<Target>(&payload(data)) {
+        Ok(t) => t.conversation_id,
+        Err(m) => return emit_error(&socket, m, None),
+    };
+    let id = match conversation_of(&socket, named).await {
+        Ok(id) => id,
+        Err(m) => return emit_error(&socket, m, None),
     };
     match state.turns.stop(user, id).await {
         // The run itself reports the end (`last_chunk` with `stopped: true`) to its followers.
         Ok(true) => tracing::info!(conversation_id = %id, "stop requested"),
         Ok(false) => emit_error(&socket, "No reply is being generated in this conversation", Some(id)),
-        Err(e) => emit_error(&socket, describe(e), Some(id)),
+        Err(e) => emit_error(&socket, Failure::from(e).detail, Some(id)),
     }
 }

@@ -11,6 +11,7 @@ mod auth;
 mod endpoint;
 mod follow;
 mod handlers;
+mod payloads;
 mod relay;
 pub(crate) mod wire;
 

@@ -29,12 +29,10 @@ pub fn error(message: impl Into<String>, conversation: Option<ConversationId>) -
     }
 }
 
-/// Conversation ids arrive as numbers from the frontend; strings of digits are accepted too.
-pub fn conversation_id(v: &Value) -> Option<ConversationId> {
-    match v {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
+/// The `last_chunk` that ends a refused message (no run, so no `seq`).
+pub fn last_chunk(conversation: Option<ConversationId>) -> Value {
+    match conversation {
+        Some(c) => json!({"last_chunk": true, "stopped": false, "conversation_id": c.0}),
+        None => json!({"last_chunk": true, "stopped": false}),
     }
-    .map(ConversationId)
 }

@@ -3,5 +3,6 @@
 
 pub mod composio;
 pub mod gemini;
+pub mod need;
 pub mod oidc;
 pub mod openai;

@@ -1,19 +1,23 @@
-//! Boots the real server on a random port over a fresh SQLite file, zero2prod-style.
+//! Boots the real server on a random port, zero2prod-style: over the configured adapters on a
+//! fresh SQLite file ([`spawn_app`]), or over the in-memory ones of `meai-mock` for fast tests of
+//! the edge ([`spawn_mock_app`]).
 #![allow(dead_code)]
 
+use meai::adapters::Adapters;
 use meai::config::Config;
-use meai::startup::{Server, build_state};
+use meai::startup::{Server, assemble};
 use meai::state::AppState;
 use meai_core::session::SessionToken;
 use meai_core::{AuthMethod, Email, NewUser, User};
 use reqwest::StatusCode;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 pub struct TestApp {
     pub addr: SocketAddr,
     pub base: String,
     pub state: AppState,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -23,23 +27,57 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts the app with extra environment-style settings on top of the test defaults.
 pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
-    spawn_app_customized(vars, |state| state).await
+    spawn_app_customized(vars, |adapters| adapters).await
 }
 
-/// Like [`spawn_app_with`], letting the test swap parts of the wired state (e.g. a fake toolkit).
-pub async fn spawn_app_customized(vars: &[(&str, &str)], customize: impl FnOnce(AppState) -> AppState) -> TestApp {
+/// The in-memory adapters: no model (turns end with an error) and no toolkits unless the test
+/// sets them.
+pub fn mock_adapters() -> Adapters {
+    let store = Arc::new(meai_mock::MemoryStore::default());
+    Adapters {
+        store: store.clone(),
+        source: store,
+        index: Arc::new(meai_mock::MemoryIndex::default()),
+        embedder: Arc::new(meai_mock::HashEmbedder::default()),
+        model: None,
+        toolkits: None,
+        runs: Arc::new(meai_mock::LocalRuns::default()),
+        codec: Arc::new(meai_mock::MemoryCodec::default()),
+        identity: None,
+    }
+}
+
+/// The app over [`mock_adapters`] as `customize` changes them.
+pub async fn spawn_mock_app(vars: &[(&str, &str)], customize: impl FnOnce(Adapters) -> Adapters) -> TestApp {
+    let config = test_config(vars, "sqlite://unused-by-mock-adapters.db");
+    serve(config, customize(mock_adapters()), None).await
+}
+
+/// Like [`spawn_app_with`], letting the test swap adapters of the configured ones (e.g. a mock
+/// toolkit platform).
+pub async fn spawn_app_customized(vars: &[(&str, &str)], customize: impl FnOnce(Adapters) -> Adapters) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("meai.db").display());
+    let config = test_config(vars, &db);
+    let adapters = Adapters::from_config(&config).await.expect("adapters");
+    serve(config, customize(adapters), Some(dir)).await
+}
+
+/// The test defaults with `vars` on top.
+fn test_config(vars: &[(&str, &str)], db: &str) -> Config {
     let mut all: Vec<(String, String)> = vec![
-        ("DATABASE_URL".into(), db),
+        ("DATABASE_URL".into(), db.to_owned()),
         ("SECRET_KEY".into(), "test-secret-key-for-sessions".into()),
         ("FRONTEND_URL".into(), "http://frontend.test".into()),
         ("ALLOWED_ORIGIN".into(), "http://frontend.test".into()),
     ];
     all.retain(|(k, _)| !vars.iter().any(|(o, _)| o == k));
     all.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    let config = Config::from_vars(all).expect("test config");
-    let state = customize(build_state(config).await.expect("app state"));
+    Config::from_vars(all).expect("test config")
+}
+
+async fn serve(config: Config, adapters: Adapters, dir: Option<tempfile::TempDir>) -> TestApp {
+    let state = assemble(config, adapters).await.expect("app state");
     let server = Server::bind(state.clone(), "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();

@@ -1,9 +1,21 @@
-//! In-memory versions of meAI's ports, for fast tests of the core and the HTTP layer.
+//! In-memory versions of every meAI port, for fast tests of the core and the HTTP layer.
 //!
 //! Each mirrors the semantics its port's contract suite pins down, so a test that passes
-//! against a mock says something about the real adapters too.
+//! against a mock says something about the real adapters too. The run registry has no copy
+//! here: the in-process one ([`LocalRuns`]) already lives in memory and is re-exported.
 
+mod identity;
+mod index;
 pub mod model;
+mod session;
+mod source;
 mod store;
+mod toolkits;
 
+pub use identity::{AUTHORIZE_URL, MockIdentity};
+pub use index::MemoryIndex;
+pub use meai_runs::LocalRuns;
+pub use model::{HashEmbedder, Script, ScriptedChatModel};
+pub use session::MemoryCodec;
 pub use store::MemoryStore;
+pub use toolkits::MockToolkits;

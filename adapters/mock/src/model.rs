@@ -36,6 +36,16 @@ impl Script {
         Self::events(items)
     }
 
+    /// Exactly these text chunks, then `Finished(Stop)`.
+    pub fn chunks(chunks: &[&str]) -> Self {
+        let mut items: Vec<_> = chunks
+            .iter()
+            .map(|c| Ok(ChatEvent::TextDelta((*c).to_owned())))
+            .collect();
+        items.push(Ok(ChatEvent::Finished(FinishReason::Stop)));
+        Self::events(items)
+    }
+
     /// The tool calls, then `Finished(ToolCalls)`.
     pub fn tool_calls(calls: Vec<ToolCall>) -> Self {
         Self::events(vec![

@@ -105,6 +105,42 @@ impl MemoryStore {
         // A test that panicked mid-update poisons the lock; later assertions still want the data.
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+
+    /// How many users exist (for tests of sign-in).
+    pub fn user_count(&self) -> usize {
+        self.state().users.len()
+    }
+
+    /// The messages `keep` accepts, with their conversation's title, in id order (newest first
+    /// with `newest_first`), at most `limit`: what [`meai_core::memory::MessageSource`] reads.
+    pub(crate) fn found(
+        &self,
+        keep: impl Fn(&Message) -> bool,
+        limit: usize,
+        newest_first: bool,
+    ) -> Vec<meai_core::memory::FoundMessage> {
+        let s = self.state();
+        let mut all: Vec<&Message> = s
+            .messages
+            .values()
+            .flat_map(BTreeMap::values)
+            .filter(|m| keep(m))
+            .collect();
+        all.sort_by_key(|m| m.id);
+        if newest_first {
+            all.reverse();
+        }
+        all.into_iter()
+            .take(limit)
+            .map(|m| meai_core::memory::FoundMessage {
+                message: m.clone(),
+                conversation_title: s
+                    .conversations
+                    .get(&m.conversation_id)
+                    .and_then(|c| c.title.as_ref().map(|t| t.as_str().to_owned())),
+            })
+            .collect()
+    }
 }
 
 #[async_trait::async_trait]

@@ -1,3 +1,8 @@
-//! The Store contract against the in-memory store.
+//! The Store and MessageSource contracts against the in-memory store.
 
-meai_core::store_contract_tests!(|| async { Some(std::sync::Arc::new(meai_mock::MemoryStore::default())) });
+async fn store() -> std::sync::Arc<meai_mock::MemoryStore> {
+    std::sync::Arc::new(meai_mock::MemoryStore::default())
+}
+
+meai_core::store_contract_tests!(store);
+meai_core::message_source_contract_tests!(store);

@@ -3,4 +3,5 @@
 
 mod common;
 
-meai_core::store_contract_tests!(|| async { Some(common::TempSqlite::new().await) });
+meai_core::store_contract_tests!(common::TempSqlite::new);
+meai_core::message_source_contract_tests!(common::TempSqlite::new);

@@ -19,12 +19,12 @@ impl Deref for Local {
     }
 }
 
-async fn local() -> Option<Local> {
+async fn local() -> Local {
     let db = common::TempSqlite::new().await;
-    Some(Local {
+    Local {
         index: SqlVectorIndex::new(&db),
         _db: db,
-    })
+    }
 }
 
 meai_core::vector_index_contract_tests!(local);

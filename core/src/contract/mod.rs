@@ -1,7 +1,8 @@
 //! Port contract suites, written once and run against every adapter.
 //!
 //! An adapter crate runs a suite with the matching macro, giving an async factory that returns
-//! `Some(handle)` (anything that derefs to the adapter) or `None` to report the suite as skipped,
-//! e.g. when the database server it needs was not configured.
+//! a handle (anything that derefs to the adapter). A suite never skips itself: a factory whose
+//! backend is missing fails the case, naming what to start (see `meai_testkit::need`).
 
+pub mod source;
 pub mod store;

@@ -3,7 +3,7 @@
 //! batches. A full queue drops messages (counted, logged) rather than slowing a turn down.
 
 use super::Memory;
-use crate::turn::Recall;
+use crate::turn::{Recall, RecallError};
 use crate::{ConversationId, Message, UserId};
 use futures::channel::mpsc;
 use futures::future::BoxFuture;
@@ -82,10 +82,10 @@ impl Recall for MemoryRecall {
         conversation: ConversationId,
         query: &str,
         limit: usize,
-    ) -> Result<Vec<Message>, String> {
+    ) -> Result<Vec<Message>, RecallError> {
         let outcome = self.memory.recall(user, conversation, query, limit).await;
         self.memory.count_recall(outcome.is_ok());
-        outcome.map_err(|e| e.to_string())
+        Ok(outcome?)
     }
 
     async fn remember(&self, _user: UserId, messages: &[Message]) {

@@ -110,6 +110,11 @@ impl ToolExecutor for ToolkitTools {
             .execute(user, &call.name, &call.arguments)
             .await
             .map_err(|e| to_tool_error(e, &call.name))?;
-        Ok(truncate(data.to_string()))
+        // Text is fed back as is; anything else as its JSON.
+        let text = match data {
+            serde_json::Value::String(text) => text,
+            other => other.to_string(),
+        };
+        Ok(truncate(text))
     }
 }

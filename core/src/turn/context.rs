@@ -2,8 +2,20 @@
 //! latest messages.
 
 use super::TurnSettings;
+use crate::memory::MemoryError;
 use crate::model::{ChatMessage, ToolSpec};
 use crate::{Conversation, ConversationId, Message, MessageKind, UserId};
+use std::time::Duration;
+
+/// Why recall gave nothing; the turn logs it and answers without recalled messages.
+#[derive(Debug, thiserror::Error)]
+pub enum RecallError {
+    #[error(transparent)]
+    Memory(#[from] MemoryError),
+    /// Recall took longer than the turn may wait before its first token.
+    #[error("recall took longer than {} ms", .0.as_millis())]
+    TimedOut(Duration),
+}
 
 /// The seam for semantic recall (the VectorIndex + Embedder issue wires it): earlier messages
 /// of the user relevant to `query`, best first. Failures only cost recall, never the turn.
@@ -15,7 +27,7 @@ pub trait Recall: Send + Sync + 'static {
         conversation: ConversationId,
         query: &str,
         limit: usize,
-    ) -> Result<Vec<Message>, String>;
+    ) -> Result<Vec<Message>, RecallError>;
 
     /// After an answered turn: the turn's messages (the human one first), to be remembered for
     /// later recall. Must return quickly (queue the work); the default forgets them.

@@ -26,10 +26,10 @@ mod tools;
 #[cfg(feature = "contract")]
 pub mod contract;
 
-pub use context::Recall;
+pub use context::{Recall, RecallError};
 pub use events::{RunEvent, TurnEvent};
 pub use run::{FAILED_MARK, NO_MODEL, STOPPED_MARK};
 pub use runs::{Attachment, RunError, RunId, RunRegistry, RunStarted, RunWriter};
-pub use service::{BUSY, StartedTurn, TurnRequest, Turns};
+pub use service::{BUSY, StartedTurn, TurnRequest, Turns, TurnsBuilder};
 pub use settings::TurnSettings;
 pub use tools::{ToolError, ToolExecutor};

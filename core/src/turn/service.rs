@@ -1,10 +1,11 @@
 //! The `Turns` use case: start a turn, attach to its run, stop it.
 
 use super::run::{Turn, replay_stored_reply};
-use super::{Attachment, Recall, RunError, RunId, RunRegistry, ToolExecutor, TurnSettings};
+use super::{Attachment, Recall, RunEvent, RunId, RunRegistry, ToolExecutor, TurnSettings};
 use crate::model::ChatModel;
 use crate::{ClientMessageId, ConversationId, CoreError, Message, MessageKind, NewMessage, Page, Store, UserId};
 use futures::future::BoxFuture;
+use futures::stream::BoxStream;
 use std::sync::Arc;
 
 /// A message a person sends.
@@ -15,12 +16,14 @@ pub struct TurnRequest {
     pub client_message_id: Option<ClientMessageId>,
 }
 
-/// A started turn. The core does not spawn: the edge runs `work` on its executor, and
-/// listeners [`Turns::attach`] to the run to receive its events.
+/// A started turn. The core does not spawn: the edge runs `work` on its executor. The sender
+/// gets the run's events from its start; other listeners [`Turns::attach`] to the run.
 pub struct StartedTurn {
     pub run: RunId,
     /// The stored human message.
     pub human: Message,
+    /// Every event of the run, from the first.
+    pub events: BoxStream<'static, RunEvent>,
     /// Streams the answer, persists it, then does the background work (title, summary).
     pub work: BoxFuture<'static, ()>,
 }
@@ -48,60 +51,63 @@ pub(super) struct Deps {
     pub settings: TurnSettings,
 }
 
-/// The assistant turn, for one signed-in user at a time.
+/// The assistant turn, for one signed-in user at a time. Built with [`Turns::builder`].
 #[derive(Clone)]
 pub struct Turns {
     deps: Arc<Deps>,
 }
 
-fn run_error(e: RunError) -> CoreError {
-    match e {
-        RunError::Active => CoreError::Conflict(BUSY.into()),
-        RunError::Backend(m) => CoreError::Internal(format!("run registry: {m}")),
+/// Wires [`Turns`]: the store, the run registry and the settings are required; the model, the
+/// tools, recall and a summary model are optional.
+pub struct TurnsBuilder {
+    deps: Deps,
+}
+
+impl TurnsBuilder {
+    /// The chat model; `None` when no provider is configured: turns then end with an `error`.
+    pub fn model(mut self, model: Option<Arc<dyn ChatModel>>) -> Self {
+        self.deps.model = model;
+        self
+    }
+
+    /// Tools from the user's toolkits.
+    pub fn tools(mut self, tools: Option<Arc<dyn ToolExecutor>>) -> Self {
+        self.deps.tools = tools;
+        self
+    }
+
+    /// Semantic recall of earlier messages.
+    pub fn recall(mut self, recall: Option<Arc<dyn Recall>>) -> Self {
+        self.deps.recall = recall;
+        self
+    }
+
+    /// A (cheaper) model for titles and summaries.
+    pub fn summary_model(mut self, model: Option<String>) -> Self {
+        self.deps.summary_model = model;
+        self
+    }
+
+    pub fn build(self) -> Turns {
+        Turns {
+            deps: Arc::new(self.deps),
+        }
     }
 }
 
 impl Turns {
-    /// `model` is `None` when no provider is configured: turns then end with an `error` event.
-    pub fn new(
-        store: Arc<dyn Store>,
-        runs: Arc<dyn RunRegistry>,
-        model: Option<Arc<dyn ChatModel>>,
-        settings: TurnSettings,
-    ) -> Self {
-        Self {
-            deps: Arc::new(Deps {
+    pub fn builder(store: Arc<dyn Store>, runs: Arc<dyn RunRegistry>, settings: TurnSettings) -> TurnsBuilder {
+        TurnsBuilder {
+            deps: Deps {
                 store,
                 runs,
-                model,
+                model: None,
                 summary_model: None,
                 tools: None,
                 recall: None,
                 settings,
-            }),
+            },
         }
-    }
-
-    fn with(self, f: impl FnOnce(&mut Deps)) -> Self {
-        let mut deps = Arc::try_unwrap(self.deps).unwrap_or_else(|_| panic!("configure Turns before cloning it"));
-        f(&mut deps);
-        Self { deps: Arc::new(deps) }
-    }
-
-    /// Tools from the user's toolkits.
-    pub fn with_tools(self, tools: Arc<dyn ToolExecutor>) -> Self {
-        self.with(|d| d.tools = Some(tools))
-    }
-
-    /// Semantic recall of earlier messages.
-    pub fn with_recall(self, recall: Arc<dyn Recall>) -> Self {
-        self.with(|d| d.recall = Some(recall))
-    }
-
-    /// A (cheaper) model for titles and summaries.
-    pub fn with_summary_model(self, model: impl Into<String>) -> Self {
-        let model = model.into();
-        self.with(|d| d.summary_model = Some(model))
     }
 
     /// Stores the human message and starts the run that answers it.
@@ -131,7 +137,7 @@ impl Turns {
             .get_conversation(user, conversation)
             .await
             .map_err(CoreError::store("Conversation"))?;
-        let writer = d.runs.begin(conversation, user).await.map_err(run_error)?;
+        let writer = d.runs.begin(conversation, user).await.map_err(CoreError::from)?;
         // Durable before anything else happens: even if the model fails, the question is kept.
         // (On error the writer is dropped, which ends the run.)
         let message = NewMessage {
@@ -145,6 +151,11 @@ impl Turns {
             .await
             .map_err(CoreError::store("Conversation"))?;
         let run = writer.run();
+        // Attached before the work runs, so the sender sees the run from its first event.
+        let events = match d.runs.attach(conversation, 0).await? {
+            Some(attachment) => attachment.events,
+            None => return Err(CoreError::Runs("a run just begun could not be attached".into())),
+        };
         let deps = self.deps.clone();
         if request.client_message_id.is_some() && !is_latest(d, user, &human).await? {
             // A retry of a message that was already answered (or is being answered): resend the
@@ -154,6 +165,7 @@ impl Turns {
             return Ok(StartedTurn {
                 run,
                 human,
+                events,
                 work: Box::pin(replay_stored_reply(deps, writer, user, replayed)),
             });
         }
@@ -167,6 +179,7 @@ impl Turns {
         Ok(StartedTurn {
             run,
             human,
+            events,
             work: Box::pin(turn.run()),
         })
     }
@@ -180,19 +193,23 @@ impl Turns {
         after_seq: u64,
     ) -> Result<Option<Attachment>, CoreError> {
         self.owned(user, conversation).await?;
-        self.deps.runs.attach(conversation, after_seq).await.map_err(run_error)
+        self.deps
+            .runs
+            .attach(conversation, after_seq)
+            .await
+            .map_err(CoreError::from)
     }
 
     /// Asks the conversation's active run to stop; false when none is active.
     pub async fn stop(&self, user: UserId, conversation: ConversationId) -> Result<bool, CoreError> {
         self.owned(user, conversation).await?;
-        self.deps.runs.request_stop(conversation).await.map_err(run_error)
+        self.deps.runs.request_stop(conversation).await.map_err(CoreError::from)
     }
 
     /// The active run of the conversation, if any.
     pub async fn active(&self, user: UserId, conversation: ConversationId) -> Result<Option<RunId>, CoreError> {
         self.owned(user, conversation).await?;
-        self.deps.runs.active(conversation).await.map_err(run_error)
+        self.deps.runs.active(conversation).await.map_err(CoreError::from)
     }
 
     /// Runs are keyed by conversation only; ownership is checked here, once, for every caller.

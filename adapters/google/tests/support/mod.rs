@@ -1,24 +1,22 @@
 //! A sign-in rig: `Logins` over `GoogleIdentity`, biscuit sessions and an in-memory store,
 //! against the fake OpenID provider; plus a browser that stops at the callback redirect.
 
-mod store;
-
 use chrono::Duration;
 use meai_core::service::{Logins, SessionPolicy, Sessions};
 use meai_google::{GoogleConfig, GoogleIdentity};
+use meai_mock::MemoryStore;
 use meai_session::BiscuitCodec;
 use meai_testkit::oidc::FakeOidc;
 use reqwest::Url;
 use std::collections::HashMap;
 use std::sync::Arc;
-pub use store::LoginOnlyStore;
 
 /// Never contacted: the "browser" stops at the redirect to it.
 pub const REDIRECT_URI: &str = "http://127.0.0.1:9/auth/google/callback";
 
 pub struct Rig {
     pub idp: FakeOidc,
-    pub store: Arc<LoginOnlyStore>,
+    pub store: Arc<MemoryStore>,
     pub identity: Arc<GoogleIdentity>,
     pub sessions: Sessions,
     pub logins: Logins,
@@ -28,7 +26,7 @@ impl Rig {
     pub async fn start() -> Self {
         let idp = FakeOidc::start().await;
         let identity = Arc::new(GoogleIdentity::new(&config(&idp)).expect("valid config"));
-        let store = Arc::new(LoginOnlyStore::default());
+        let store = Arc::new(MemoryStore::default());
         let sessions = Sessions::new(
             store.clone(),
             Arc::new(BiscuitCodec::from_secret(b"sign-in tests secret, long enough")),

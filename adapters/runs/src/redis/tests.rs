@@ -1,13 +1,9 @@
-//! Against a real Redis: `TEST_REDIS_URL` (skipped, with a SKIPPED line, when unset).
+//! Against a real Redis at `TEST_REDIS_URL` (the test fails when it is unset).
 
 use super::*;
 
-fn url() -> Option<String> {
-    let url = std::env::var("TEST_REDIS_URL").ok().filter(|u| !u.is_empty());
-    if url.is_none() {
-        println!("SKIPPED: TEST_REDIS_URL is not set");
-    }
-    url
+fn url() -> String {
+    meai_testkit::need::redis_url()
 }
 
 /// A registry under a fresh prefix: tests share one Redis without seeing each other's runs.
@@ -22,13 +18,13 @@ fn fresh(url: &str, lease: Duration) -> RedisRuns {
 
 #[tokio::test]
 async fn redis_runs_keep_the_contract() {
-    let Some(url) = url() else { return };
+    let url = url();
     meai_core::turn::contract::run_registry_contract(|| fresh(&url, Duration::from_secs(10))).await;
 }
 
 #[tokio::test]
 async fn two_registries_share_runs_and_stops() {
-    let Some(url) = url() else { return };
+    let url = url();
     let a = fresh(&url, Duration::from_secs(10));
     let b = RedisRuns {
         inner: Arc::new(Inner {
@@ -57,7 +53,7 @@ async fn two_registries_share_runs_and_stops() {
 
 #[tokio::test]
 async fn a_run_whose_instance_died_is_closed_by_its_listeners() {
-    let Some(url) = url() else { return };
+    let url = url();
     let runs = fresh(&url, Duration::from_millis(600));
     let c = ConversationId(3);
     let w = writer::begin_writer(runs.inner.clone(), c, UserId(1)).await.unwrap();
@@ -89,7 +85,7 @@ async fn a_run_whose_instance_died_is_closed_by_its_listeners() {
 
 #[tokio::test]
 async fn runs_begun_on_one_instance_are_announced_to_the_others() {
-    let Some(url) = url() else { return };
+    let url = url();
     let a = fresh(&url, Duration::from_secs(10));
     let b = RedisRuns::new(&url, a.inner.config.clone()).unwrap();
     let mut started = b.started().await.unwrap().expect("a shared registry announces runs");

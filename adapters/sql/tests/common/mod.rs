@@ -47,7 +47,7 @@ impl Drop for TempSqlite {
 }
 
 /// A migrated PostgreSQL database created for one case on the server `TEST_DATABASE_URL`
-/// names, dropped on drop; `None` when that variable is unset.
+/// names, dropped on drop; the case fails when that variable is unset.
 #[cfg(feature = "postgres")]
 pub struct TempPostgres {
     store: SqlStore,
@@ -57,15 +57,15 @@ pub struct TempPostgres {
 
 #[cfg(feature = "postgres")]
 impl TempPostgres {
-    pub async fn new() -> Option<Self> {
-        let db = Self::empty().await?;
+    pub async fn new() -> Self {
+        let db = Self::empty().await;
         db.store.migrate().await.expect("migrate test database");
-        Some(db)
+        db
     }
 
     /// A fresh database without the schema.
-    pub async fn empty() -> Option<Self> {
-        let admin_url = std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty())?;
+    pub async fn empty() -> Self {
+        let admin_url = meai_testkit::need::postgres_url();
         let name = format!("meai_test_{}", uuid::Uuid::new_v4().simple());
         let admin = SqlStore::connect(&admin_url)
             .await
@@ -78,7 +78,7 @@ impl TempPostgres {
         let store = SqlStore::connect(&with_database(&admin_url, &name))
             .await
             .expect("connect to test database");
-        Some(Self { store, admin_url, name })
+        Self { store, admin_url, name }
     }
 
     /// The URL of this case's database.
