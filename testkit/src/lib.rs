@@ -5,3 +5,5 @@ pub mod composio;
 pub mod gemini;
 pub mod oidc;
 pub mod openai;
+#[cfg(feature = "qdrant")]
+pub mod qdrant;
