@@ -6,3 +6,5 @@ pub mod gemini;
 pub mod need;
 pub mod oidc;
 pub mod openai;
+#[cfg(feature = "qdrant")]
+pub mod qdrant;

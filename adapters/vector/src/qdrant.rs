@@ -20,8 +20,23 @@ const PREFIX: &str = "meai_";
 
 fn err(e: QdrantError) -> VectorError {
     match e {
+        QdrantError::ResponseError { status } if unreachable(&status) => {
+            VectorError::Unavailable(format!("qdrant: {}", status.message()))
+        }
         QdrantError::ResponseError { status } => VectorError::Backend(format!("qdrant: {}", status.message())),
         other => VectorError::Unavailable(other.to_string()),
+    }
+}
+
+/// Transport failures arrive as statuses too: tonic's own, and qdrant-client's `Internal`
+/// "Failed to connect to ..." when it cannot open a channel (the server's internal errors read
+/// "Service internal error: ...").
+fn unreachable(status: &tonic::Status) -> bool {
+    use tonic::Code;
+    match status.code() {
+        Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => true,
+        Code::Internal => status.message().starts_with("Failed to connect"),
+        _ => false,
     }
 }
 
