@@ -190,15 +190,39 @@ pub struct Config {
     pub trust_forwarded_for: bool,
 }
 
-/// `MODEL`: the chat provider, as the original names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ModelProvider {
-    #[serde(alias = "OpenAI", alias = "OPENAI")]
-    OpenAi,
-    #[serde(alias = "google", alias = "Gemini", alias = "GEMINI")]
-    Gemini,
+/// A setting with a fixed set of values, read case-insensitively; a wrong one names the
+/// variable and what it accepts.
+macro_rules! choice {
+    ($(#[$meta:meta])* $name:ident, $var:literal, { $($(#[$vmeta:meta])* $variant:ident => [$($spelling:literal),+]),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant),+
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let raw = String::deserialize(d)?;
+                match raw.trim().to_ascii_lowercase().as_str() {
+                    $($($spelling)|+ => Ok(Self::$variant),)+
+                    _ => Err(serde::de::Error::custom(format!(
+                        "{} must be one of {}, not {raw:?}",
+                        $var,
+                        [$($($spelling),+),+].join(", ")
+                    ))),
+                }
+            }
+        }
+    };
 }
+
+choice!(
+    /// `MODEL`: the chat provider, as the original names it.
+    ModelProvider, "MODEL", {
+        OpenAi => ["openai"],
+        Gemini => ["gemini", "google"],
+    }
+);
 
 impl ModelProvider {
     pub fn provider(self) -> meai_llm::Provider {
@@ -209,25 +233,27 @@ impl ModelProvider {
     }
 }
 
-/// `EMBEDDER`: the model provider's embeddings (the default), or the offline lexical embedder.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EmbedderKind {
-    #[default]
-    Provider,
-    Lexical,
-}
+choice!(
+    /// `EMBEDDER`: the model provider's embeddings (the default), or the offline lexical embedder.
+    #[derive(Default)]
+    EmbedderKind, "EMBEDDER", {
+        #[default]
+        Provider => ["provider"],
+        Lexical => ["lexical"],
+    }
+);
 
-/// `VECTOR_STORE`: where message vectors live.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum VectorStoreKind {
-    /// A table beside the messages, in the SQL database.
-    #[default]
-    Local,
-    Chroma,
-    Qdrant,
-}
+choice!(
+    /// `VECTOR_STORE`: where message vectors live.
+    #[derive(Default)]
+    VectorStoreKind, "VECTOR_STORE", {
+        /// A table beside the messages, in the SQL database.
+        #[default]
+        Local => ["local"],
+        Chroma => ["chroma"],
+        Qdrant => ["qdrant"],
+    }
+);
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]

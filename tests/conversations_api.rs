@@ -1,14 +1,15 @@
-//! The conversation endpoints over HTTP: exact shapes, statuses and isolation.
+//! The conversation endpoints over HTTP: exact shapes, statuses and isolation, against the app
+//! built over the mock adapters (the SQL store is held to the same rules by the Store contract).
 
 mod common;
 
-use common::{json, spawn_app};
+use common::{TestApp, json, spawn_mock_app};
 use reqwest::StatusCode;
 use serde_json::json;
 
 #[tokio::test]
 async fn full_conversation_lifecycle_with_original_shapes() {
-    let app = spawn_app().await;
+    let app = mock_app().await;
     let b = app.local_browser().await;
 
     // The frontend calls the list without the trailing slash; the original path has it.
@@ -149,7 +150,7 @@ async fn claims_of(app: &common::TestApp, browser: &reqwest::Client) -> meai_cor
 
 #[tokio::test]
 async fn title_is_required_when_renaming() {
-    let app = spawn_app().await;
+    let app = mock_app().await;
     let b = app.local_browser().await;
     let c = json(b.post(app.url("/conversations")).json(&json!({})).send().await.unwrap()).await;
     let path = app.url(&format!("/conversations/{}", c["conversation_id"]));
@@ -165,7 +166,7 @@ async fn title_is_required_when_renaming() {
 
 #[tokio::test]
 async fn another_users_ids_are_not_found() {
-    let app = spawn_app().await;
+    let app = mock_app().await;
     let a = app.local_browser().await;
     let c = json(
         a.post(app.url("/conversations"))
@@ -239,7 +240,7 @@ async fn another_users_ids_are_not_found() {
 
 #[tokio::test]
 async fn lists_paginate_with_limit_and_before() {
-    let app = spawn_app().await;
+    let app = mock_app().await;
     let b = app.local_browser().await;
     let mut ids = Vec::new();
     for i in 0..4 {
@@ -283,7 +284,7 @@ async fn lists_paginate_with_limit_and_before() {
 
 #[tokio::test]
 async fn bad_input_gets_a_clear_error() {
-    let app = spawn_app().await;
+    let app = mock_app().await;
     let b = app.local_browser().await;
     let r = b
         .get(app.url("/conversations/not-a-number/messages"))
@@ -325,7 +326,7 @@ async fn bad_input_gets_a_clear_error() {
 
 #[tokio::test]
 async fn unauthenticated_requests_get_401() {
-    let app = spawn_app().await;
+    let app = mock_app().await;
     let http = reqwest::Client::new();
     for path in ["/conversations", "/conversations/1/messages", "/auth/me"] {
         let r = http.get(app.url(path)).send().await.unwrap();
@@ -346,4 +347,8 @@ async fn unauthenticated_requests_get_401() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
+
+async fn mock_app() -> TestApp {
+    spawn_mock_app(&[], |adapters| adapters).await
 }

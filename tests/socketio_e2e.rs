@@ -392,9 +392,9 @@ async fn stop_ends_the_answer_and_drops_the_upstream_request() {
         {"emit": "message", "data": {"content": "Hi", "conversation_id": conv.0}},
         {"wait": "assistant"},
         {"emit": "message", "data": {"content": "again", "conversation_id": conv.0}},
-        {"wait": "error"},
+        {"wait": "error"}, {"wait": "last_chunk"},
         {"emit": "stop", "data": {"conversation_id": conv.0}},
-        {"wait": "last_chunk"}
+        {"wait": "last_chunk", "count": 2}
     ]);
     let lines = run_client(&app, plan).await;
     assert_eq!(
@@ -402,7 +402,10 @@ async fn stop_ends_the_answer_and_drops_the_upstream_request() {
         BUSY,
         "a second message is refused while answering"
     );
-    assert_eq!(named(&lines, "last_chunk")[0]["data"]["stopped"], true);
+    let ends = named(&lines, "last_chunk");
+    assert_eq!(ends[0]["data"]["stopped"], false, "the refused message ends too");
+    assert!(ends[0]["data"]["seq"].is_null(), "the refusal is no event of the run");
+    assert_eq!(ends[1]["data"]["stopped"], true);
     assert!(
         fake.wait_for_disconnects(1, Duration::from_secs(5)).await,
         "the upstream request was dropped"
@@ -487,7 +490,7 @@ async fn messages_over_the_rate_get_an_error_event_and_are_not_stored() {
         {"emit": "message", "data": {"content": "Hi", "conversation_id": conv.0}},
         {"wait": "last_chunk"},
         {"emit": "message", "data": {"content": "Hi again", "conversation_id": conv.0}},
-        {"wait": "error", "count": 2}
+        {"wait": "error", "count": 2}, {"wait": "last_chunk", "count": 2}
     ]);
     let lines = run_client(&app, plan).await;
     let errors = named(&lines, "error");
@@ -496,7 +499,9 @@ async fn messages_over_the_rate_get_an_error_event_and_are_not_stored() {
     let refused = errors[1]["data"]["error"].as_str().unwrap();
     assert!(refused.contains("Too many messages"), "{refused}");
     assert_eq!(errors[1]["data"]["conversation_id"], conv.0);
-    assert_eq!(named(&lines, "last_chunk").len(), 1, "no turn for the refused message");
+    let ends = named(&lines, "last_chunk");
+    assert_eq!(ends.len(), 2, "the refused message ends with last_chunk too");
+    assert!(ends[1]["data"]["seq"].is_null(), "but no run was started for it");
     assert_eq!(
         messages(&app, user, conv).await,
         vec![(MessageKind::Human, "Hi".into())]

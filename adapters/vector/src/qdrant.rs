@@ -60,10 +60,13 @@ impl QdrantIndex {
             .api_key(api_key)
             .timeout(std::time::Duration::from_secs(15))
             .connect_timeout(std::time::Duration::from_secs(3))
+            // The client's own version check blocks the async runtime and prints to stdout; the
+            // health check below reads the version instead.
+            .skip_compatibility_check()
             .build()
             .map_err(err)?;
-        client.health_check().await.map_err(err)?;
-        tracing::info!("qdrant vector index connected");
+        let health = client.health_check().await.map_err(err)?;
+        tracing::info!(server_version = %health.version, "qdrant vector index connected");
         Ok(Self {
             client,
             known: Mutex::new(HashSet::new()),

@@ -671,7 +671,7 @@ export interface components {
         };
         /**
          * SendMessage
-         * @description A message to the assistant.
+         * @description A message to the assistant (the SSE body, and the `message` event's payload).
          */
         SendMessage: {
             /** @description What the person says. */
