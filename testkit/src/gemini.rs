@@ -26,48 +26,26 @@
 //! # }
 //! ```
 
-pub use crate::openai::{FakeBackend, RecordedRequest, Reply, ToolCallReply, Usage, hash_embedding};
+pub use crate::openai::{FakeBackend, FakeServer, RecordedRequest, Reply, ToolCallReply, Usage, hash_embedding};
 
-use crate::openai::{ReplyKind, Step, event_stream, json_response, serve, word_count};
+use crate::openai::{FakeApi, ReplyKind, Step, event_stream, json_response, word_count};
 use poem::web::{Data, Path};
-use poem::{Body, EndpointExt, Request, Response, Route, handler, post};
+use poem::{Body, Request, Response, Route, handler, post};
 use serde_json::{Value, json};
-use std::ops::Deref;
 use std::sync::Arc;
-use tokio::sync::oneshot;
 
-/// A running fake Gemini API. Dropping it stops the server.
-pub struct FakeGemini {
-    origin: String,
-    backend: Arc<FakeBackend>,
-    _shutdown: oneshot::Sender<()>,
-}
+/// A running fake Gemini API (base URL `http://127.0.0.1:<port>/v1beta/`). Dropping it stops
+/// the server.
+pub type FakeGemini = FakeServer<GeminiApi>;
 
-impl FakeGemini {
-    pub async fn start() -> Self {
-        let backend = Arc::new(FakeBackend::default());
-        let app = Route::new()
-            .at("/v1beta/models/*target", post(models))
-            .data(backend.clone());
-        let (origin, shutdown) = serve(app).await;
-        Self {
-            origin,
-            backend,
-            _shutdown: shutdown,
-        }
-    }
+/// Every model method under `/v1beta/models/`.
+pub struct GeminiApi;
 
-    /// `http://127.0.0.1:<port>/v1beta/`: the base URL a Gemini client is configured with.
-    pub fn base_url(&self) -> String {
-        format!("{}/v1beta/", self.origin)
-    }
-}
+impl FakeApi for GeminiApi {
+    const BASE_PATH: &'static str = "/v1beta/";
 
-impl Deref for FakeGemini {
-    type Target = FakeBackend;
-
-    fn deref(&self) -> &FakeBackend {
-        &self.backend
+    fn routes() -> Route {
+        Route::new().at("/v1beta/models/*target", post(models))
     }
 }
 
@@ -107,12 +85,12 @@ async fn models(req: &Request, Path(target): Path<String>, body: Body, backend: 
     let body = body.into_json::<Value>().await.unwrap_or(Value::Null);
     let (model, method) = target.rsplit_once(':').unwrap_or((target.as_str(), ""));
     let api_key = api_key(req);
-    backend.record(RecordedRequest {
-        path: req.uri().to_string(),
-        model: Some(model.to_owned()),
-        api_key: api_key.clone(),
-        body: body.clone(),
-    });
+    backend.record(RecordedRequest::new(
+        req,
+        Some(model.to_owned()),
+        api_key.clone(),
+        &body,
+    ));
     if api_key.is_none() {
         let message =
             "Method doesn't allow unregistered callers. Please use API Key or other form of API consumer identity.";
@@ -157,22 +135,15 @@ fn stream_generate(body: &Value, model: &str, backend: &Arc<FakeBackend>) -> Res
         (!text.is_empty()).then_some(text)
     });
     let reply = backend.next_reply(last_user.as_deref());
-    if let ReplyKind::Error {
-        status,
-        retry_after,
-        body,
-    } = &reply.kind
-    {
-        let body = body
-            .clone()
-            .unwrap_or_else(|| google_error(*status, "scripted failure"));
-        return json_response(*status, &body, retry_after.as_deref());
+    if let Some(error) = reply.error_response(|status| google_error(status, "scripted failure")) {
+        return error;
     }
     let system_words = texts_of(&body["systemInstruction"]).map(word_count).sum::<u32>();
     let prompt_tokens = system_words + contents.iter().flat_map(texts_of).map(word_count).sum::<u32>();
     let frames = GeminiFrames {
         model: model.to_owned(),
         usage: reply.usage_or(prompt_tokens),
+        finish_reason: if reply.cut_by_max_tokens { "MAX_TOKENS" } else { "STOP" },
     };
     event_stream(backend.clone(), frames.steps(&reply))
 }
@@ -231,21 +202,23 @@ fn function_response_mismatch(contents: &[Value]) -> Option<String> {
 struct GeminiFrames {
     model: String,
     usage: Usage,
+    /// `STOP`, or `MAX_TOKENS` for a reply cut by the token limit.
+    finish_reason: &'static str,
 }
 
 impl GeminiFrames {
     fn frame(&self, parts: Value, finish: bool, completion_tokens: u32) -> Step {
         let mut candidate = json!({"content": {"role": "model", "parts": parts}, "index": 0});
         if finish {
-            candidate["finishReason"] = json!("STOP");
+            candidate["finishReason"] = json!(self.finish_reason);
         }
         let prompt = self.usage.prompt_tokens;
-        let frame = json!({
-            "candidates": [candidate],
-            "usageMetadata": {"promptTokenCount": prompt, "candidatesTokenCount": completion_tokens,
-                              "totalTokenCount": prompt + completion_tokens},
-            "modelVersion": self.model,
-        });
+        let mut usage = json!({"promptTokenCount": prompt, "candidatesTokenCount": completion_tokens,
+                               "totalTokenCount": prompt + completion_tokens});
+        if self.usage.cached_prompt_tokens > 0 {
+            usage["cachedContentTokenCount"] = json!(self.usage.cached_prompt_tokens);
+        }
+        let frame = json!({"candidates": [candidate], "usageMetadata": usage, "modelVersion": self.model});
         // Google separates events with CRLF pairs.
         Step::Send(format!("data: {frame}\r\n\r\n"))
     }
@@ -275,7 +248,8 @@ impl GeminiFrames {
         let mut steps = vec![Step::Wait(reply.first_token_delay)];
         match &reply.kind {
             ReplyKind::Text(_) => self.text_frames(reply, true, &mut steps),
-            ReplyKind::ToolCalls(calls) => {
+            ReplyKind::ToolCalls { calls, .. } => {
+                self.text_frames(reply, false, &mut steps);
                 let parts: Vec<Value> = calls
                     .iter()
                     .map(|call| {
@@ -297,6 +271,11 @@ impl GeminiFrames {
             ReplyKind::Stall(_) => {
                 self.text_frames(reply, false, &mut steps);
                 steps.push(Step::Hang);
+            }
+            ReplyKind::Fail { status, .. } => {
+                self.text_frames(reply, false, &mut steps);
+                let error = google_error(*status, "scripted failure");
+                steps.push(Step::Send(format!("data: {error}\r\n\r\n")));
             }
             ReplyKind::Error { .. } => unreachable!("errors are answered before streaming"),
         }

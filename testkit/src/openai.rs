@@ -18,7 +18,7 @@
 //! ([`FakeBackend::wait_for_disconnects`]).
 //!
 //! The scripting types ([`Reply`], [`ToolCallReply`], [`FakeBackend`]) are shared with the
-//! Gemini fake ([`crate::gemini`]).
+//! Gemini and Anthropic fakes ([`crate::gemini`], [`crate::anthropic`]).
 //!
 //! ```no_run
 //! # async fn demo() {
@@ -39,6 +39,7 @@ use poem::{Body, EndpointExt, Request, Response, Route, Server, handler, post};
 use serde_json::{Value, json};
 use std::collections::VecDeque;
 use std::io;
+use std::marker::PhantomData;
 use std::ops::Deref;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -48,7 +49,7 @@ use tokio::sync::oneshot;
 /// Vector size of the fake embeddings unless the request asks for another.
 pub const DEFAULT_EMBEDDING_DIMENSIONS: usize = 64;
 
-// --- Scripting, shared with the Gemini fake ---------------------------------------------------
+// --- Scripting, shared with the Gemini and Anthropic fakes ------------------------------------
 
 /// One scripted answer to a chat request.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,12 +58,18 @@ pub struct Reply {
     pub(crate) first_token_delay: Duration,
     pub(crate) chunk_delay: Duration,
     pub(crate) usage: Option<Usage>,
+    pub(crate) cached_prompt_tokens: u32,
+    pub(crate) cut_by_max_tokens: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum ReplyKind {
     Text(Vec<String>),
-    ToolCalls(Vec<ToolCallReply>),
+    /// The calls, after some text when `text` is not empty.
+    ToolCalls {
+        text: Vec<String>,
+        calls: Vec<ToolCallReply>,
+    },
     Error {
         status: u16,
         retry_after: Option<String>,
@@ -76,13 +83,22 @@ pub(crate) enum ReplyKind {
     },
     /// Some chunks, then silence with the connection open, until the client gives up.
     Stall(Vec<String>),
+    /// Some chunks, then the provider's error event for `status` inside the stream (the HTTP
+    /// status was already 200), then the body ends.
+    Fail {
+        chunks: Vec<String>,
+        status: u16,
+    },
 }
 
 /// Token counts a reply reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Usage {
+    /// All of the prompt, the cached part included.
     pub prompt_tokens: u32,
     pub completion_tokens: u32,
+    /// The part of the prompt read from the provider's prompt cache.
+    pub cached_prompt_tokens: u32,
 }
 
 /// One tool call of a [`Reply::tool_calls`] answer.
@@ -117,6 +133,8 @@ impl Reply {
             first_token_delay: Duration::ZERO,
             chunk_delay: Duration::ZERO,
             usage: None,
+            cached_prompt_tokens: 0,
+            cut_by_max_tokens: false,
         }
     }
 
@@ -137,7 +155,10 @@ impl Reply {
 
     /// Several tool calls in one answer (parallel calls).
     pub fn tool_calls(calls: Vec<ToolCallReply>) -> Self {
-        Self::new(ReplyKind::ToolCalls(calls))
+        Self::new(ReplyKind::ToolCalls {
+            text: Vec::new(),
+            calls,
+        })
     }
 
     /// An HTTP error with the provider's JSON error body (see [`Reply::with_error_body`]).
@@ -170,6 +191,24 @@ impl Reply {
         Self::new(ReplyKind::Stall(chunks.into_iter().map(Into::into).collect()))
     }
 
+    /// These chunks, then an error event inside the stream with the provider's error for
+    /// `status` (Anthropic: `event: error`, e.g. `overloaded_error` for 529), then the end.
+    pub fn fail_after<S: Into<String>>(chunks: impl IntoIterator<Item = S>, status: u16) -> Self {
+        Self::new(ReplyKind::Fail {
+            chunks: chunks.into_iter().map(Into::into).collect(),
+            status,
+        })
+    }
+
+    /// For [`Reply::tool_call`] and [`Reply::tool_calls`]: this text (word by word) before the
+    /// calls, as Claude usually says what it is about to do.
+    pub fn with_text_before(mut self, text: &str) -> Self {
+        if let ReplyKind::ToolCalls { text: before, .. } = &mut self.kind {
+            *before = split_words(text);
+        }
+        self
+    }
+
     /// Waits this long after the response headers before the first content.
     pub fn with_first_token_delay(mut self, delay: Duration) -> Self {
         self.first_token_delay = delay;
@@ -187,7 +226,22 @@ impl Reply {
         self.usage = Some(Usage {
             prompt_tokens,
             completion_tokens,
+            cached_prompt_tokens: 0,
         });
+        self
+    }
+
+    /// For text and tool-call replies: the answer ends as when it hits the output token limit,
+    /// with the provider's stop reason for it (`length`, `MAX_TOKENS`, `max_tokens`) and the
+    /// arguments of the last tool call cut off midway (where the provider streams them).
+    pub fn cut_by_max_tokens(mut self) -> Self {
+        self.cut_by_max_tokens = true;
+        self
+    }
+
+    /// Reports this many of the prompt tokens as read from the prompt cache.
+    pub fn with_cached_prompt_tokens(mut self, tokens: u32) -> Self {
+        self.cached_prompt_tokens = tokens;
         self
     }
 
@@ -211,22 +265,59 @@ impl Reply {
     /// the cut for the others).
     pub(crate) fn chunk_list(&self) -> &[String] {
         match &self.kind {
-            ReplyKind::Text(chunks) | ReplyKind::Stall(chunks) | ReplyKind::Disconnect { chunks, .. } => chunks,
-            ReplyKind::ToolCalls(_) | ReplyKind::Error { .. } => &[],
+            ReplyKind::Text(chunks)
+            | ReplyKind::Stall(chunks)
+            | ReplyKind::Disconnect { chunks, .. }
+            | ReplyKind::Fail { chunks, .. }
+            | ReplyKind::ToolCalls { text: chunks, .. } => chunks,
+            ReplyKind::Error { .. } => &[],
         }
     }
 
+    /// The pieces the arguments of call `index` stream in: three, or two of them for the last
+    /// call of a reply [cut by the token limit](Reply::cut_by_max_tokens).
+    pub(crate) fn argument_pieces(&self, index: usize, call: &ToolCallReply) -> Vec<String> {
+        let chars: Vec<char> = call.arguments.to_string().chars().collect();
+        let size = chars.len().div_ceil(3).max(1);
+        let mut pieces: Vec<String> = chars.chunks(size).map(|c| c.iter().collect()).collect();
+        let last = matches!(&self.kind, ReplyKind::ToolCalls { calls, .. } if index + 1 == calls.len());
+        if self.cut_by_max_tokens && last {
+            pieces.truncate(pieces.len().saturating_sub(1).max(1));
+        }
+        pieces
+    }
+
+    /// For [`Reply::error`]: the HTTP error, with `provider_error(status)` as the body unless
+    /// the test scripted one.
+    pub(crate) fn error_response(&self, provider_error: impl FnOnce(u16) -> Value) -> Option<Response> {
+        let ReplyKind::Error {
+            status,
+            retry_after,
+            body,
+        } = &self.kind
+        else {
+            return None;
+        };
+        let body = body.clone().unwrap_or_else(|| provider_error(*status));
+        Some(json_response(*status, &body, retry_after.as_deref()))
+    }
+
     pub(crate) fn usage_or(&self, prompt_tokens: u32) -> Usage {
-        self.usage.unwrap_or_else(|| {
+        let usage = self.usage.unwrap_or_else(|| {
             let completion = match &self.kind {
-                ReplyKind::ToolCalls(calls) => calls.len() * 5,
+                ReplyKind::ToolCalls { calls, .. } => calls.len() * 5,
                 _ => self.chunk_list().len(),
             };
             Usage {
                 prompt_tokens,
                 completion_tokens: completion as u32,
+                cached_prompt_tokens: 0,
             }
-        })
+        });
+        Usage {
+            cached_prompt_tokens: self.cached_prompt_tokens.min(usage.prompt_tokens),
+            ..usage
+        }
     }
 }
 
@@ -279,17 +370,43 @@ pub struct RecordedRequest {
     pub path: String,
     /// The model asked for (OpenAI: the body's `model`; Gemini: from the path).
     pub model: Option<String>,
-    /// The API key sent (`Authorization: Bearer`, `x-goog-api-key` or `?key=`).
+    /// The API key sent (`Authorization: Bearer`, `x-goog-api-key`, `?key=` or `x-api-key`).
     pub api_key: Option<String>,
+    /// Every header, names in lower case, e.g. `("anthropic-version", "2023-06-01")`.
+    pub headers: Vec<(String, String)>,
     /// The JSON body (`Value::Null` when it was not JSON).
     pub body: Value,
 }
 
 impl RecordedRequest {
+    pub(crate) fn new(req: &Request, model: Option<String>, api_key: Option<String>, body: &Value) -> Self {
+        let headers = req
+            .headers()
+            .iter()
+            .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
+            .collect();
+        Self {
+            path: req.uri().to_string(),
+            model,
+            api_key,
+            headers,
+            body: body.clone(),
+        }
+    }
+
+    /// The value of a header (name in any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
     pub(crate) fn is_chat(&self) -> bool {
         self.path.contains("chat/completions")
             || self.path.contains("GenerateContent")
             || self.path.contains("generateContent")
+            || self.path.ends_with("/messages")
     }
 }
 
@@ -507,8 +624,54 @@ pub(crate) fn json_response(status: u16, body: &Value, retry_after: Option<&str>
     response.body(body.to_string())
 }
 
+/// The wire protocol of one provider's fake: its routes, and where its base URL points.
+pub trait FakeApi {
+    /// What the base URL a client is configured with ends with, e.g. `/v1/`.
+    const BASE_PATH: &'static str;
+
+    /// The routes; their handlers get the [`FakeBackend`] as `Data<&Arc<FakeBackend>>`.
+    fn routes() -> Route;
+}
+
+/// A running fake of a provider's API ([`FakeOpenAi`], [`crate::gemini::FakeGemini`],
+/// [`crate::anthropic::FakeAnthropic`]), scripted and inspected through the [`FakeBackend`] it
+/// derefs to. Dropping it stops the server.
+pub struct FakeServer<A> {
+    origin: String,
+    backend: Arc<FakeBackend>,
+    _shutdown: oneshot::Sender<()>,
+    _api: PhantomData<A>,
+}
+
+impl<A: FakeApi> FakeServer<A> {
+    pub async fn start() -> Self {
+        let backend = Arc::new(FakeBackend::default());
+        let (origin, shutdown) = serve(A::routes().data(backend.clone())).await;
+        Self {
+            origin,
+            backend,
+            _shutdown: shutdown,
+            _api: PhantomData,
+        }
+    }
+
+    /// `http://127.0.0.1:<port>` and [`FakeApi::BASE_PATH`], e.g. `http://127.0.0.1:<port>/v1/`:
+    /// the base URL a client of the provider is configured with.
+    pub fn base_url(&self) -> String {
+        format!("{}{}", self.origin, A::BASE_PATH)
+    }
+}
+
+impl<A> Deref for FakeServer<A> {
+    type Target = FakeBackend;
+
+    fn deref(&self) -> &FakeBackend {
+        &self.backend
+    }
+}
+
 /// Binds 127.0.0.1:0 and serves `app` until the returned sender is dropped.
-pub(crate) async fn serve<E>(app: E) -> (String, oneshot::Sender<()>)
+async fn serve<E>(app: E) -> (String, oneshot::Sender<()>)
 where
     E: poem::Endpoint + 'static,
 {
@@ -531,39 +694,20 @@ where
 
 // --- The OpenAI fake --------------------------------------------------------------------------
 
-/// A running fake OpenAI API. Dropping it stops the server.
-pub struct FakeOpenAi {
-    origin: String,
-    backend: Arc<FakeBackend>,
-    _shutdown: oneshot::Sender<()>,
-}
+/// A running fake OpenAI API (base URL `http://127.0.0.1:<port>/v1/`). Dropping it stops the
+/// server.
+pub type FakeOpenAi = FakeServer<OpenAiApi>;
 
-impl FakeOpenAi {
-    pub async fn start() -> Self {
-        let backend = Arc::new(FakeBackend::default());
-        let app = Route::new()
+/// Chat completions and embeddings under `/v1/`.
+pub struct OpenAiApi;
+
+impl FakeApi for OpenAiApi {
+    const BASE_PATH: &'static str = "/v1/";
+
+    fn routes() -> Route {
+        Route::new()
             .at("/v1/chat/completions", post(chat_completions))
             .at("/v1/embeddings", post(embeddings))
-            .data(backend.clone());
-        let (origin, shutdown) = serve(app).await;
-        Self {
-            origin,
-            backend,
-            _shutdown: shutdown,
-        }
-    }
-
-    /// `http://127.0.0.1:<port>/v1/`: the base URL an OpenAI client is configured with.
-    pub fn base_url(&self) -> String {
-        format!("{}/v1/", self.origin)
-    }
-}
-
-impl Deref for FakeOpenAi {
-    type Target = FakeBackend;
-
-    fn deref(&self) -> &FakeBackend {
-        &self.backend
     }
 }
 
@@ -585,7 +729,7 @@ fn bearer(req: &Request) -> Option<String> {
         .filter(|key| !key.is_empty())
 }
 
-async fn read_json(body: Body) -> Value {
+pub(crate) async fn read_json(body: Body) -> Value {
     body.into_json::<Value>().await.unwrap_or(Value::Null)
 }
 
@@ -630,12 +774,7 @@ async fn chat_completions(req: &Request, body: Body, backend: Data<&Arc<FakeBack
     let body = read_json(body).await;
     let api_key = bearer(req);
     let model = body["model"].as_str().map(str::to_owned);
-    backend.record(RecordedRequest {
-        path: req.uri().to_string(),
-        model: model.clone(),
-        api_key: api_key.clone(),
-        body: body.clone(),
-    });
+    backend.record(RecordedRequest::new(req, model.clone(), api_key.clone(), &body));
     if api_key.is_none() {
         return json_response(401, &openai_error(401, "You didn't provide an API key."), None);
     }
@@ -663,16 +802,8 @@ async fn chat_completions(req: &Request, body: Body, backend: Data<&Arc<FakeBack
         .find(|m| m["role"] == "user")
         .map(|m| content_text(&m["content"]));
     let reply = backend.next_reply(last_user.as_deref());
-    if let ReplyKind::Error {
-        status,
-        retry_after,
-        body,
-    } = &reply.kind
-    {
-        let body = body
-            .clone()
-            .unwrap_or_else(|| openai_error(*status, "scripted failure"));
-        return json_response(*status, &body, retry_after.as_deref());
+    if let Some(error) = reply.error_response(|status| openai_error(status, "scripted failure")) {
+        return error;
     }
     let prompt_tokens = messages.iter().map(|m| word_count(&content_text(&m["content"]))).sum();
     let include_usage = body["stream_options"]["include_usage"] == true;
@@ -706,7 +837,8 @@ impl OpenAiFrames {
         let chunk = json!({
             "id": self.id, "object": "chat.completion.chunk", "created": 1_700_000_000, "model": self.model, "choices": [],
             "usage": {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens,
-                      "total_tokens": usage.prompt_tokens + usage.completion_tokens}
+                      "total_tokens": usage.prompt_tokens + usage.completion_tokens,
+                      "prompt_tokens_details": {"cached_tokens": usage.cached_prompt_tokens}}
         });
         Step::Send(format!("data: {chunk}\n\n"))
     }
@@ -730,7 +862,8 @@ impl OpenAiFrames {
                 self.text_chunks(reply, &mut steps);
                 "stop"
             }
-            ReplyKind::ToolCalls(calls) => {
+            ReplyKind::ToolCalls { calls, .. } => {
+                self.text_chunks(reply, &mut steps);
                 for (index, call) in calls.iter().enumerate() {
                     let id = call
                         .id
@@ -739,7 +872,7 @@ impl OpenAiFrames {
                     let opening = json!({"index": index, "id": id, "type": "function", "function": {"name": call.name, "arguments": ""}});
                     steps.push(self.frame(json!({"tool_calls": [opening]}), None));
                     // Arguments arrive in pieces, as OpenAI streams them.
-                    for piece in split_in_three(&call.arguments.to_string()) {
+                    for piece in reply.argument_pieces(index, call) {
                         if !reply.chunk_delay.is_zero() {
                             steps.push(Step::Wait(reply.chunk_delay));
                         }
@@ -763,8 +896,15 @@ impl OpenAiFrames {
                 steps.push(Step::Hang);
                 return steps;
             }
+            ReplyKind::Fail { status, .. } => {
+                self.text_chunks(reply, &mut steps);
+                let error = openai_error(*status, "scripted failure");
+                steps.push(Step::Send(format!("data: {error}\n\n")));
+                return steps;
+            }
             ReplyKind::Error { .. } => unreachable!("errors are answered before streaming"),
         };
+        let finish = if reply.cut_by_max_tokens { "length" } else { finish };
         steps.push(self.frame(json!({}), Some(finish)));
         if include_usage {
             steps.push(self.usage(reply.usage_or(prompt_tokens)));
@@ -774,23 +914,12 @@ impl OpenAiFrames {
     }
 }
 
-fn split_in_three(text: &str) -> Vec<String> {
-    let chars: Vec<char> = text.chars().collect();
-    let size = chars.len().div_ceil(3).max(1);
-    chars.chunks(size).map(|c| c.iter().collect()).collect()
-}
-
 #[handler]
 async fn embeddings(req: &Request, body: Body, backend: Data<&Arc<FakeBackend>>) -> Response {
     let body = read_json(body).await;
     let api_key = bearer(req);
     let model = body["model"].as_str().map(str::to_owned);
-    backend.record(RecordedRequest {
-        path: req.uri().to_string(),
-        model: model.clone(),
-        api_key: api_key.clone(),
-        body: body.clone(),
-    });
+    backend.record(RecordedRequest::new(req, model.clone(), api_key.clone(), &body));
     if api_key.is_none() {
         return json_response(401, &openai_error(401, "You didn't provide an API key."), None);
     }

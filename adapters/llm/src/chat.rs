@@ -10,7 +10,7 @@ use genai::chat::{ChatOptions, ChatRequest as GenaiRequest};
 use meai_core::model::{ChatEvent, ChatModel, ChatRequest, ChatStream, ModelError};
 use tracing::Instrument;
 
-/// A streaming chat model with tools, for OpenAI, Gemini and OpenAI-compatible servers.
+/// A streaming chat model with tools, for OpenAI, Gemini, Anthropic and OpenAI-compatible servers.
 ///
 /// Transient failures (429 with its `Retry-After`, 5xx, refused connections, stalls) are retried
 /// with backoff until the first content of the answer arrives; after that an error is passed
@@ -25,11 +25,14 @@ pub struct GenaiChatModel {
 
 impl GenaiChatModel {
     pub fn new(config: &LlmConfig) -> Result<Self, LlmConfigError> {
-        let options = ChatOptions::default()
+        let mut options = ChatOptions::default()
             .with_capture_usage(true)
             .with_capture_tool_calls(true)
             .with_stream_header_timeout(config.stream_read_timeout)
             .with_stream_read_timeout(config.stream_read_timeout);
+        if let Some(max_tokens) = config.max_tokens {
+            options = options.with_max_tokens(max_tokens);
+        }
         Ok(Self {
             target: Target::new(config)?,
             model: config.chat_model.clone(),

@@ -1,6 +1,6 @@
 //! The port's chat request in genai's terms.
 
-use crate::config::Provider;
+use crate::config::{Provider, ToolSchema};
 use crate::schema;
 use genai::chat::{self as g, ContentPart, MessageContent, Tool, ToolResponse};
 use meai_core::model::{ChatMessage, ChatRequest, ModelError, ToolCall, ToolSpec};
@@ -25,6 +25,9 @@ pub(crate) fn to_genai(request: &ChatRequest, provider: Provider) -> Result<g::C
         messages.push(match message {
             ChatMessage::System(text) => g::ChatMessage::system(text.as_str()),
             ChatMessage::User(text) => g::ChatMessage::user(text.as_str()),
+            // An answer with nothing in it (cancelled before its first token) says nothing, and
+            // Anthropic rejects a message with empty content.
+            ChatMessage::Assistant { text, tool_calls } if is_blank(text) && tool_calls.is_empty() => continue,
             ChatMessage::Assistant { text, tool_calls } => assistant(text, tool_calls),
             ChatMessage::ToolResult { .. } => unreachable!("collected above"),
         });
@@ -44,7 +47,8 @@ fn assistant(text: &str, tool_calls: &[ToolCall]) -> g::ChatMessage {
         return g::ChatMessage::assistant(text);
     }
     let mut parts = Vec::with_capacity(tool_calls.len() + 1);
-    if !text.is_empty() {
+    // Anthropic rejects whitespace-only text blocks.
+    if !is_blank(text) {
         parts.push(ContentPart::Text(text.to_owned()));
     }
     parts.extend(tool_calls.iter().map(|call| {
@@ -58,10 +62,14 @@ fn assistant(text: &str, tool_calls: &[ToolCall]) -> g::ChatMessage {
     g::ChatMessage::assistant(MessageContent::from_parts(parts))
 }
 
+fn is_blank(text: &str) -> bool {
+    text.trim().is_empty()
+}
+
 fn tool(spec: &ToolSpec, provider: Provider) -> Tool {
-    let parameters = match provider {
-        Provider::OpenAi => schema::for_openai(&spec.parameters),
-        Provider::Gemini => schema::sanitize_for_gemini(&spec.parameters),
+    let parameters = match provider.spec().tool_schema {
+        ToolSchema::JsonSchema => schema::object_schema(&spec.parameters),
+        ToolSchema::GeminiSubset => schema::sanitize_for_gemini(&spec.parameters),
     };
     Tool::new(spec.name.clone())
         .with_description(spec.description.clone())

@@ -1,6 +1,6 @@
 //! The [`Embedder`] port on genai.
 
-use crate::config::{LlmConfig, LlmConfigError, Provider};
+use crate::config::{LlmConfig, LlmConfigError};
 use crate::errors::map_error;
 use crate::retry::RetryPolicy;
 use crate::target::Target;
@@ -24,18 +24,17 @@ pub struct GenaiEmbedder {
 }
 
 impl GenaiEmbedder {
+    /// [`LlmConfigError::NoEmbeddings`] for a provider without an embeddings API (Anthropic).
     pub fn new(config: &LlmConfig) -> Result<Self, LlmConfigError> {
+        let Some((_, batch_size)) = config.provider.spec().embeddings else {
+            return Err(LlmConfigError::NoEmbeddings(config.provider));
+        };
         let mut options = EmbedOptions::new();
         let mut model_id = format!("{}/{}", config.provider, config.embedding_model);
         if let Some(dimensions) = config.embedding_dimensions {
             options = options.with_dimensions(dimensions);
             model_id.push_str(&format!("@{dimensions}"));
         }
-        let batch_size = match config.provider {
-            // Gemini takes at most 100 requests per batch; OpenAI 2048 inputs.
-            Provider::Gemini => 100,
-            Provider::OpenAi => 512,
-        };
         Ok(Self {
             target: Target::new(config)?,
             model: config.embedding_model.clone(),

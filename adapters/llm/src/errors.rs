@@ -111,12 +111,15 @@ fn from_transport(error: &(dyn StdError + Send + Sync + 'static), cause: &str, r
 }
 
 fn from_status(status: StatusCode, body: &str, headers: &HeaderMap, redactor: &Redactor) -> ModelError {
-    let message = redactor.clean(&body_message(body).unwrap_or_else(|| status.to_string()));
-    match status.as_u16() {
-        429 => ModelError::RateLimited {
-            retry_after: retry_after(headers),
-        },
-        400 | 404 | 413 | 422 => ModelError::InvalidRequest(format!("HTTP {}: {message}", status.as_u16())),
+    let message = body_message(body).unwrap_or_else(|| status.to_string());
+    by_status(status.as_u16(), &message, retry_after(headers), redactor)
+}
+
+fn by_status(code: u16, message: &str, retry_after: Option<Duration>, redactor: &Redactor) -> ModelError {
+    let message = redactor.clean(message);
+    match code {
+        429 => ModelError::RateLimited { retry_after },
+        400 | 404 | 413 | 422 => ModelError::InvalidRequest(format!("HTTP {code}: {message}")),
         code => ModelError::Upstream {
             status: Some(code),
             message,
@@ -124,33 +127,57 @@ fn from_status(status: StatusCode, body: &str, headers: &HeaderMap, redactor: &R
     }
 }
 
-/// An `{"error": {..}}` frame inside an otherwise successful stream.
+/// An error event inside an otherwise successful stream: OpenAI's error object (genai unwraps
+/// it), or Google's and Anthropic's `{"error": {..}}` (Anthropic: `event: error`, e.g. when
+/// overloaded), mapped as the same error would be as an HTTP status.
 fn from_error_body(body: &Value, redactor: &Redactor) -> ModelError {
-    let message = body
+    let error = body.get("error").filter(|e| e.is_object()).unwrap_or(body);
+    let message = error
         .get("message")
         .and_then(Value::as_str)
         .map(str::to_owned)
         .unwrap_or_else(|| body.to_string());
-    let code = body
+    let kind = error
+        .get("type")
+        .or_else(|| error.get("status"))
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if kind.contains("rate_limit") || kind == "RESOURCE_EXHAUSTED" {
+        return ModelError::RateLimited { retry_after: None };
+    }
+    let code = error
         .get("code")
         .and_then(Value::as_u64)
         .and_then(|c| u16::try_from(c).ok())
-        .filter(|c| (100..600).contains(c));
-    let kind = body
-        .get("type")
-        .or_else(|| body.get("status"))
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    if code == Some(429) || kind.contains("rate_limit") || kind == "RESOURCE_EXHAUSTED" {
-        return ModelError::RateLimited { retry_after: None };
-    }
-    ModelError::Upstream {
-        status: code,
-        message: redactor.clean(&message),
+        .filter(|c| (100..600).contains(c))
+        .or_else(|| anthropic_status(kind));
+    match code {
+        Some(code) => by_status(code, &message, None, redactor),
+        None => ModelError::Upstream {
+            status: None,
+            message: redactor.clean(&message),
+        },
     }
 }
 
-/// The `error.message` of OpenAI's and Google's JSON error bodies, else the body itself.
+/// The HTTP status Anthropic documents for each of its error types.
+fn anthropic_status(kind: &str) -> Option<u16> {
+    Some(match kind {
+        "invalid_request_error" => 400,
+        "authentication_error" => 401,
+        "billing_error" => 402,
+        "permission_error" => 403,
+        "not_found_error" => 404,
+        "request_too_large" => 413,
+        "rate_limit_error" => 429,
+        "api_error" => 500,
+        "timeout_error" => 504,
+        "overloaded_error" => 529,
+        _ => return None,
+    })
+}
+
+/// The `error.message` of OpenAI's, Google's and Anthropic's JSON error bodies, else the body.
 fn body_message(body: &str) -> Option<String> {
     let body = body.trim();
     if body.is_empty() {
@@ -261,6 +288,36 @@ mod tests {
             from_error_body(&body, &Redactor::new("")),
             ModelError::RateLimited { retry_after: None }
         );
+    }
+
+    #[test]
+    fn anthropic_error_events_map_like_their_statuses() {
+        let event = |kind: &str, message: &str| {
+            let body = serde_json::json!({"type": "error", "error": {"type": kind, "message": message}});
+            from_error_body(&body, &Redactor::new(""))
+        };
+        assert_eq!(
+            event("overloaded_error", "Overloaded"),
+            ModelError::Upstream {
+                status: Some(529),
+                message: "Overloaded".into()
+            }
+        );
+        assert!(event("overloaded_error", "Overloaded").is_retryable());
+        assert_eq!(
+            event("rate_limit_error", "slow down"),
+            ModelError::RateLimited { retry_after: None }
+        );
+        assert!(matches!(event("invalid_request_error", "bad"), ModelError::InvalidRequest(m) if m.ends_with("bad")));
+        assert!(matches!(
+            event("something_new", "?"),
+            ModelError::Upstream { status: None, .. }
+        ));
+        let google = serde_json::json!({"error": {"code": 503, "message": "busy", "status": "UNAVAILABLE"}});
+        assert!(matches!(
+            from_error_body(&google, &Redactor::new("")),
+            ModelError::Upstream { status: Some(503), .. }
+        ));
     }
 
     #[test]

@@ -70,18 +70,28 @@ impl Upstream {
 
 /// The closing events: the tool calls, the usage, and why the model stopped.
 fn finish(end: StreamEnd, provider: Provider) -> Result<Vec<ChatEvent>, ModelError> {
-    let calls: Vec<_> = end
+    let mut calls: Vec<_> = end
         .captured_tool_calls()
         .unwrap_or_default()
         .into_iter()
         .map(from_genai_call)
         .collect();
+    if matches!(end.captured_stop_reason, Some(StopReason::MaxTokens(_))) && !calls.is_empty() {
+        // The limit cut the last call's arguments (genai passes them on as far as they got):
+        // the answer ends at its length, and no half-written call is run.
+        tracing::warn!(
+            calls = calls.len(),
+            "the output token limit cut tool calls; dropped them"
+        );
+        calls.clear();
+    }
     let reason = match &end.captured_stop_reason {
         Some(reason) => finish_reason(reason, !calls.is_empty()),
         // Gemini has no end marker but `finishReason`: genai synthesises an `End` when the
         // connection closes, so an `End` without a reason is a cut-off answer.
-        None if provider == Provider::Gemini => return Err(ModelError::Truncated),
-        // OpenAI's `[DONE]` was seen: the answer is complete even if no reason was named.
+        None if provider.spec().end_needs_stop_reason => return Err(ModelError::Truncated),
+        // OpenAI's `[DONE]` or Anthropic's `message_stop` was seen: the answer is complete even
+        // if no reason was named.
         None if calls.is_empty() => FinishReason::Stop,
         None => FinishReason::ToolCalls,
     };

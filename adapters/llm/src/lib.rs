@@ -1,7 +1,8 @@
 //! meAI's model adapters on [genai](https://docs.rs/genai): [`GenaiChatModel`] (the
 //! [`meai_core::model::ChatModel`] port) and [`GenaiEmbedder`] (the
-//! [`meai_core::model::Embedder`] port), for OpenAI (cargo feature `openai`), Gemini (`gemini`)
-//! and OpenAI-compatible servers such as Ollama or vLLM (`openai` with a custom base URL).
+//! [`meai_core::model::Embedder`] port), for OpenAI (cargo feature `openai`), Gemini (`gemini`),
+//! Anthropic (`anthropic`, chat only) and OpenAI-compatible servers such as Ollama or vLLM
+//! (`openai` with a custom base URL). [`Provider`] says how another genai provider is added.
 //!
 //! ```no_run
 //! # fn demo() -> Result<(), meai_llm::LlmConfigError> {
@@ -26,7 +27,7 @@ mod schema;
 mod target;
 
 pub use chat::GenaiChatModel;
-pub use config::{DEFAULT_STREAM_READ_TIMEOUT, LlmConfig, LlmConfigError, Provider};
+pub use config::{DEFAULT_ANTHROPIC_MAX_TOKENS, DEFAULT_STREAM_READ_TIMEOUT, LlmConfig, LlmConfigError, Provider};
 pub use embed::GenaiEmbedder;
 pub use lexical::{DEFAULT_LEXICAL_DIMENSIONS, LexicalEmbedder};
 pub use retry::RetryPolicy;

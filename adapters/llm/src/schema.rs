@@ -1,8 +1,8 @@
 //! Tool parameter schemas in the shape each provider accepts.
 //!
-//! Tool schemas come from toolkits (Composio) as full JSON Schema. OpenAI takes them as they
-//! are; Gemini rejects `$schema`, `$ref`/`$defs`, `oneOf`/`anyOf` and type lists, so they are
-//! rewritten into the plain subset it understands.
+//! Tool schemas come from toolkits (Composio) as full JSON Schema. OpenAI and Anthropic take
+//! them as they are; Gemini rejects `$schema`, `$ref`/`$defs`, `oneOf`/`anyOf` and type lists,
+//! so they are rewritten into the plain subset it understands.
 
 use serde_json::{Map, Value, json};
 
@@ -11,10 +11,15 @@ pub(crate) fn no_parameters() -> Value {
     json!({"type": "object", "properties": {}})
 }
 
-/// OpenAI takes JSON Schema as it is, but not a missing or empty one.
-pub(crate) fn for_openai(parameters: &Value) -> Value {
+/// OpenAI and Anthropic take JSON Schema as it is, but not a missing or empty one, and only
+/// with an object at the root (Anthropic insists on its `type`).
+pub(crate) fn object_schema(parameters: &Value) -> Value {
     match parameters {
-        Value::Object(map) if !map.is_empty() => parameters.clone(),
+        Value::Object(map) if !map.is_empty() => {
+            let mut map = map.clone();
+            map.entry("type").or_insert_with(|| json!("object"));
+            Value::Object(map)
+        }
         _ => no_parameters(),
     }
 }
@@ -244,8 +249,12 @@ mod tests {
         assert_eq!(sanitize_for_gemini(&Value::Null), no_parameters());
         assert_eq!(sanitize_for_gemini(&json!({})), no_parameters());
         assert_eq!(sanitize_for_gemini(&json!({"type": "object"})), no_parameters());
-        assert_eq!(for_openai(&Value::Null), no_parameters());
-        assert_eq!(for_openai(&json!({})), no_parameters());
+        assert_eq!(object_schema(&Value::Null), no_parameters());
+        assert_eq!(object_schema(&json!({})), no_parameters());
+        assert_eq!(
+            object_schema(&json!({"properties": {"q": {"type": "string"}}})),
+            json!({"type": "object", "properties": {"q": {"type": "string"}}})
+        );
     }
 
     #[test]

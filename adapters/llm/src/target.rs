@@ -62,13 +62,10 @@ impl Target {
 }
 
 fn adapter_kind(provider: Provider) -> Result<AdapterKind, LlmConfigError> {
-    match provider {
-        #[cfg(feature = "openai")]
-        Provider::OpenAi => Ok(AdapterKind::OpenAI),
-        #[cfg(feature = "gemini")]
-        Provider::Gemini => Ok(AdapterKind::Gemini),
-        #[allow(unreachable_patterns)]
-        other => Err(LlmConfigError::NotCompiled(other)),
+    let spec = provider.spec();
+    match spec.compiled {
+        true => Ok(spec.adapter),
+        false => Err(LlmConfigError::NotCompiled(provider)),
     }
 }
 
@@ -95,11 +92,12 @@ mod tests {
 
     #[test]
     fn providers_not_compiled_in_are_a_config_error() {
-        for provider in [Provider::OpenAi, Provider::Gemini] {
+        for provider in Provider::ALL {
             let config = LlmConfig::new(provider).with_api_key("k");
             let compiled = match provider {
                 Provider::OpenAi => cfg!(feature = "openai"),
                 Provider::Gemini => cfg!(feature = "gemini"),
+                Provider::Anthropic => cfg!(feature = "anthropic"),
             };
             match Target::new(&config) {
                 Ok(_) => assert!(compiled),
@@ -132,5 +130,15 @@ mod tests {
         ));
         let local = LlmConfig::new(Provider::OpenAi).with_base_url("http://127.0.0.1:11434/v1");
         assert!(Target::new(&local).is_ok());
+    }
+
+    #[cfg(feature = "anthropic")]
+    #[test]
+    fn anthropic_requests_name_its_adapter_and_public_api() {
+        let target = Target::new(&LlmConfig::new(Provider::Anthropic).with_api_key("sk-ant-test")).unwrap();
+        let service = target.service("claude-sonnet-4-5");
+        assert_eq!(service.model.adapter_kind, AdapterKind::Anthropic);
+        assert_eq!(service.model.model_name, "claude-sonnet-4-5");
+        assert_eq!(service.endpoint.base_url(), "https://api.anthropic.com/v1/");
     }
 }

@@ -1,5 +1,7 @@
-//! The chat adapter against wire-level fakes of OpenAI and Gemini: every test runs for both.
+//! The chat adapter against wire-level fakes of OpenAI, Gemini and Anthropic: every test runs
+//! for each provider compiled in.
 
+#[macro_use]
 mod common;
 
 use common::{API_KEY, Fake, chat_model, drain, text};
@@ -93,6 +95,15 @@ async fn streams_text_in_order_with_usage(provider: Provider) {
             assert_eq!(body["systemInstruction"]["parts"][0]["text"], "You are terse.");
             assert_eq!(body["contents"][0]["parts"][0]["text"], "Say hello");
         }
+        Provider::Anthropic => {
+            assert_eq!(sent[0].path, "/v1/messages");
+            assert_eq!(sent[0].header("anthropic-version"), Some("2023-06-01"));
+            assert_eq!(body["stream"], true);
+            // The Messages API requires it; genai would send the model's maximum.
+            assert_eq!(body["max_tokens"], meai_llm::DEFAULT_ANTHROPIC_MAX_TOKENS);
+            assert_eq!(body["system"], "You are terse.");
+            assert_eq!(body["messages"], json!([{"role": "user", "content": "Say hello"}]));
+        }
     }
 }
 
@@ -162,6 +173,28 @@ async fn single_tool_call_then_its_result(provider: Provider) {
             assert_eq!(contents[1]["parts"][0]["functionCall"]["name"], "get_weather");
             assert_eq!(contents[2]["parts"][0]["functionResponse"]["name"], "get_weather");
         }
+        Provider::Anthropic => {
+            assert!(calls[0].id.starts_with("toolu_"), "{}", calls[0].id);
+            let tools = bodies[0]["tools"].as_array().unwrap();
+            assert_eq!(tools[0]["name"], "get_weather");
+            assert_eq!(tools[0]["description"], "Current weather for a city");
+            // Anthropic takes JSON Schema as it is.
+            assert_eq!(tools[0]["input_schema"], weather_tool().parameters);
+            assert_eq!(tools[1]["input_schema"], json!({"type": "object", "properties": {}}));
+            let messages = bodies[1]["messages"].as_array().unwrap();
+            assert_eq!(
+                messages[1],
+                json!({"role": "assistant", "content": [
+                    {"type": "tool_use", "id": calls[0].id, "name": "get_weather", "input": {"city": "Paris"}}
+                ]})
+            );
+            assert_eq!(
+                messages[2],
+                json!({"role": "user", "content": [
+                    {"type": "tool_result", "tool_use_id": calls[0].id, "content": "18°C, sunny"}
+                ]})
+            );
+        }
     }
 }
 
@@ -218,6 +251,28 @@ async fn parallel_tool_calls_are_answered_together(provider: Provider) {
             assert_eq!(contents.len(), 3);
             assert_eq!(count(&contents[1], "functionCall"), 2);
             assert_eq!(count(&contents[2], "functionResponse"), 2);
+        }
+        Provider::Anthropic => {
+            let messages = bodies[1]["messages"].as_array().unwrap();
+            assert_eq!(messages.len(), 3);
+            let ids = |message: &Value, kind: &str, field: &str| -> Vec<String> {
+                message["content"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|b| b["type"] == kind)
+                    .map(|b| b[field].as_str().unwrap().to_owned())
+                    .collect()
+            };
+            assert_eq!(
+                ids(&messages[1], "tool_use", "id"),
+                [calls[0].id.clone(), calls[1].id.clone()]
+            );
+            // All results in the one user message after the calls, in the order given.
+            assert_eq!(
+                ids(&messages[2], "tool_result", "tool_use_id"),
+                [calls[1].id.clone(), calls[0].id.clone()]
+            );
         }
     }
 }
@@ -279,6 +334,12 @@ async fn client_errors_are_not_retried_and_hide_the_key(provider: Provider) {
         "{error:?}"
     );
     assert!(!error.to_string().contains(API_KEY), "{error}");
+    assert!(
+        error
+            .to_string()
+            .ends_with("(HTTP 401): Incorrect API key provided: [redacted]"),
+        "{error}"
+    );
     assert_eq!(fake.chat_requests().len(), 1);
 }
 
@@ -348,6 +409,7 @@ async fn the_request_can_name_another_model(provider: Provider) {
     let other = match provider {
         Provider::OpenAi => "gpt-4.1-nano",
         Provider::Gemini => "gemini-2.0-flash-lite",
+        Provider::Anthropic => "claude-haiku-4-5",
     };
 
     // The fake's default reply echoes the last user message.
@@ -365,7 +427,7 @@ async fn an_unreachable_provider_is_unavailable(provider: Provider) {
         .unwrap()
         .port();
     let base = match provider {
-        Provider::OpenAi => format!("http://127.0.0.1:{port}/v1"),
+        Provider::OpenAi | Provider::Anthropic => format!("http://127.0.0.1:{port}/v1"),
         Provider::Gemini => format!("http://127.0.0.1:{port}/v1beta"),
     };
     let config = LlmConfig::new(provider).with_api_key(API_KEY).with_base_url(base);
@@ -376,26 +438,176 @@ async fn an_unreachable_provider_is_unavailable(provider: Provider) {
     assert!(matches!(error, ModelError::Unavailable(_)), "{error:?}");
 }
 
-macro_rules! for_both_providers {
-    ($($test:ident),* $(,)?) => {
-        #[cfg(feature = "openai")]
-        mod openai {
-            $(#[tokio::test]
-            async fn $test() {
-                super::$test(meai_llm::Provider::OpenAi).await
-            })*
+/// Claude usually says what it is about to do before calling a tool: the text streams as it
+/// comes, and goes back with the calls in the follow-up.
+async fn text_before_tool_calls_streams_then_calls(provider: Provider) {
+    let fake = Fake::start(provider).await;
+    fake.push(
+        Reply::tool_call("get_weather", json!({"city": "Paris"}))
+            .with_text_before("Let me check.")
+            .with_usage(20, 9),
+    );
+    fake.push(Reply::text("Sunny."));
+    let model = chat_model(&fake.config(provider));
+    let request = ChatRequest::new(vec![ChatMessage::user("Weather in Paris?")]).with_tools(vec![weather_tool()]);
+
+    let items = drain(model.stream(request.clone()).await.unwrap()).await;
+
+    let calls = tool_calls_of(&items);
+    assert_eq!(items[..3], [text("Let"), text(" me"), text(" check.")]);
+    assert_eq!(
+        items[3..],
+        [
+            Ok(ChatEvent::ToolCalls(calls.clone())),
+            Ok(ChatEvent::Usage {
+                prompt_tokens: 20,
+                completion_tokens: 9
+            }),
+            Ok(ChatEvent::Finished(FinishReason::ToolCalls)),
+        ]
+    );
+    let mut follow_up = request;
+    follow_up
+        .messages
+        .push(ChatMessage::assistant_with_tools("Let me check.", calls.clone()));
+    follow_up.messages.push(ChatMessage::tool_result(&calls[0], "18°C"));
+    assert_eq!(model.complete_text(follow_up).await.unwrap(), "Sunny.");
+
+    let sent = &fake.chat_requests()[1];
+    match provider {
+        Provider::OpenAi => {
+            assert_eq!(sent["messages"][1]["content"], "Let me check.");
+            assert_eq!(sent["messages"][1]["tool_calls"][0]["id"], calls[0].id.as_str());
         }
-        #[cfg(feature = "gemini")]
-        mod gemini {
-            $(#[tokio::test]
-            async fn $test() {
-                super::$test(meai_llm::Provider::Gemini).await
-            })*
+        Provider::Gemini => {
+            let parts = &sent["contents"][1]["parts"];
+            assert_eq!(parts[0]["text"], "Let me check.");
+            assert_eq!(parts[1]["functionCall"]["name"], "get_weather");
         }
-    };
+        Provider::Anthropic => {
+            let content = &sent["messages"][1]["content"];
+            assert_eq!(content[0], json!({"type": "text", "text": "Let me check."}));
+            assert_eq!(content[1]["type"], "tool_use");
+            assert_eq!(content[1]["id"], calls[0].id.as_str());
+        }
+    }
 }
 
-for_both_providers!(
+/// An error event before any content (Anthropic's `overloaded_error` is the common one) is
+/// retried like the same HTTP status.
+async fn an_error_event_before_content_is_retried(provider: Provider) {
+    let fake = Fake::start(provider).await;
+    fake.push(Reply::fail_after(Vec::<String>::new(), 529));
+    fake.push(Reply::text("second try"));
+    let model = chat_model(&fake.config(provider));
+
+    assert_eq!(model.complete_text(hello()).await.unwrap(), "second try");
+    assert_eq!(fake.chat_requests().len(), 2);
+}
+
+async fn an_error_event_after_content_is_passed_on(provider: Provider) {
+    let fake = Fake::start(provider).await;
+    fake.push(Reply::fail_after(["Hel"], 529));
+    fake.push(Reply::text("must not be used"));
+    let model = chat_model(&fake.config(provider));
+
+    let items = drain(model.stream(hello()).await.unwrap()).await;
+
+    assert_eq!(items.len(), 2, "{items:?}");
+    assert_eq!(items[0], text("Hel"));
+    let Err(error) = &items[1] else {
+        panic!("an error, not {:?}", items[1])
+    };
+    assert!(error.is_retryable(), "{error:?}");
+    if provider == Provider::Anthropic {
+        assert_eq!(
+            *error,
+            ModelError::Upstream {
+                status: Some(529),
+                message: "Overloaded".into()
+            }
+        );
+    }
+    assert_eq!(fake.queued(), 1);
+}
+
+/// Anthropic counts cached prompt tokens apart from `input_tokens`; the port's prompt tokens
+/// are all of them, as OpenAI and Gemini count.
+async fn cached_prompt_tokens_are_prompt_tokens(provider: Provider) {
+    let fake = Fake::start(provider).await;
+    fake.push(Reply::text("ok").with_usage(100, 3).with_cached_prompt_tokens(80));
+    let model = chat_model(&fake.config(provider));
+
+    let items = drain(model.stream(hello()).await.unwrap()).await;
+
+    assert!(
+        items.contains(&Ok(ChatEvent::Usage {
+            prompt_tokens: 100,
+            completion_tokens: 3
+        })),
+        "{items:?}"
+    );
+}
+
+/// An answer cancelled before its first token leaves an empty assistant message in the
+/// history; it says nothing, and Anthropic rejects empty content, so it is left out.
+async fn an_empty_earlier_answer_is_left_out(provider: Provider) {
+    let fake = Fake::start(provider).await;
+    let model = chat_model(&fake.config(provider));
+    let request = ChatRequest::new(vec![
+        ChatMessage::user("Say hello"),
+        ChatMessage::assistant(""),
+        ChatMessage::user("Say hello again"),
+    ]);
+
+    assert_eq!(model.complete_text(request).await.unwrap(), "Echo: Say hello again");
+    let body = &fake.chat_requests()[0];
+    let sent = body
+        .get("messages")
+        .or_else(|| body.get("contents"))
+        .and_then(Value::as_array)
+        .unwrap();
+    assert_eq!(sent.len(), 2, "{sent:?}");
+}
+
+/// Anthropic stops with `max_tokens` (4096 by default) in the middle of a tool call's input:
+/// the answer ends at its length, without a call to run.
+async fn the_token_limit_ends_the_answer_without_calls(provider: Provider) {
+    let fake = Fake::start(provider).await;
+    fake.push(
+        Reply::tool_call("get_weather", json!({"city": "Paris", "days": 3}))
+            .with_text_before("Checking")
+            .cut_by_max_tokens()
+            .with_usage(10, 4096),
+    );
+    fake.push(Reply::text("A long story").cut_by_max_tokens());
+    let model = chat_model(&fake.config(provider));
+    let request = ChatRequest::new(vec![ChatMessage::user("Weather in Paris?")]).with_tools(vec![weather_tool()]);
+
+    let items = drain(model.stream(request).await.unwrap()).await;
+
+    assert_eq!(
+        items,
+        [
+            text("Checking"),
+            Ok(ChatEvent::Usage {
+                prompt_tokens: 10,
+                completion_tokens: 4096
+            }),
+            Ok(ChatEvent::Finished(FinishReason::Length)),
+        ]
+    );
+    let items = drain(model.stream(hello()).await.unwrap()).await;
+    assert_eq!(items.last(), Some(&Ok(ChatEvent::Finished(FinishReason::Length))));
+}
+
+for_all_providers!(
+    the_token_limit_ends_the_answer_without_calls,
+    text_before_tool_calls_streams_then_calls,
+    an_error_event_before_content_is_retried,
+    an_error_event_after_content_is_passed_on,
+    cached_prompt_tokens_are_prompt_tokens,
+    an_empty_earlier_answer_is_left_out,
     streams_text_in_order_with_usage,
     single_tool_call_then_its_result,
     parallel_tool_calls_are_answered_together,
@@ -436,6 +648,24 @@ async fn openai_compatible_servers_get_custom_model_names() {
         sent.iter().all(|r| r.api_key.is_some()),
         "a placeholder key is sent to keyless servers"
     );
+}
+
+/// `max_tokens` is configurable, and sent only where configured or required.
+#[cfg(all(feature = "anthropic", feature = "openai"))]
+#[tokio::test]
+async fn max_tokens_is_sent_where_configured() {
+    let anthropic = Fake::start(Provider::Anthropic).await;
+    let config = anthropic.config(Provider::Anthropic).with_max_tokens(1000);
+    chat_model(&config).complete_text(hello()).await.unwrap();
+    assert_eq!(anthropic.chat_requests()[0]["max_tokens"], 1000);
+
+    let openai = Fake::start(Provider::OpenAi).await;
+    chat_model(&openai.config(Provider::OpenAi))
+        .complete_text(hello())
+        .await
+        .unwrap();
+    let body = &openai.chat_requests()[0];
+    assert!(body.get("max_tokens").is_none() && body.get("max_completion_tokens").is_none());
 }
 
 #[cfg(feature = "gemini")]

@@ -1,5 +1,6 @@
 //! The embedder against the fakes' embedding endpoints.
 
+#[macro_use]
 mod common;
 
 use common::{Fake, embedder};
@@ -23,7 +24,7 @@ async fn embeds_a_batch_in_one_request(provider: Provider) {
     assert_eq!(vectors, expected);
     let sent = fake.requests();
     assert_eq!(sent.len(), 1);
-    assert_eq!(sent[0].model.as_deref(), Some(provider.default_embedding_model()));
+    assert_eq!(sent[0].model.as_deref(), provider.default_embedding_model());
     match provider {
         Provider::OpenAi => {
             assert_eq!(sent[0].path, "/v1/embeddings");
@@ -33,10 +34,11 @@ async fn embeds_a_batch_in_one_request(provider: Provider) {
             assert!(sent[0].path.ends_with(":batchEmbedContents"), "{}", sent[0].path);
             assert_eq!(sent[0].body["requests"].as_array().unwrap().len(), 3);
         }
+        Provider::Anthropic => unreachable!("Anthropic has no embeddings"),
     }
     assert_eq!(
         embedder.model_id(),
-        format!("{provider}/{}", provider.default_embedding_model())
+        format!("{provider}/{}", provider.default_embedding_model().unwrap())
     );
 }
 
@@ -73,26 +75,23 @@ async fn large_batches_are_split(provider: Provider) {
     assert!(fake.requests().len() > 1);
 }
 
-macro_rules! for_both_providers {
-    ($($test:ident),* $(,)?) => {
-        #[cfg(feature = "openai")]
-        mod openai {
-            $(#[tokio::test]
-            async fn $test() {
-                super::$test(meai_llm::Provider::OpenAi).await
-            })*
-        }
-        #[cfg(feature = "gemini")]
-        mod gemini {
-            $(#[tokio::test]
-            async fn $test() {
-                super::$test(meai_llm::Provider::Gemini).await
-            })*
-        }
-    };
+/// The server falls back to its lexical embedder on this error, so it must be this one.
+#[cfg(feature = "anthropic")]
+#[test]
+fn anthropic_has_no_embedder() {
+    use meai_llm::{GenaiEmbedder, LlmConfig, LlmConfigError};
+    let config = LlmConfig::new(Provider::Anthropic).with_api_key(common::API_KEY);
+
+    let error = GenaiEmbedder::new(&config).err().expect("no embedder");
+
+    assert_eq!(error, LlmConfigError::NoEmbeddings(Provider::Anthropic));
+    assert!(
+        error.to_string().contains("anthropic API has no embedding models"),
+        "{error}"
+    );
 }
 
-for_both_providers!(
+for_embedding_providers!(
     embeds_a_batch_in_one_request,
     asks_for_the_configured_dimensions,
     an_empty_batch_makes_no_request,

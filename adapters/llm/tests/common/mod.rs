@@ -1,11 +1,12 @@
 //! Shared set-up: a fake provider on 127.0.0.1 and an adapter configured against it. Nothing
 //! here can reach the internet: every config carries the fake's base URL.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_macros)]
 
 use futures::StreamExt;
 use meai_core::model::{ChatEvent, ChatStream, ModelError};
 use meai_llm::{GenaiChatModel, GenaiEmbedder, LlmConfig, Provider, RetryPolicy};
+use meai_testkit::anthropic::FakeAnthropic;
 use meai_testkit::gemini::FakeGemini;
 use meai_testkit::openai::{FakeBackend, FakeOpenAi};
 use std::ops::Deref;
@@ -13,10 +14,11 @@ use std::time::Duration;
 
 pub const API_KEY: &str = "test-key-0123456789";
 
-/// Either fake, scripted and inspected through the shared [`FakeBackend`].
+/// The fake of a provider, scripted and inspected through the shared [`FakeBackend`].
 pub enum Fake {
     OpenAi(FakeOpenAi),
     Gemini(FakeGemini),
+    Anthropic(FakeAnthropic),
 }
 
 impl Fake {
@@ -24,6 +26,7 @@ impl Fake {
         match provider {
             Provider::OpenAi => Self::OpenAi(FakeOpenAi::start().await),
             Provider::Gemini => Self::Gemini(FakeGemini::start().await),
+            Provider::Anthropic => Self::Anthropic(FakeAnthropic::start().await),
         }
     }
 
@@ -31,6 +34,7 @@ impl Fake {
         match self {
             Self::OpenAi(fake) => fake.base_url(),
             Self::Gemini(fake) => fake.base_url(),
+            Self::Anthropic(fake) => fake.base_url(),
         }
     }
 
@@ -50,6 +54,7 @@ impl Deref for Fake {
         match self {
             Self::OpenAi(fake) => fake,
             Self::Gemini(fake) => fake,
+            Self::Anthropic(fake) => fake,
         }
     }
 }
@@ -90,4 +95,35 @@ pub async fn drain(mut stream: ChatStream) -> Vec<Result<ChatEvent, ModelError>>
 
 pub fn text(delta: &str) -> Result<ChatEvent, ModelError> {
     Ok(ChatEvent::TextDelta(delta.to_owned()))
+}
+
+/// Runs each `async fn(Provider)` test for one provider, in a module named after it, when its
+/// cargo feature is on.
+macro_rules! provider_tests {
+    ($module:ident, $feature:literal, $provider:ident, [$($test:ident),*]) => {
+        #[cfg(feature = $feature)]
+        mod $module {
+            $(#[tokio::test]
+            async fn $test() {
+                super::$test(meai_llm::Provider::$provider).await
+            })*
+        }
+    };
+}
+
+/// Each test for every provider.
+macro_rules! for_all_providers {
+    ($($test:ident),* $(,)?) => {
+        provider_tests!(openai, "openai", OpenAi, [$($test),*]);
+        provider_tests!(gemini, "gemini", Gemini, [$($test),*]);
+        provider_tests!(anthropic, "anthropic", Anthropic, [$($test),*]);
+    };
+}
+
+/// Each test for the providers with an embeddings API.
+macro_rules! for_embedding_providers {
+    ($($test:ident),* $(,)?) => {
+        provider_tests!(openai, "openai", OpenAi, [$($test),*]);
+        provider_tests!(gemini, "gemini", Gemini, [$($test),*]);
+    };
 }
