@@ -76,7 +76,8 @@ pub struct Config {
     #[serde(default)]
     pub local_mode_allow_remote: bool,
 
-    /// Language model provider: `openai` or `gemini`. Unset: whichever key/base URL is set.
+    /// Language model provider: `openai`, `gemini` or `anthropic`. Unset: whichever key/base URL
+    /// is set.
     #[serde(default)]
     pub model: Option<ModelProvider>,
     #[serde(default)]
@@ -88,6 +89,11 @@ pub struct Config {
     pub openai_base_url: Option<String>,
     #[serde(default)]
     pub gemini_base_url: Option<String>,
+    /// Anthropic (Claude).
+    #[serde(default)]
+    pub anthropic_api_key: Option<Secret>,
+    #[serde(default)]
+    pub anthropic_base_url: Option<String>,
     /// Defaults: `gpt-4.1-mini` / `gemini-2.0-flash`.
     #[serde(default)]
     pub chat_model: Option<String>,
@@ -221,6 +227,7 @@ choice!(
     ModelProvider, "MODEL", {
         OpenAi => ["openai"],
         Gemini => ["gemini", "google"],
+        Anthropic => ["anthropic", "claude"],
     }
 );
 
@@ -229,6 +236,7 @@ impl ModelProvider {
         match self {
             Self::OpenAi => meai_llm::Provider::OpenAi,
             Self::Gemini => meai_llm::Provider::Gemini,
+            Self::Anthropic => meai_llm::Provider::Anthropic,
         }
     }
 }

@@ -8,7 +8,7 @@ use meai_core::memory::{Memory, MemoryRecall, MemorySettings, VectorIndex};
 use meai_core::model::Embedder;
 use meai_core::turn::{Recall, RecallError};
 use meai_core::{ConversationId, Message, UserId};
-use meai_llm::{GenaiEmbedder, LexicalEmbedder};
+use meai_llm::{GenaiEmbedder, LexicalEmbedder, LlmConfigError};
 use meai_sql::{SqlStore, SqlVectorIndex};
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,7 +42,14 @@ pub fn embedder(config: &Config) -> Result<Arc<dyn Embedder>, ConfigError> {
     if let Some(d) = config.embedding_dimensions {
         llm = llm.with_embedding_dimensions(d);
     }
-    let e = GenaiEmbedder::new(&llm).map_err(|e| ConfigError::new(format!("embedder: {e}")))?;
+    let e = match GenaiEmbedder::new(&llm) {
+        Ok(e) => e,
+        Err(LlmConfigError::NoEmbeddings(provider)) => {
+            tracing::info!(%provider, "the model provider has no embeddings API");
+            return Ok(lexical());
+        }
+        Err(e) => return Err(ConfigError::new(format!("embedder: {e}"))),
+    };
     tracing::info!(model = e.model_id(), "memory uses the provider's embedding model");
     Ok(Arc::new(e))
 }

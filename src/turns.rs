@@ -11,24 +11,36 @@ use std::sync::Arc;
 /// without `MODEL`, the provider whose key or base URL is set. `None` (with a warning) when
 /// nothing is configured: the server runs and turns end with "no language model configured".
 pub fn llm_config(config: &Config) -> Result<Option<LlmConfig>, ConfigError> {
-    let openai = (config.openai_api_key.as_ref(), config.openai_base_url.as_ref());
-    let gemini = (config.google_api_key.as_ref(), config.gemini_base_url.as_ref());
-    let provider = match config.model {
-        Some(choice) => choice.provider(),
-        None if openai.0.is_some() || openai.1.is_some() => Provider::OpenAi,
-        None if gemini.0.is_some() || gemini.1.is_some() => Provider::Gemini,
-        None => return Ok(None),
+    // In the order `MODEL` falls back on when unset: the first provider with a key or base URL.
+    let providers = [
+        (
+            Provider::OpenAi,
+            "OPENAI_API_KEY",
+            &config.openai_api_key,
+            &config.openai_base_url,
+        ),
+        (
+            Provider::Gemini,
+            "GOOGLE_API_KEY",
+            &config.google_api_key,
+            &config.gemini_base_url,
+        ),
+        (
+            Provider::Anthropic,
+            "ANTHROPIC_API_KEY",
+            &config.anthropic_api_key,
+            &config.anthropic_base_url,
+        ),
+    ];
+    let chosen = match config.model {
+        Some(choice) => providers.iter().find(|(p, ..)| *p == choice.provider()),
+        None => providers.iter().find(|(_, _, key, url)| key.is_some() || url.is_some()),
     };
-    let (key, base_url) = match provider {
-        Provider::OpenAi => openai,
-        Provider::Gemini => gemini,
+    let Some((provider, var, key, base_url)) = chosen else {
+        return Ok(None);
     };
+    let provider = *provider;
     if key.is_none() && base_url.is_none() {
-        let var = if provider == Provider::OpenAi {
-            "OPENAI_API_KEY"
-        } else {
-            "GOOGLE_API_KEY"
-        };
         tracing::warn!("MODEL={provider} but {var} is not set: no language model configured");
         return Ok(None);
     }
@@ -52,7 +64,7 @@ pub fn llm_config(config: &Config) -> Result<Option<LlmConfig>, ConfigError> {
 pub fn chat_model(config: &Config) -> Result<Option<Arc<dyn ChatModel>>, ConfigError> {
     let Some(llm) = llm_config(config)? else {
         tracing::warn!(
-            "no language model configured (set MODEL and OPENAI_API_KEY or GOOGLE_API_KEY): messages get an error"
+            "no language model configured (set OPENAI_API_KEY, GOOGLE_API_KEY or ANTHROPIC_API_KEY): messages get an error"
         );
         return Ok(None);
     };
