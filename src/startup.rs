@@ -129,28 +129,31 @@ pub fn listen_addr(config: &Config) -> SocketAddr {
 /// A bound server, ready to run. Binding first lets tests use port 0 and read the real port.
 pub struct Server {
     acceptor: poem::listener::BoxAcceptor,
+    addr: SocketAddr,
     state: AppState,
 }
 
 impl Server {
     pub async fn bind(state: AppState, addr: SocketAddr) -> Result<Self, StartError> {
-        let acceptor = TcpListener::bind(addr)
-            .into_acceptor()
-            .await
-            .map_err(|source| StartError::Bind {
-                addr: addr.to_string(),
-                source,
-            })?
-            .boxed();
-        Ok(Self { acceptor, state })
-    }
-
-    pub fn local_addr(&self) -> SocketAddr {
-        self.acceptor
+        let bind_error = |source| StartError::Bind {
+            addr: addr.to_string(),
+            source,
+        };
+        let acceptor = TcpListener::bind(addr).into_acceptor().await.map_err(bind_error)?;
+        let bound = acceptor
             .local_addr()
             .into_iter()
             .find_map(|a| a.as_socket_addr().copied())
-            .expect("a TCP listener has a socket address")
+            .ok_or_else(|| bind_error(std::io::Error::other("the listener has no socket address")))?;
+        Ok(Self {
+            acceptor: acceptor.boxed(),
+            addr: bound,
+            state,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
     }
 
     /// Serves until `shutdown` resolves, then shuts down gracefully: stops accepting, lets

@@ -9,6 +9,9 @@
 //! creates its own database and Redis key prefix and drops both afterwards.
 #![cfg(all(feature = "postgres", feature = "redis"))]
 
+mod common;
+
+use common::node::{named, node_dir, text_of};
 use meai_core::turn::{FAILED_MARK, STOPPED_MARK};
 use meai_runs::redis::INSTANCE_LOST;
 use meai_testkit::openai::{FakeOpenAi, Reply};
@@ -20,10 +23,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const SECRET_KEY: &str = "multi-instance-test-secret-key";
-
-fn node_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/node")
-}
 
 /// The shared services of one test: a fresh database and a Redis key prefix, both removed on
 /// drop.
@@ -341,18 +340,6 @@ impl Client {
 
 async fn run(instances: &[&Instance], plan: Value) -> Vec<Value> {
     client(instances, plan).finish(instances).await
-}
-
-fn named<'a>(lines: &'a [Value], event: &str) -> Vec<&'a Value> {
-    lines.iter().filter(|l| l["event"] == event).collect()
-}
-
-fn text_of(lines: &[Value], conn: i64) -> String {
-    named(lines, "assistant")
-        .iter()
-        .filter(|l| l["conn"] == conn)
-        .map(|l| l["data"]["content"].as_str().unwrap())
-        .collect()
 }
 
 fn words(n: usize) -> Vec<String> {

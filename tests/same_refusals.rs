@@ -5,34 +5,10 @@
 
 mod common;
 
-use common::{TestApp, spawn_mock_app};
+use common::node::run_client;
+use common::spawn_mock_app;
 use meai_core::{ConversationId, Page};
 use serde_json::{Value, json};
-use std::path::PathBuf;
-
-fn node_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/node")
-}
-
-async fn run_client(app: &TestApp, plan: Value) -> Vec<Value> {
-    meai_testkit::need::node_package(&node_dir(), "socket.io-client");
-    let (base, plan) = (app.base.clone(), plan.to_string());
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("node")
-            .arg(node_dir().join("client.mjs"))
-            .arg(base)
-            .arg(plan)
-            .output()
-    })
-    .await
-    .unwrap()
-    .expect("node runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON line"))
-        .collect()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_messages_get_the_same_refusal_on_both_transports() {

@@ -6,6 +6,7 @@
 
 mod common;
 
+use common::node::{named, node_dir, run_client, text_of};
 use common::{TestApp, spawn_app_customized, spawn_app_with};
 use meai::adapters::Adapters;
 use meai_core::model::ToolSpec;
@@ -15,53 +16,8 @@ use meai_mock::MockToolkits;
 use meai_testkit::gemini::FakeGemini;
 use meai_testkit::openai::{FakeOpenAi, Reply};
 use serde_json::{Value, json};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-
-fn node_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/node")
-}
-
-/// Runs the node client with a plan; returns every line it printed, as JSON.
-async fn run_client(app: &TestApp, plan: Value) -> Vec<Value> {
-    meai_testkit::need::node_package(&node_dir(), "socket.io-client");
-    let (base, plan) = (app.base.clone(), plan.to_string());
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("node")
-            .arg(node_dir().join("client.mjs"))
-            .arg(base)
-            .arg(plan)
-            .output()
-    })
-    .await
-    .unwrap()
-    .expect("node runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let lines: Vec<Value> = stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON line"))
-        .collect();
-    assert!(
-        out.status.success(),
-        "client failed: {}\n{}",
-        lines.iter().map(Value::to_string).collect::<Vec<_>>().join("\n"),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    lines
-}
-
-fn named<'a>(lines: &'a [Value], event: &str) -> Vec<&'a Value> {
-    lines.iter().filter(|l| l["event"] == event).collect()
-}
-
-fn text_of(lines: &[Value], conn: i64) -> String {
-    named(lines, "assistant")
-        .iter()
-        .filter(|l| l["conn"] == conn)
-        .map(|l| l["data"]["content"].as_str().unwrap())
-        .collect()
-}
 
 /// A signed-in user with a conversation: the cookie header and the ids.
 async fn user_with_conversation(app: &TestApp, email: &str) -> (String, String, UserId, ConversationId) {

@@ -74,7 +74,10 @@ impl<'a> ApiExtractor<'a> for Authenticated {
     }
 
     async fn from_request(req: &'a Request, _body: &mut RequestBody, _: ExtractParamOptions<()>) -> Result<Self> {
-        let state = req.data::<AppState>().expect("AppState is attached to every route");
+        let Some(state) = req.data::<AppState>() else {
+            tracing::error!("a route without the application state");
+            return Err(poem::Error::from_status(StatusCode::INTERNAL_SERVER_ERROR));
+        };
         let token = presented_token(req, &state.config.cookie_name).ok_or_else(unauthorized)?;
         match state.sessions.authenticate(&token).await {
             Ok(claims) => {

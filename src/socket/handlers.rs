@@ -6,7 +6,7 @@
 
 use super::auth::SocketUser;
 use super::follow::{follow, room};
-use super::payloads::{self, Resume, Target};
+use super::payloads::{self, Resume, Target, Targeted};
 use super::wire;
 use crate::failure::Failure;
 use crate::state::AppState;
@@ -80,18 +80,22 @@ fn payload(data: Result<Value, impl std::fmt::Debug>) -> Value {
     data.unwrap_or(Value::Null)
 }
 
+/// Reads an event's payload and the conversation it is about; the `Err` is what the client is
+/// told.
+async fn read<T: Targeted>(socket: &SocketRef, data: &Value) -> Result<(T, ConversationId), String> {
+    let payload: T = payloads::parse(data)?;
+    let id = conversation_of(socket, payload.conversation_id()).await?;
+    Ok((payload, id))
+}
+
 async fn join_conversation(
     socket: SocketRef,
     State(state): State<AppState>,
     Extension(SocketUser(user)): Extension<SocketUser>,
     TryData(data): TryData<Value>,
 ) {
-    let named = match payloads::parse::<Target>(&payload(data)) {
-        Ok(t) => t.conversation_id,
-        Err(m) => return emit_error(&socket, m, None),
-    };
-    let id = match conversation_of(&socket, named).await {
-        Ok(id) => id,
+    let (_, id) = match read::<Target>(&socket, &payload(data)).await {
+        Ok(read) => read,
         Err(m) => return emit_error(&socket, m, None),
     };
     let span = tracing::info_span!("join_conversation", user_id = %user, conversation_id = %id);
@@ -122,12 +126,8 @@ async fn message(
     TryData(data): TryData<Value>,
 ) {
     let data = payload(data);
-    let named = match payloads::parse::<Target>(&data) {
-        Ok(t) => t.conversation_id,
-        Err(m) => return refuse_message(&socket, m, None),
-    };
-    let id = match conversation_of(&socket, named).await {
-        Ok(id) => id,
+    let (_, id) = match read::<Target>(&socket, &data).await {
+        Ok(read) => read,
         Err(m) => return refuse_message(&socket, m, None),
     };
     let span = tracing::info_span!("message", user_id = %user, conversation_id = %id);
@@ -176,12 +176,8 @@ async fn resume(
     Extension(SocketUser(user)): Extension<SocketUser>,
     TryData(data): TryData<Value>,
 ) {
-    let resume = match payloads::parse::<Resume>(&payload(data)) {
-        Ok(r) => r,
-        Err(m) => return emit_error(&socket, m, None),
-    };
-    let id = match conversation_of(&socket, resume.conversation_id).await {
-        Ok(id) => id,
+    let (resume, id) = match read::<Resume>(&socket, &payload(data)).await {
+        Ok(read) => read,
         Err(m) => return emit_error(&socket, m, None),
     };
     match state.turns.attach(user, id, resume.after_seq).await {
@@ -200,12 +196,8 @@ async fn stop(
     Extension(SocketUser(user)): Extension<SocketUser>,
     TryData(data): TryData<Value>,
 ) {
-    let named = match payloads::parse::<Target>(&payload(data)) {
-        Ok(t) => t.conversation_id,
-        Err(m) => return emit_error(&socket, m, None),
-    };
-    let id = match conversation_of(&socket, named).await {
-        Ok(id) => id,
+    let (_, id) = match read::<Target>(&socket, &payload(data)).await {
+        Ok(read) => read,
         Err(m) => return emit_error(&socket, m, None),
     };
     match state.turns.stop(user, id).await {

@@ -40,6 +40,23 @@ pub struct Resume {
     pub after_seq: u64,
 }
 
+/// A payload that names the conversation it is about (or not: then the one joined last).
+pub trait Targeted: serde::de::DeserializeOwned + Default {
+    fn conversation_id(&self) -> Option<ConversationId>;
+}
+
+impl Targeted for Target {
+    fn conversation_id(&self) -> Option<ConversationId> {
+        self.conversation_id
+    }
+}
+
+impl Targeted for Resume {
+    fn conversation_id(&self) -> Option<ConversationId> {
+        self.conversation_id
+    }
+}
+
 /// Reads a payload; a missing one reads as `{}`.
 pub fn parse<T: serde::de::DeserializeOwned + Default>(payload: &serde_json::Value) -> Result<T, String> {
     if payload.is_null() {

@@ -3,6 +3,8 @@
 //! the edge ([`spawn_mock_app`]).
 #![allow(dead_code)]
 
+pub mod node;
+
 use meai::adapters::Adapters;
 use meai::config::Config;
 use meai::startup::{Server, assemble};

@@ -101,6 +101,24 @@ pub fn run(root: &Path, args: &[String], env: &[(String, String)], format: Forma
     Ok(counts)
 }
 
+/// How many lines `cargo ARGS` prints on stdout (its build output goes to stderr).
+pub fn count_lines(root: &Path, args: &[String], env: &[(String, String)]) -> Result<u64, String> {
+    let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(args)
+        .current_dir(root)
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("cargo {} failed", args.join(" ")));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .count() as u64)
+}
+
 fn nextest_installed() -> bool {
     Command::new("cargo")
         .args(["nextest", "--version"])

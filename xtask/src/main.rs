@@ -113,21 +113,46 @@ fn test(args: Vec<String>) -> Result<ExitCode, String> {
         .map(|(_, expr)| format!("({expr})"))
         .collect::<Vec<_>>()
         .join(" | ");
-    let mut nextest = vec![
-        "nextest".to_owned(),
-        "run".into(),
-        "--workspace".into(),
-        "--all-features".into(),
-        "--locked".into(),
-        "--no-fail-fast".into(),
-    ];
-    if !filter.is_empty() {
-        nextest.push("-E".into());
-        nextest.push(format!("not ({filter})"));
+    // The caller's own filter expressions narrow the run; skipped groups stay out of it.
+    let (mut wanted, mut rest) = (Vec::new(), Vec::new());
+    let mut extra = extra.into_iter();
+    while let Some(arg) = extra.next() {
+        match arg.as_str() {
+            "-E" | "--filterset" | "--filter-expr" => wanted.extend(extra.next().map(|e| format!("({e})"))),
+            _ => rest.push(arg),
+        }
     }
-    nextest.extend(extra);
+    let expression = match (wanted.is_empty(), filter.is_empty()) {
+        (true, true) => None,
+        (true, false) => Some(format!("not ({filter})")),
+        (false, true) => Some(wanted.join(" | ")),
+        (false, false) => Some(format!("({}) & not ({filter})", wanted.join(" | "))),
+    };
+    let common = ["--workspace", "--all-features", "--locked"].map(str::to_owned);
+    let mut nextest = vec!["nextest".to_owned(), "run".into(), "--no-fail-fast".into()];
+    nextest.extend(common.clone());
+    if let Some(expression) = expression {
+        nextest.push("-E".into());
+        nextest.push(expression);
+    }
+    nextest.extend(rest);
     println!("xtask: cargo {}", nextest.join(" "));
-    let ran = counts::run(&root, &nextest, &env, counts::Format::Nextest)?;
+    let mut ran = counts::run(&root, &nextest, &env, counts::Format::Nextest)?;
+    // nextest leaves binaries it runs nothing of out of its own count: skipped is what was
+    // selected (all tests, or the caller's filter) and did not run.
+    let mut list = vec![
+        "nextest".to_owned(),
+        "list".into(),
+        "--message-format".into(),
+        "oneline".into(),
+    ];
+    list.extend(common);
+    if !wanted.is_empty() {
+        list.push("-E".into());
+        list.push(wanted.join(" | "));
+    }
+    let selected = counts::count_lines(&root, &list, &env)?;
+    ran.skipped = selected.saturating_sub(ran.passed + ran.failed);
     total.add(&ran);
 
     // nextest does not run doc tests.
