@@ -5,6 +5,14 @@ use crate::MemoryStore;
 use meai_core::memory::{FoundMessage, MessageSource};
 use meai_core::{Message, MessageId, MessageKind, StoreError, UserId};
 
+/// Words as a full-text index tokenizes them: runs of letters and digits, lower case.
+fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
 fn searched(m: &Message) -> bool {
     matches!(m.kind, MessageKind::Human | MessageKind::Ai)
 }
@@ -21,10 +29,11 @@ impl MessageSource for MemoryStore {
         terms: &[String],
         limit: usize,
     ) -> Result<Vec<FoundMessage>, StoreError> {
-        let terms: Vec<String> = terms.iter().map(|t| t.to_lowercase()).collect();
+        let terms: Vec<Vec<String>> = terms.iter().map(|t| words(t)).filter(|w| !w.is_empty()).collect();
         let matches = |m: &Message| {
-            let content = m.content.to_lowercase();
-            m.user_id == user && searched(m) && terms.iter().any(|t| content.contains(t.as_str()))
+            let content = words(&m.content);
+            let has = |word: &String| content.iter().any(|c| c.starts_with(word.as_str()));
+            m.user_id == user && searched(m) && terms.iter().any(|term| term.iter().all(has))
         };
         Ok(self.found(matches, limit, true))
     }

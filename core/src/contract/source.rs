@@ -12,7 +12,7 @@ macro_rules! message_source_contract_tests {
     ($factory:expr) => {
         $crate::message_source_contract_tests!(@cases $factory;
             by_ids_are_scoped_to_the_user, matching_is_case_insensitive_newest_first_and_bounded,
-            matching_takes_wildcards_literally, after_scans_in_id_order);
+            matching_is_by_words_and_prefixes, after_scans_in_id_order);
     };
     (@cases $factory:expr; $($case:ident),+) => {
         $(
@@ -99,16 +99,34 @@ pub async fn matching_is_case_insensitive_newest_first_and_bounded<S: Store + Me
     assert!(s.messages_matching(a, &[], 10).await.unwrap().is_empty());
 }
 
-pub async fn matching_takes_wildcards_literally<S: Store + MessageSource + ?Sized>(s: &S) {
+pub async fn matching_is_by_words_and_prefixes<S: Store + MessageSource + ?Sized>(s: &S) {
     let a = user(s).await;
     let c = conversation(s, a, "Odds").await;
-    let pct = say(s, a, c, MessageKind::Human, "a 100% sure thing").await;
-    say(s, a, c, MessageKind::Human, "nothing special").await;
+    let sure = say(s, a, c, MessageKind::Human, "a 100% sure thing, by e-mail").await;
+    let other = say(s, a, c, MessageKind::Human, "nothing special").await;
+    let find = |term: &str| {
+        let terms = vec![term.to_owned()];
+        async move { s.messages_matching(a, &terms, 10).await }
+    };
     assert_eq!(
-        ids(&s.messages_matching(a, &["%".to_owned()], 10).await.unwrap()),
-        vec![pct]
+        ids(&find("sur").await.unwrap()),
+        vec![sure],
+        "a word's beginning matches"
     );
-    assert!(s.messages_matching(a, &["_".to_owned()], 10).await.unwrap().is_empty());
+    assert!(find("ure").await.unwrap().is_empty(), "the middle of a word does not");
+    assert_eq!(ids(&find("100").await.unwrap()), vec![sure]);
+    assert!(find("%").await.unwrap().is_empty(), "punctuation is not searchable");
+    assert!(find("_").await.unwrap().is_empty());
+    assert_eq!(
+        ids(&find("e-mail").await.unwrap()),
+        vec![sure],
+        "each word of a term must match"
+    );
+    assert!(find("special-sure").await.unwrap().is_empty());
+    assert_eq!(ids(&find("NOTHING").await.unwrap()), vec![other]);
+    // Kept in sync with writes: a deleted message is no longer found.
+    s.delete_message(a, c, other).await.unwrap();
+    assert!(find("nothing").await.unwrap().is_empty());
 }
 
 pub async fn after_scans_in_id_order<S: Store + MessageSource + ?Sized>(s: &S) {

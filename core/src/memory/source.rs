@@ -16,8 +16,10 @@ pub trait MessageSource: Send + Sync + 'static {
     /// The user's messages among `ids` (missing ones and other users' are left out), any order.
     async fn messages_by_ids(&self, user: UserId, ids: &[MessageId]) -> Result<Vec<FoundMessage>, StoreError>;
 
-    /// The user's newest messages containing any of `terms` (lower case; matched
-    /// case-insensitively as substrings), at most `limit`.
+    /// The user's newest messages matching any of `terms`, at most `limit`. Matching is by
+    /// words, as a full-text index tokenizes them (runs of letters and digits, case-insensitive):
+    /// a term matches a message when each of its words begins a word of the message
+    /// (`lis` finds "Lisbon", `isbon` does not); punctuation is not searchable.
     async fn messages_matching(
         &self,
         user: UserId,

@@ -1,12 +1,12 @@
-//! [`MessageSource`] on the store's tables: messages by id and by keyword, and a full scan.
+//! [`MessageSource`] on the store's tables: messages by id, by keyword (through the full-text
+//! index of migration `m20261201_000010_message_search`), and a full scan.
 
 use crate::entity::{conversations, messages};
 use crate::error::db_err;
 use crate::store::SqlStore;
 use meai_core::memory::{FoundMessage, MessageSource};
 use meai_core::{Message, MessageId, MessageKind, StoreError, UserId};
-use sea_orm::sea_query::{Condition, Expr, ExprTrait, Func, LikeExpr};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement};
 
 /// Only what people and the assistant said is searched (tool output is noise here).
 const SEARCHED_KINDS: [&str; 2] = ["Human", "AI"];
@@ -22,16 +22,38 @@ fn found(rows: Vec<(messages::Model, Option<conversations::Model>)>) -> Result<V
         .collect()
 }
 
-/// `%term%`, with LIKE's wildcards in the term taken literally.
-fn contains_pattern(term: &str) -> LikeExpr {
-    let escaped: String = term
-        .chars()
-        .flat_map(|c| match c {
-            '%' | '_' | '\\' => vec!['\\', c],
-            c => vec![c],
+/// Each term as the words the indexes tokenize it into (letters and digits, lower case); terms
+/// without any are dropped.
+fn words_of(terms: &[String]) -> Vec<Vec<String>> {
+    terms
+        .iter()
+        .map(|t| {
+            t.split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .map(str::to_lowercase)
+                .collect::<Vec<_>>()
         })
-        .collect();
-    LikeExpr::new(format!("%{escaped}%")).escape('\\')
+        .filter(|words| !words.is_empty())
+        .collect()
+}
+
+/// Any term; within a term, all its words; each word as a prefix. Words are alphanumeric, so
+/// quoting them is all FTS5 needs.
+fn fts5_query(terms: &[Vec<String>]) -> String {
+    let term = |words: &Vec<String>| {
+        let all: Vec<String> = words.iter().map(|w| format!("\"{w}\"*")).collect();
+        format!("({})", all.join(" AND "))
+    };
+    terms.iter().map(term).collect::<Vec<_>>().join(" OR ")
+}
+
+/// The same query for PostgreSQL's `to_tsquery`.
+fn tsquery(terms: &[Vec<String>]) -> String {
+    let term = |words: &Vec<String>| {
+        let all: Vec<String> = words.iter().map(|w| format!("{w}:*")).collect();
+        format!("({})", all.join(" & "))
+    };
+    terms.iter().map(term).collect::<Vec<_>>().join(" | ")
 }
 
 #[async_trait::async_trait]
@@ -56,19 +78,48 @@ impl MessageSource for SqlStore {
         terms: &[String],
         limit: usize,
     ) -> Result<Vec<FoundMessage>, StoreError> {
-        if terms.is_empty() || limit == 0 {
+        let words = words_of(terms);
+        if words.is_empty() || limit == 0 {
             return Ok(Vec::new());
         }
-        let any = terms.iter().fold(Condition::any(), |any, term| {
-            let lowered = Func::lower(Expr::col((messages::Entity, messages::Column::Content)));
-            any.add(Expr::expr(lowered).like(contains_pattern(&term.to_lowercase())))
-        });
+        // The index finds the ids (newest first); the rows come as for any lookup by id.
+        let kinds = SEARCHED_KINDS.map(|k| format!("'{k}'")).join(", ");
+        let backend = self.connection().get_database_backend();
+        let statement = match backend {
+            DbBackend::Sqlite => Statement::from_sql_and_values(
+                backend,
+                format!(
+                    "SELECT m.id FROM messages_fts f JOIN messages m ON m.id = f.rowid \
+                     WHERE messages_fts MATCH ? AND m.user_id = ? AND m.\"type\" IN ({kinds}) \
+                     ORDER BY f.rowid DESC LIMIT ?"
+                ),
+                [fts5_query(&words).into(), user.0.into(), (limit as i64).into()],
+            ),
+            _ => Statement::from_sql_and_values(
+                backend,
+                format!(
+                    "SELECT id FROM messages WHERE user_id = $1 AND \"type\" IN ({kinds}) \
+                     AND content_tsv @@ to_tsquery('simple', $2) ORDER BY id DESC LIMIT $3"
+                ),
+                [user.0.into(), tsquery(&words).into(), (limit as i64).into()],
+            ),
+        };
+        let ids: Vec<i64> = self
+            .connection()
+            .query_all_raw(statement)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(|row| row.try_get_by_index::<i64>(0))
+            .collect::<Result<_, _>>()
+            .map_err(db_err)?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
         let rows = messages::Entity::find()
             .filter(messages::Column::UserId.eq(user.0))
-            .filter(messages::Column::Kind.is_in(SEARCHED_KINDS))
-            .filter(any)
+            .filter(messages::Column::Id.is_in(ids))
             .order_by_desc(messages::Column::Id)
-            .limit(limit as u64)
             .find_also_related(conversations::Entity)
             .all(self.connection())
             .await
@@ -91,5 +142,18 @@ impl MessageSource for SqlStore {
             .into_iter()
             .map(Message::try_from)
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_match_any_term_all_its_words_by_prefix() {
+        let terms = words_of(&["Lisbon".into(), "e-mail".into(), "%".into()]);
+        assert_eq!(terms, vec![vec!["lisbon".to_owned()], vec!["e".into(), "mail".into()]]);
+        assert_eq!(fts5_query(&terms), r#"("lisbon"*) OR ("e"* AND "mail"*)"#);
+        assert_eq!(tsquery(&terms), "(lisbon:*) | (e:* & mail:*)");
     }
 }
