@@ -4,6 +4,7 @@
 
 use crate::config::{Config, ConfigError, EmbedderKind, VectorStoreKind};
 use crate::startup::StartError;
+use meai_core::memory::Recalled;
 use meai_core::memory::{Memory, MemoryRecall, MemorySettings, VectorIndex};
 use meai_core::model::Embedder;
 use meai_core::turn::{Recall, RecallError};
@@ -139,7 +140,7 @@ impl Recall for Deadline {
         conversation: ConversationId,
         query: &str,
         limit: usize,
-    ) -> Result<Vec<Message>, RecallError> {
+    ) -> Result<Recalled, RecallError> {
         match tokio::time::timeout(self.timeout, self.inner.recall(user, conversation, query, limit)).await {
             Ok(outcome) => outcome,
             Err(_) => Err(RecallError::TimedOut(self.timeout)),
