@@ -112,6 +112,7 @@ pub fn settings(config: &Config) -> MemorySettings {
     if let Some(cross) = config.memory_cross_conversation {
         s.cross_conversation = cross;
     }
+    s.max_memories = config.memory_max_per_user;
     s
 }
 

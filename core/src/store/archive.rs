@@ -51,6 +51,15 @@ pub enum Imported {
 /// What export and import need beyond the other stores.
 #[async_trait::async_trait]
 pub trait ArchiveStore {
+    /// The user's conversations with ids above `after`, in id order, at most `limit` (stable
+    /// while conversations are being written to, unlike the activity order).
+    async fn conversations_page(
+        &self,
+        user: UserId,
+        after: Option<ConversationId>,
+        limit: u64,
+    ) -> Result<Vec<Conversation>, StoreError>;
+
     /// Every message of the user's conversation with an id above `after`, oldest first, at most
     /// `limit` (every branch: an export is the whole record).
     async fn messages_page(

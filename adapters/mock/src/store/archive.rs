@@ -6,6 +6,21 @@ use meai_core::*;
 
 #[async_trait::async_trait]
 impl ArchiveStore for MemoryStore {
+    async fn conversations_page(
+        &self,
+        user: UserId,
+        after: Option<ConversationId>,
+        limit: u64,
+    ) -> Result<Vec<Conversation>, StoreError> {
+        let s = self.state();
+        Ok(s.conversations
+            .values()
+            .filter(|c| c.user_id == user && after.is_none_or(|a| c.id > a))
+            .take(to_usize(limit))
+            .cloned()
+            .collect())
+    }
+
     async fn messages_page(
         &self,
         user: UserId,

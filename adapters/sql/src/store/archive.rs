@@ -87,6 +87,22 @@ async fn import_in(
 
 #[async_trait::async_trait]
 impl ArchiveStore for SqlStore {
+    async fn conversations_page(
+        &self,
+        user: UserId,
+        after: Option<ConversationId>,
+        limit: u64,
+    ) -> Result<Vec<Conversation>, StoreError> {
+        let mut query = conversations::Entity::find()
+            .filter(conversations::Column::UserId.eq(user.0))
+            .order_by_asc(conversations::Column::Id)
+            .limit(limit);
+        if let Some(after) = after {
+            query = query.filter(conversations::Column::Id.gt(after.0));
+        }
+        mapping::all(query.all(&self.db).await.map_err(db_err)?)
+    }
+
     async fn messages_page(
         &self,
         user: UserId,
