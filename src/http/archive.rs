@@ -216,14 +216,14 @@ impl<'a> ApiExtractor<'a> for ImportFile {
 
 #[derive(Debug, Enum)]
 #[oai(rename_all = "lowercase")]
-enum FileFormat {
+enum ImportFileFormat {
     Meai,
     Chatgpt,
 }
 
 #[derive(Debug, Enum)]
 #[oai(rename_all = "snake_case")]
-enum Kind {
+enum ImportItemKind {
     Conversation,
     Memory,
     Profile,
@@ -233,7 +233,7 @@ enum Kind {
 
 #[derive(Debug, Enum)]
 #[oai(rename_all = "lowercase")]
-enum Result_ {
+enum ImportOutcome {
     Imported,
     Skipped,
     Failed,
@@ -242,12 +242,12 @@ enum Result_ {
 /// What happened to one item of the file.
 #[derive(Debug, Object)]
 struct ImportedItem {
-    kind: Kind,
+    kind: ImportItemKind,
     /// The item's id in the file.
     source_id: String,
     #[oai(nullable)]
     title: Option<String>,
-    outcome: Result_,
+    outcome: ImportOutcome,
     /// Why it was skipped or failed.
     #[oai(nullable)]
     reason: Option<String>,
@@ -269,18 +269,18 @@ impl From<ImportItem> for ImportedItem {
     fn from(i: ImportItem) -> Self {
         Self {
             kind: match i.kind {
-                ItemKind::Conversation => Kind::Conversation,
-                ItemKind::Memory => Kind::Memory,
-                ItemKind::Profile => Kind::Profile,
-                ItemKind::MemorySettings => Kind::MemorySettings,
-                ItemKind::ToolkitConnection => Kind::ToolkitConnection,
+                ItemKind::Conversation => ImportItemKind::Conversation,
+                ItemKind::Memory => ImportItemKind::Memory,
+                ItemKind::Profile => ImportItemKind::Profile,
+                ItemKind::MemorySettings => ImportItemKind::MemorySettings,
+                ItemKind::ToolkitConnection => ImportItemKind::ToolkitConnection,
             },
             source_id: i.source_id,
             title: i.title,
             outcome: match i.outcome {
-                Outcome::Imported => Result_::Imported,
-                Outcome::Skipped => Result_::Skipped,
-                Outcome::Failed => Result_::Failed,
+                Outcome::Imported => ImportOutcome::Imported,
+                Outcome::Skipped => ImportOutcome::Skipped,
+                Outcome::Failed => ImportOutcome::Failed,
             },
             reason: i.reason,
             conversation_id: i.conversation_id.map(|c| c.0),
@@ -295,7 +295,7 @@ impl From<ImportItem> for ImportedItem {
 /// The import's report, item by item.
 #[derive(Debug, Object)]
 struct ImportReportOut {
-    format: FileFormat,
+    format: ImportFileFormat,
     imported: u32,
     skipped: u32,
     failed: u32,
@@ -306,8 +306,8 @@ impl From<ImportReport> for ImportReportOut {
     fn from(r: ImportReport) -> Self {
         Self {
             format: match r.format {
-                ImportFormat::Meai => FileFormat::Meai,
-                ImportFormat::Chatgpt => FileFormat::Chatgpt,
+                ImportFormat::Meai => ImportFileFormat::Meai,
+                ImportFormat::Chatgpt => ImportFileFormat::Chatgpt,
             },
             imported: r.count(Outcome::Imported) as u32,
             skipped: r.count(Outcome::Skipped) as u32,

@@ -23,7 +23,7 @@ const MAX_LIMIT: u64 = 1000;
 /// How a memory came to be.
 #[derive(Debug, Enum)]
 #[oai(rename_all = "lowercase")]
-pub enum Origin {
+pub enum MemoryOriginOut {
     /// Taken by the assistant from something the person said.
     Extracted,
     /// Written by the person.
@@ -32,7 +32,7 @@ pub enum Origin {
     Imported,
 }
 
-impl From<MemoryOrigin> for Origin {
+impl From<MemoryOrigin> for MemoryOriginOut {
     fn from(o: MemoryOrigin) -> Self {
         match o {
             MemoryOrigin::Extracted => Self::Extracted,
@@ -49,7 +49,7 @@ pub struct MemoryOut {
     memory_id: i64,
     /// At most 500 characters.
     content: String,
-    origin: Origin,
+    origin: MemoryOriginOut,
     /// The message it was taken from (it may have been deleted since); null for memories the
     /// person wrote.
     #[oai(nullable)]
@@ -66,7 +66,7 @@ impl Example for MemoryOut {
         Self {
             memory_id: 7,
             content: "The user's dog is called Bartholomew".into(),
-            origin: Origin::Extracted,
+            origin: MemoryOriginOut::Extracted,
             source_message_id: Some(1201),
             source_conversation_id: Some(42),
             created_at: at,
@@ -133,7 +133,7 @@ struct MemorySettingsIn {
 }
 
 #[derive(Debug, Object)]
-struct Done {
+struct MemoryDeleted {
     message: String,
 }
 
@@ -282,13 +282,13 @@ impl MemoriesApi {
         session: Authenticated,
         /// The memory's id.
         memory_id: Path<i64>,
-    ) -> Result<Json<Done>, ApiError> {
+    ) -> Result<Json<MemoryDeleted>, ApiError> {
         state
             .memory
             .delete_memory(session.0.user_id, MemoryId(memory_id.0))
             .await
             .map_err(failed)?;
-        Ok(Json(Done {
+        Ok(Json(MemoryDeleted {
             message: "Memory deleted".into(),
         }))
     }
