@@ -157,16 +157,16 @@ fn classify(m: &NodeMessage) -> Result<(MessageKind, String), &'static str> {
         "assistant" => MessageKind::Ai,
         _ => return Err("messages of unknown authors"),
     };
+    match m.content.content_type.as_str() {
+        "thoughts" | "reasoning_recap" => return Err("reasoning"),
+        "user_editable_context" => return Err("custom instructions"),
+        _ => {}
+    }
     if hidden || m.weight == Some(0.0) {
         return Err("hidden messages");
     }
     if m.recipient.as_deref().is_some_and(|r| r != "all") {
         return Err("tool calls");
-    }
-    match m.content.content_type.as_str() {
-        "thoughts" | "reasoning_recap" => return Err("reasoning"),
-        "user_editable_context" => return Err("custom instructions"),
-        _ => {}
     }
     let mut pieces: Vec<String> = Vec::new();
     match &m.content.parts {
