@@ -53,7 +53,11 @@ async fn person(s: &Setup, email: &str) -> (UserId, String, String) {
     let store = &s.app.state.store;
     let c = store.create_conversation(user.id, None).await.unwrap();
     let m = store
-        .append_message(user.id, c.id, &NewMessage::new(MessageKind::Human, "my parrot is called Kiwi"))
+        .append_message(
+            user.id,
+            c.id,
+            &NewMessage::new(MessageKind::Human, "my parrot is called Kiwi"),
+        )
         .await
         .unwrap();
     s.app.state.memory.index(&[m]).await.unwrap();
@@ -78,7 +82,12 @@ async fn person(s: &Setup, email: &str) -> (UserId, String, String) {
 impl Setup {
     /// How many of the user's points the index finds, messages and memories.
     async fn vectors(&self, user: UserId) -> usize {
-        let vector = self.embedder.embed(&["parrot Kiwi".to_owned()]).await.unwrap().remove(0);
+        let vector = self
+            .embedder
+            .embed(&["parrot Kiwi".to_owned()])
+            .await
+            .unwrap()
+            .remove(0);
         let space = space_of(self.embedder.model_id(), vector.len());
         let mut n = 0;
         for scope in [VectorScope::Messages, VectorScope::Memories] {
@@ -109,7 +118,10 @@ async fn deletes_everything(s: &Setup) {
     let refused = s.delete_me(&token, "someone@example.com").send().await.unwrap();
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
     assert!(json(refused).await["detail"].as_str().unwrap().contains("confirm"));
-    assert!(s.app.state.store.get_user(gone).await.is_ok(), "nothing deleted without confirmation");
+    assert!(
+        s.app.state.store.get_user(gone).await.is_ok(),
+        "nothing deleted without confirmation"
+    );
 
     let resp = s.delete_me(&token, "Gone@Example.com").send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
@@ -124,15 +136,40 @@ async fn deletes_everything(s: &Setup) {
     assert_eq!(body["vector_index"], s.index.kind());
 
     // Nothing of theirs is left: rows, vectors, connected accounts; their tokens are refused.
-    assert!(matches!(s.app.state.store.get_user(gone).await, Err(StoreError::NotFound)));
-    assert!(s.app.state.store.list_conversations(gone, Page::all()).await.unwrap().is_empty());
+    assert!(matches!(
+        s.app.state.store.get_user(gone).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(
+        s.app
+            .state
+            .store
+            .list_conversations(gone, Page::all())
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(s.app.state.store.count_memories(gone).await.unwrap(), 0);
-    assert_eq!(s.vectors(gone).await, 0, "no vector of theirs in the {} index", s.index.kind());
+    assert_eq!(
+        s.vectors(gone).await,
+        0,
+        "no vector of theirs in the {} index",
+        s.index.kind()
+    );
     let at_composio: Vec<String> = s.fake.accounts().into_iter().map(|a| a.id).collect();
     assert_eq!(at_composio, vec![kept_account.clone()]);
     for path in ["/auth/me", "/conversations", "/memories", "/export"] {
-        let r = reqwest::Client::new().get(s.app.url(path)).bearer_auth(&token).send().await.unwrap();
-        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{path} with a deleted account's token");
+        let r = reqwest::Client::new()
+            .get(s.app.url(path))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::UNAUTHORIZED,
+            "{path} with a deleted account's token"
+        );
     }
     let created = reqwest::Client::new()
         .post(s.app.url("/conversations"))
@@ -145,9 +182,23 @@ async fn deletes_everything(s: &Setup) {
 
     // The other person keeps everything.
     assert_eq!(s.vectors(kept).await, 2);
-    assert_eq!(s.app.state.store.list_conversations(kept, Page::all()).await.unwrap().len(), 1);
+    assert_eq!(
+        s.app
+            .state
+            .store
+            .list_conversations(kept, Page::all())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     assert_eq!(s.app.state.store.count_memories(kept).await.unwrap(), 1);
-    let me = reqwest::Client::new().get(s.app.url("/auth/me")).bearer_auth(&kept_token).send().await.unwrap();
+    let me = reqwest::Client::new()
+        .get(s.app.url("/auth/me"))
+        .bearer_auth(&kept_token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(json(me).await["email"], "kept@example.com");
 }
 
@@ -165,8 +216,16 @@ async fn deleting_an_account_on_the_qdrant_test_server() {
     deletes_everything(&s).await;
     // On the server itself: every collection, every kind.
     let gone = UserId(1);
-    assert_eq!(qdrant.points_with("user_id", gone.0), 0, "no point of the deleted user on the server");
-    assert_eq!(qdrant.points_with("user_id", 2), 2, "the other user's message and memory");
+    assert_eq!(
+        qdrant.points_with("user_id", gone.0),
+        0,
+        "no point of the deleted user on the server"
+    );
+    assert_eq!(
+        qdrant.points_with("user_id", 2),
+        2,
+        "the other user's message and memory"
+    );
 }
 
 #[cfg(feature = "chroma")]
@@ -186,12 +245,18 @@ async fn deleting_an_account_on_chroma() {
         .await
         .unwrap();
         let prefix = format!("meai-u{}-", gone.0);
-        all.iter().filter(|c| c["name"].as_str().unwrap().starts_with(&prefix)).count()
+        all.iter()
+            .filter(|c| c["name"].as_str().unwrap().starts_with(&prefix))
+            .count()
     };
     assert_eq!(collections().await, 2, "a messages and a memories collection");
     let resp = s.delete_me(&token, "gone@example.com").send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
-    assert_eq!(collections().await, 0, "the user's collections are gone from the server");
+    assert_eq!(
+        collections().await,
+        0,
+        "the user's collections are gone from the server"
+    );
     assert_eq!(s.vectors(gone).await, 0);
 }
 
@@ -204,9 +269,19 @@ async fn composio_down_deletes_nothing() {
     }
     let resp = s.delete_me(&token, "gone@example.com").send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert!(json(resp).await["detail"].as_str().unwrap().contains("Nothing was deleted"));
+    assert!(
+        json(resp).await["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Nothing was deleted")
+    );
     assert!(s.app.state.store.get_user(gone).await.is_ok());
     assert_eq!(s.vectors(gone).await, 2);
-    let me = reqwest::Client::new().get(s.app.url("/auth/me")).bearer_auth(&token).send().await.unwrap();
+    let me = reqwest::Client::new()
+        .get(s.app.url("/auth/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(me.status(), StatusCode::OK, "still signed in: try again");
 }

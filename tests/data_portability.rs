@@ -57,10 +57,16 @@ async fn a_chatgpt_export_imports_with_a_report_per_conversation() {
     assert_eq!(resp.status(), StatusCode::OK);
     let report = json(resp).await;
     assert_eq!(report["format"], "chatgpt");
-    assert_eq!((&report["imported"], &report["skipped"], &report["failed"]), (&json!(3), &json!(1), &json!(1)));
+    assert_eq!(
+        (&report["imported"], &report["skipped"], &report["failed"]),
+        (&json!(3), &json!(1), &json!(1))
+    );
 
     let lisbon = item(&report, "6825a1f2-1c3b-8009-9a7e-2f4d1e0b7c11");
-    assert_eq!((&lisbon["outcome"], &lisbon["messages"], &lisbon["indexed"]), (&json!("imported"), &json!(6), &json!(true)));
+    assert_eq!(
+        (&lisbon["outcome"], &lisbon["messages"], &lisbon["indexed"]),
+        (&json!("imported"), &json!(6), &json!(true))
+    );
     assert_eq!(lisbon["title"], "Lisbon trip in May");
     assert_eq!(
         lisbon["left_out"],
@@ -68,13 +74,19 @@ async fn a_chatgpt_export_imports_with_a_report_per_conversation() {
     );
     let plot = item(&report, "6826f3a0-77aa-8009-b1c2-d3e4f5a6b7c8");
     assert_eq!(plot["messages"], 2);
-    assert_eq!(plot["left_out"], json!({"reasoning": 2, "tool calls": 1, "tool output": 2}));
+    assert_eq!(
+        plot["left_out"],
+        json!({"reasoning": 2, "tool calls": 1, "tool output": 2})
+    );
     assert_eq!(item(&report, "68280b11-0000-8009-aaaa-bbbbccccdddd")["messages"], 2);
     let broken = item(&report, "68280c22-0000-8009-aaaa-000000000004");
     assert_eq!(broken["outcome"], "failed");
     assert!(broken["reason"].as_str().unwrap().contains("current_node"), "{broken}");
     let empty = item(&report, "68280d33-0000-8009-aaaa-000000000005");
-    assert_eq!((&empty["outcome"], &empty["reason"]), (&json!("skipped"), &json!("no messages to import")));
+    assert_eq!(
+        (&empty["outcome"], &empty["reason"]),
+        (&json!("skipped"), &json!("no messages to import"))
+    );
 
     // What was stored: the shown branch, in order, with ChatGPT's times.
     let stored = conversations(&app, me).await;
@@ -86,16 +98,31 @@ async fn a_chatgpt_export_imports_with_a_report_per_conversation() {
     assert_eq!(
         said,
         vec![
-            (MessageKind::Human, "I'm planning four days in Lisbon in May. Where should I stay?"),
-            (MessageKind::Ai, "For a first visit, Chiado or Príncipe Real: walkable, lively, and close to the trams."),
+            (
+                MessageKind::Human,
+                "I'm planning four days in Lisbon in May. Where should I stay?"
+            ),
+            (
+                MessageKind::Ai,
+                "For a first visit, Chiado or Príncipe Real: walkable, lively, and close to the trams."
+            ),
             (MessageKind::Human, "Is it warm enough to swim in May?"),
-            (MessageKind::Ai, "The Atlantic is still cold in May (about 17 °C); most people only paddle."),
+            (
+                MessageKind::Ai,
+                "The Atlantic is still cold in May (about 17 °C); most people only paddle."
+            ),
             (MessageKind::Human, "[image]\nWhat is this tower on my photo?"),
-            (MessageKind::Ai, "That is the Belém Tower, a 16th-century fort on the Tagus."),
+            (
+                MessageKind::Ai,
+                "That is the Belém Tower, a 16th-century fort on the Tagus."
+            ),
         ]
     );
     assert_eq!(messages[0].created_at.timestamp_millis(), 1746090001250);
-    assert_eq!(stored[2].1[0].content, "Can you check my budget for mistakes?\n[1 file attached]");
+    assert_eq!(
+        stored[2].1[0].content,
+        "Can you check my budget for mistakes?\n[1 file attached]"
+    );
     assert!(
         stored.iter().flat_map(|(_, m)| m).all(|m| !m.content.contains("numpy")),
         "tool calls are not imported"
@@ -111,13 +138,22 @@ async fn a_chatgpt_export_imports_with_a_report_per_conversation() {
             .unwrap(),
     )
     .await;
-    assert!(found["results"][0]["similarity"].as_f64().is_some(), "found through the index: {found}");
+    assert!(
+        found["results"][0]["similarity"].as_f64().is_some(),
+        "found through the index: {found}"
+    );
     assert!(found["results"][0]["content"].as_str().unwrap().contains("Belém Tower"));
 
     // Again: nothing new.
     let again = json(import(&app, &token, FIXTURE).await).await;
-    assert_eq!((&again["imported"], &again["skipped"], &again["failed"]), (&json!(0), &json!(4), &json!(1)));
-    assert_eq!(item(&again, "6825a1f2-1c3b-8009-9a7e-2f4d1e0b7c11")["reason"], "imported before");
+    assert_eq!(
+        (&again["imported"], &again["skipped"], &again["failed"]),
+        (&json!(0), &json!(4), &json!(1))
+    );
+    assert_eq!(
+        item(&again, "6825a1f2-1c3b-8009-9a7e-2f4d1e0b7c11")["reason"],
+        "imported before"
+    );
     assert_eq!(conversations(&app, me).await.len(), 3);
 }
 
@@ -130,7 +166,10 @@ async fn malformed_files_are_refused_with_their_first_problem_and_change_nothing
         json(resp).await["detail"].as_str().unwrap().to_owned()
     };
     let cut = detail(import(&app, &token, &FIXTURE[..FIXTURE.len() / 2]).await).await;
-    assert!(cut.contains("conversations.json is not valid") && cut.contains("line"), "{cut}");
+    assert!(
+        cut.contains("conversations.json is not valid") && cut.contains("line"),
+        "{cut}"
+    );
     // A message without an author, in the second conversation.
     let mut broken: Value = serde_json::from_str(FIXTURE).unwrap();
     broken[1]["mapping"]["11111111-aaaa-4bbb-8ccc-000000000001"]["message"]
@@ -143,7 +182,10 @@ async fn malformed_files_are_refused_with_their_first_problem_and_change_nothing
         "names where: {missing}"
     );
     let other = detail(import(&app, &token, "\"hello\"").await).await;
-    assert!(other.contains("meAI export") && other.contains("conversations.json"), "{other}");
+    assert!(
+        other.contains("meAI export") && other.contains("conversations.json"),
+        "{other}"
+    );
     let wrong = detail(import(&app, &token, r#"{"format": "other", "version": 1}"#).await).await;
     assert!(wrong.contains("meai-export"), "{wrong}");
     let newer = detail(import(&app, &token, r#"{"format": "meai-export", "version": 99}"#).await).await;
@@ -160,11 +202,20 @@ async fn an_export_imported_into_a_fresh_account_is_the_same_account() {
     let (a, a_token) = person(&app, "ada@example.com").await;
     let store = &app.state.store;
     let mut kept = None;
-    for (title, texts) in [("Dogs", ["My dog is Rex", "Rex is a good name"]), ("Work", ["I am a nurse", "Nice"])] {
-        let c = store.create_conversation(a, Title::parse(title).ok().as_ref()).await.unwrap();
+    for (title, texts) in [
+        ("Dogs", ["My dog is Rex", "Rex is a good name"]),
+        ("Work", ["I am a nurse", "Nice"]),
+    ] {
+        let c = store
+            .create_conversation(a, Title::parse(title).ok().as_ref())
+            .await
+            .unwrap();
         for (i, text) in texts.iter().enumerate() {
             let kind = if i == 0 { MessageKind::Human } else { MessageKind::Ai };
-            let m = store.append_message(a, c.id, &NewMessage::new(kind, *text)).await.unwrap();
+            let m = store
+                .append_message(a, c.id, &NewMessage::new(kind, *text))
+                .await
+                .unwrap();
             kept.get_or_insert(m);
         }
         store.set_summary(a, c.id, &format!("About {title}")).await.unwrap();
@@ -185,13 +236,26 @@ async fn an_export_imported_into_a_fresh_account_is_the_same_account() {
         .await
         .unwrap();
 
-    let resp = reqwest::Client::new().get(app.url("/export")).bearer_auth(&a_token).send().await.unwrap();
+    let resp = reqwest::Client::new()
+        .get(app.url("/export"))
+        .bearer_auth(&a_token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(resp.headers()["content-type"], "application/json");
-    assert!(resp.headers()["content-disposition"].to_str().unwrap().starts_with("attachment; filename=\"meai-export-"));
+    assert!(
+        resp.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment; filename=\"meai-export-")
+    );
     let exported = resp.text().await.unwrap();
     let document: Value = serde_json::from_str(&exported).unwrap();
-    assert_eq!((&document["format"], &document["version"]), (&json!("meai-export"), &json!(1)));
+    assert_eq!(
+        (&document["format"], &document["version"]),
+        (&json!("meai-export"), &json!(1))
+    );
     assert_eq!(document["profile"]["email"], "ada@example.com");
     assert_eq!(document["conversations"].as_array().unwrap().len(), 2);
     assert_eq!(document["memories"].as_array().unwrap().len(), 2);
@@ -200,7 +264,11 @@ async fn an_export_imported_into_a_fresh_account_is_the_same_account() {
     let (b, b_token) = person(&app, "bob@example.com").await;
     let report = json(import(&app, &b_token, exported.clone()).await).await;
     assert_eq!(report["format"], "meai");
-    assert_eq!((&report["imported"], &report["failed"]), (&json!(4), &json!(0)), "{report:#}");
+    assert_eq!(
+        (&report["imported"], &report["failed"]),
+        (&json!(4), &json!(0)),
+        "{report:#}"
+    );
     let strip = |all: Vec<(Conversation, Vec<Message>)>| {
         all.into_iter()
             .map(|(c, m)| {
@@ -230,8 +298,14 @@ async fn an_export_imported_into_a_fresh_account_is_the_same_account() {
         .find(|m| m.content.as_str().contains("Rex"))
         .unwrap();
     let source = rex.source.expect("the memory keeps its source");
-    let said = store.list_messages(b, source.conversation_id, Page::all()).await.unwrap();
-    assert_eq!(said[0].id, source.message_id, "pointing at the imported copy of its message");
+    let said = store
+        .list_messages(b, source.conversation_id, Page::all())
+        .await
+        .unwrap();
+    assert_eq!(
+        said[0].id, source.message_id,
+        "pointing at the imported copy of its message"
+    );
 
     // Twice: nothing new. And the person's own export into their own account: already there.
     let again = json(import(&app, &b_token, exported.clone()).await).await;
@@ -239,6 +313,9 @@ async fn an_export_imported_into_a_fresh_account_is_the_same_account() {
     assert_eq!(conversations(&app, b).await.len(), 2);
     let own = json(import(&app, &a_token, exported).await).await;
     assert_eq!(own["imported"], 0, "{own:#}");
-    assert_eq!(item(&own, &document["conversations"][0]["conversation_id"].to_string())["reason"], "already in this account");
+    assert_eq!(
+        item(&own, &document["conversations"][0]["conversation_id"].to_string())["reason"],
+        "already in this account"
+    );
     assert_eq!(conversations(&app, a).await.len(), 2);
 }

@@ -51,7 +51,14 @@ async fn setup(vars: &[(&str, &str)]) -> Setup {
 impl Setup {
     /// One turn in a new conversation: the answer, then the background upkeep answer.
     async fn turn(&self, text: &str, answer: &str, upkeep: &str) -> (ConversationId, ChatRequest) {
-        let conversation = self.app.state.store.create_conversation(self.user, None).await.unwrap().id;
+        let conversation = self
+            .app
+            .state
+            .store
+            .create_conversation(self.user, None)
+            .await
+            .unwrap()
+            .id;
         self.model.push(Script::text(answer));
         self.model.push(Script::text(upkeep));
         let before = self.model.requests().len();
@@ -59,7 +66,13 @@ impl Setup {
             content: text.into(),
             client_message_id: None,
         };
-        let started = self.app.state.turns.start(self.user, conversation, request).await.unwrap();
+        let started = self
+            .app
+            .state
+            .turns
+            .start(self.user, conversation, request)
+            .await
+            .unwrap();
         started.work.await;
         let requests = self.model.requests();
         assert_eq!(requests.len(), before + 2, "one answer and one upkeep call, no more");
@@ -117,7 +130,10 @@ async fn lifecycle(vars: &[(&str, &str)]) {
         .await;
     let upkeep_call = s.model.requests()[1].clone();
     let asked = format!("{upkeep_call:?}");
-    assert!(asked.contains("[1] My dog is called Bartholomew"), "the person's message is the source: {asked}");
+    assert!(
+        asked.contains("[1] My dog is called Bartholomew"),
+        "the person's message is the source: {asked}"
+    );
     let list = json(s.http(reqwest::Method::GET, "/memories").send().await.unwrap()).await;
     assert_eq!(list["total"], 1, "{list}");
     let memory = &list["memories"][0];
@@ -128,7 +144,9 @@ async fn lifecycle(vars: &[(&str, &str)]) {
     assert_eq!(s.indexed_memories("dog Bartholomew").await, vec![MemoryId(id)]);
 
     // Recalled in another conversation.
-    let (_, answer) = s.turn("What is my dog called?", "Bartholomew.", &upkeep(json!([]))).await;
+    let (_, answer) = s
+        .turn("What is my dog called?", "Bartholomew.", &upkeep(json!([])))
+        .await;
     let recalled = remembered(&answer).expect("memories in the context");
     assert!(recalled.contains("The user's dog is called Bartholomew"), "{recalled}");
 
@@ -142,16 +160,42 @@ async fn lifecycle(vars: &[(&str, &str)]) {
     assert_eq!(patched.status(), StatusCode::OK);
     let (_, answer) = s.turn("What is my dog called?", "Rex.", &upkeep(json!([]))).await;
     let recalled = remembered(&answer).expect("memories in the context");
-    assert!(recalled.contains("dog is called Rex") && !recalled.contains("Bartholomew"), "{recalled}");
+    assert!(
+        recalled.contains("dog is called Rex") && !recalled.contains("Bartholomew"),
+        "{recalled}"
+    );
 
     // Deleted: gone from the index and from recall, and never extracted again from its message.
-    let deleted = s.http(reqwest::Method::DELETE, &format!("/memories/{id}")).send().await.unwrap();
+    let deleted = s
+        .http(reqwest::Method::DELETE, &format!("/memories/{id}"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(deleted.status(), StatusCode::OK);
-    assert!(s.indexed_memories("dog Rex").await.is_empty(), "the vector is gone from the index");
-    let (_, answer) = s.turn("What is my dog called?", "I don't know.", &upkeep(json!([]))).await;
+    assert!(
+        s.indexed_memories("dog Rex").await.is_empty(),
+        "the vector is gone from the index"
+    );
+    let (_, answer) = s
+        .turn("What is my dog called?", "I don't know.", &upkeep(json!([])))
+        .await;
     assert_eq!(remembered(&answer), None);
-    let messages = s.app.state.store.list_messages(s.user, first, Page::all()).await.unwrap();
-    assert!(s.app.state.memory.to_extract(s.user, &messages).await.unwrap().is_empty());
+    let messages = s
+        .app
+        .state
+        .store
+        .list_messages(s.user, first, Page::all())
+        .await
+        .unwrap();
+    assert!(
+        s.app
+            .state
+            .memory
+            .to_extract(s.user, &messages)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(s.app.state.store.count_memories(s.user).await.unwrap(), 0);
 
     // Memory off: nothing extracted (the upkeep call is a plain title call) and nothing recalled.
@@ -164,18 +208,29 @@ async fn lifecycle(vars: &[(&str, &str)]) {
     assert_eq!(json(off).await["enabled"], false);
     let (_, answer) = s.turn("My cat is called Tom", "Hello Tom!", "Cats").await;
     let title_call = s.model.requests().last().unwrap().clone();
-    assert!(!format!("{title_call:?}").contains("memories"), "no extraction asked: {title_call:?}");
+    assert!(
+        !format!("{title_call:?}").contains("memories"),
+        "no extraction asked: {title_call:?}"
+    );
     assert_eq!(remembered(&answer), None);
     s.app
         .state
         .memory
-        .add_memory(s.user, "The user's cat is called Tom", meai_core::MemoryOrigin::Person, None)
+        .add_memory(
+            s.user,
+            "The user's cat is called Tom",
+            meai_core::MemoryOrigin::Person,
+            None,
+        )
         .await
         .unwrap();
     let (_, answer) = s.turn("What is my cat called?", "No idea.", "Cats").await;
     assert_eq!(remembered(&answer), None, "memory off: nothing recalled");
     assert!(
-        !answer.messages.iter().any(|m| matches!(m, ChatMessage::System(t) if t.contains("Earlier messages"))),
+        !answer
+            .messages
+            .iter()
+            .any(|m| matches!(m, ChatMessage::System(t) if t.contains("Earlier messages"))),
         "not even earlier messages"
     );
 }
@@ -204,7 +259,11 @@ async fn memories_on_chroma() {
 #[tokio::test]
 async fn memories_are_bounded_and_validated_over_http() {
     let s = setup(&[("MEMORY_MAX_PER_USER", "2")]).await;
-    let post = |content: String| s.http(reqwest::Method::POST, "/memories").json(&json!({ "content": content })).send();
+    let post = |content: String| {
+        s.http(reqwest::Method::POST, "/memories")
+            .json(&json!({ "content": content }))
+            .send()
+    };
     assert_eq!(post("Likes tea".into()).await.unwrap().status(), StatusCode::CREATED);
     let again = post("likes tea.".into()).await.unwrap();
     assert_eq!(again.status(), StatusCode::OK, "a duplicate is returned, not added");
@@ -225,7 +284,11 @@ async fn memories_are_bounded_and_validated_over_http() {
         .await
         .unwrap();
     assert_eq!(theirs.status(), StatusCode::NOT_FOUND);
-    let none = s.http(reqwest::Method::DELETE, "/memories/999999").send().await.unwrap();
+    let none = s
+        .http(reqwest::Method::DELETE, "/memories/999999")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(none.status(), StatusCode::NOT_FOUND);
     assert_eq!(
         json(s.http(reqwest::Method::GET, "/memories").send().await.unwrap()).await["total"],

@@ -5,9 +5,9 @@ use super::session::Authenticated;
 use super::{ApiError, ApiTags, cookie};
 use crate::state::AppState;
 use meai_core::CoreError;
+use meai_core::UserId;
 use meai_core::service::{DeletionError, EndSessions, Sessions};
 use meai_core::session::SessionClaims;
-use meai_core::UserId;
 use poem::web::Data;
 use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 use std::collections::BTreeMap;
@@ -66,9 +66,7 @@ fn failed(e: DeletionError) -> ApiError {
         DeletionError::Sessions(c) => c.into(),
         DeletionError::Toolkits(_) | DeletionError::Vectors(_) => {
             tracing::error!(error = %e, "account deletion stopped before deleting anything");
-            ApiError::Unavailable(Json(Detail::new(format!(
-                "{e}. Nothing was deleted yet: try again"
-            ))))
+            ApiError::Unavailable(Json(Detail::new(format!("{e}. Nothing was deleted yet: try again"))))
         }
     }
 }

@@ -11,7 +11,9 @@ use meai_core::archive::{ImportError, ImportFormat, ImportItem, ImportReport, It
 use poem::web::Data;
 use poem::{Body, IntoResponse, Request, RequestBody, Response};
 use poem_openapi::payload::{Json, Payload};
-use poem_openapi::registry::{MetaMediaType, MetaRequest, MetaResponse, MetaResponses, MetaSchema, MetaSchemaRef, Registry};
+use poem_openapi::registry::{
+    MetaMediaType, MetaRequest, MetaResponse, MetaResponses, MetaSchema, MetaSchemaRef, Registry,
+};
 use poem_openapi::types::{ToJSON, Type};
 use poem_openapi::{ApiExtractor, ApiExtractorType, ApiResponse, Enum, ExtractParamOptions, Object, OpenApi};
 use std::collections::BTreeMap;
@@ -171,7 +173,9 @@ impl<'a> ApiExtractor<'a> for ImportFile {
 
     fn request_meta() -> Option<MetaRequest> {
         let chatgpt = MetaSchema {
-            description: Some("ChatGPT's `conversations.json` (from its data export): a list of conversations, each with a `mapping` tree and a `current_node`."),
+            description: Some(
+                "ChatGPT's `conversations.json` (from its data export): a list of conversations, each with a `mapping` tree and a `current_node`.",
+            ),
             items: Some(Box::new(MetaSchemaRef::Inline(Box::new(MetaSchema::new("object"))))),
             ..MetaSchema::new("array")
         };
@@ -191,11 +195,7 @@ impl<'a> ApiExtractor<'a> for ImportFile {
         })
     }
 
-    async fn from_request(
-        req: &'a Request,
-        body: &mut RequestBody,
-        _: ExtractParamOptions<()>,
-    ) -> poem::Result<Self> {
+    async fn from_request(req: &'a Request, body: &mut RequestBody, _: ExtractParamOptions<()>) -> poem::Result<Self> {
         let max = req.data::<AppState>().map_or(0, |s| s.config.import_max_bytes);
         let too_large = || {
             poem::Error::from_response(
@@ -406,7 +406,10 @@ mod tests {
         };
         let me = store.upsert_user(&profile, chrono::Utc::now()).await.unwrap().id;
         for title in ["one", "two"] {
-            let c = store.create_conversation(me, Title::parse(title).ok().as_ref()).await.unwrap();
+            let c = store
+                .create_conversation(me, Title::parse(title).ok().as_ref())
+                .await
+                .unwrap();
             for text in ["hi", "hello"] {
                 store
                     .append_message(me, c.id, &NewMessage::new(MessageKind::Human, text))
@@ -433,7 +436,13 @@ mod tests {
         assert_eq!(parsed.memories[0].content, "likes tea");
         assert_eq!(
             value["sections"],
-            serde_json::json!(["profile", "memory_settings", "memories", "toolkit_connections", "conversations"])
+            serde_json::json!([
+                "profile",
+                "memory_settings",
+                "memories",
+                "toolkit_connections",
+                "conversations"
+            ])
         );
     }
 }

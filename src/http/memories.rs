@@ -229,7 +229,9 @@ impl MemoriesApi {
         state: Data<&AppState>,
         session: Authenticated,
     ) -> Result<Json<MemorySettingsOut>, ApiError> {
-        Ok(Json(state.memory.switch(session.0.user_id).await.map_err(failed)?.into()))
+        Ok(Json(
+            state.memory.switch(session.0.user_id).await.map_err(failed)?.into(),
+        ))
     }
 
     /// Turn memory on or off

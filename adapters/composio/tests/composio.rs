@@ -303,8 +303,14 @@ async fn deletes_connected_accounts_and_revokes_them_on_v3_1() {
     let v3 = client(&fake);
     v3.delete_account(&first).await.unwrap();
     let sent = fake.requests().pop().unwrap();
-    assert_eq!((sent.method.as_str(), sent.path.as_str()), ("DELETE", &*format!("/connected_accounts/{first}")));
-    assert!(sent.query.get("revoke_on_delete").is_none(), "v3 knows no revocation flag");
+    assert_eq!(
+        (sent.method.as_str(), sent.path.as_str()),
+        ("DELETE", &*format!("/connected_accounts/{first}"))
+    );
+    assert!(
+        sent.query.get("revoke_on_delete").is_none(),
+        "v3 knows no revocation flag"
+    );
     assert!(
         matches!(v3.delete_account(&first).await, Err(ToolkitError::NotFound(_))),
         "an account already gone"

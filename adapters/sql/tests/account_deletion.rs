@@ -31,7 +31,9 @@ async fn user_tables(store: &SqlStore) -> Vec<String> {
         .query_all_raw(Statement::from_string(db.get_database_backend(), sql))
         .await
         .expect("list tables");
-    rows.iter().map(|r| r.try_get::<String>("", "t").expect("table name")).collect()
+    rows.iter()
+        .map(|r| r.try_get::<String>("", "t").expect("table name"))
+        .collect()
 }
 
 async fn rows_of(store: &SqlStore, table: &str, column: &str, user: UserId) -> i64 {
@@ -142,12 +144,21 @@ async fn deletes_every_row(store: &SqlStore) {
     }
     assert_eq!(rows_of(store, "users", "id", gone.id).await, 0, "the user row");
     for (table, n) in tables.iter().zip(before) {
-        assert_eq!(rows_of(store, table, "user_id", kept.id).await, n, "another user's {table}");
+        assert_eq!(
+            rows_of(store, table, "user_id", kept.id).await,
+            n,
+            "another user's {table}"
+        );
     }
     assert_eq!(rows_of(store, "users", "id", kept.id).await, 1);
     let total = |what: &str| removed.iter().find(|r| r.what == what).map_or(0, |r| r.rows);
     assert_eq!(
-        (total("conversations"), total("messages"), total("memories"), total("users")),
+        (
+            total("conversations"),
+            total("messages"),
+            total("memories"),
+            total("users")
+        ),
         (2, 2, 1, 1),
         "the answer says what went: {removed:?}"
     );

@@ -9,8 +9,8 @@
 //! files a note. Only fields the export is known to carry are read; unknown ones are ignored.
 
 use crate::MessageKind;
-use crate::store::{ImportedConversation, ImportedMessage};
 use crate::Title;
+use crate::store::{ImportedConversation, ImportedMessage};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
@@ -75,13 +75,19 @@ pub(super) struct Converted {
 
 impl Conversation {
     pub fn source_id(&self) -> Option<&str> {
-        self.id.as_deref().or(self.conversation_id.as_deref()).filter(|s| !s.is_empty())
+        self.id
+            .as_deref()
+            .or(self.conversation_id.as_deref())
+            .filter(|s| !s.is_empty())
     }
 
     /// The import of this conversation, or why it cannot be imported.
     pub fn convert(&self, now: DateTime<Utc>) -> Result<Converted, String> {
         let id = self.source_id().ok_or("the conversation has no id")?;
-        let leaf = self.current_node.as_deref().ok_or("the conversation has no current_node")?;
+        let leaf = self
+            .current_node
+            .as_deref()
+            .ok_or("the conversation has no current_node")?;
         if !self.mapping.contains_key(leaf) {
             return Err(format!("current_node {leaf:?} is not in its mapping"));
         }

@@ -3,7 +3,7 @@
 
 use super::format::*;
 use crate::store::Store;
-use crate::{ConversationId, MemoryFact, Message, MessageId, MemoryId, Page, StoreError, UserId};
+use crate::{ConversationId, MemoryFact, MemoryId, Message, MessageId, Page, StoreError, UserId};
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use serde::Serialize;
 use std::sync::Arc;
@@ -239,7 +239,9 @@ impl ExportSection for Conversations {
                 async move {
                     let Some(after) = after else { return Ok(None) };
                     let rows = store.conversations_page(user, after, PAGE).await?;
-                    let next = (rows.len() as u64 == PAGE).then(|| rows.last().map(|c| Some(c.id))).flatten();
+                    let next = (rows.len() as u64 == PAGE)
+                        .then(|| rows.last().map(|c| Some(c.id)))
+                        .flatten();
                     Ok::<_, ExportError>(Some((rows, next)))
                 }
             }
@@ -309,8 +311,10 @@ impl Export {
         .to_string();
         let opening = header[..header.len() - 1].to_owned();
         let body = stream::iter(self.sections.iter().cloned().collect::<Vec<_>>()).flat_map(move |section| {
-            stream::once(std::future::ready(json(&section.name()).map(|name| format!(",{name}:"))))
-                .chain(section.produce(user))
+            stream::once(std::future::ready(
+                json(&section.name()).map(|name| format!(",{name}:")),
+            ))
+            .chain(section.produce(user))
         });
         stream::once(async move { Ok(opening) })
             .chain(body)

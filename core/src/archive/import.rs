@@ -120,7 +120,11 @@ fn parse<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, ImportError
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
-        let at = if path == "." { String::new() } else { format!(" at `{path}`") };
+        let at = if path == "." {
+            String::new()
+        } else {
+            format!(" at `{path}`")
+        };
         ImportError::Malformed(format!("{what} is not valid{at}: {}", e.inner()))
     })?;
     de.end()
@@ -208,7 +212,9 @@ impl Import {
             };
             item.title = converted.title.clone();
             item.left_out = converted.left_out.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect();
-            let (item, _) = self.conversation(user, item, &converted.key, &converted.conversation).await?;
+            let (item, _) = self
+                .conversation(user, item, &converted.key, &converted.conversation)
+                .await?;
             items.push(item);
         }
         Ok(ImportReport {
@@ -269,11 +275,18 @@ impl Import {
         for m in &document.memories {
             let mut item = ImportItem::new(ItemKind::Memory, m.memory_id.to_string());
             item.title = Some(m.content.clone());
-            let source = m.source_message_id.and_then(|id| moved.get(&id)).map(|msg| MemorySource {
-                message_id: msg.id,
-                conversation_id: msg.conversation_id,
-            });
-            match self.memory.add_memory(user, &m.content, MemoryOrigin::Imported, source).await {
+            let source = m
+                .source_message_id
+                .and_then(|id| moved.get(&id))
+                .map(|msg| MemorySource {
+                    message_id: msg.id,
+                    conversation_id: msg.conversation_id,
+                });
+            match self
+                .memory
+                .add_memory(user, &m.content, MemoryOrigin::Imported, source)
+                .await
+            {
                 Ok(Remembered::New(fact)) => {
                     item.memory_id = Some(fact.id);
                     items.push(item);
@@ -283,7 +296,9 @@ impl Import {
                     items.push(item.skipped("already remembered"));
                 }
                 Err(crate::memory::MemoryError::Invalid(reason)) => items.push(item.failed(reason)),
-                Err(crate::memory::MemoryError::Store(StoreError::Conflict(reason))) => items.push(item.skipped(reason)),
+                Err(crate::memory::MemoryError::Store(StoreError::Conflict(reason))) => {
+                    items.push(item.skipped(reason))
+                }
                 Err(crate::memory::MemoryError::Store(e)) => return Err(ImportError::Store(e)),
                 Err(other) => items.push(item.failed(other.to_string())),
             }
@@ -296,7 +311,11 @@ impl Import {
 
     /// Whether the person's own export names a conversation they still have.
     async fn already_here(&self, user: UserId, c: &ExportedConversation) -> Result<bool, ImportError> {
-        match self.store.get_conversation(user, ConversationId(c.conversation_id)).await {
+        match self
+            .store
+            .get_conversation(user, ConversationId(c.conversation_id))
+            .await
+        {
             Ok(found) => Ok(found.created_at == c.created_at),
             Err(StoreError::NotFound) => Ok(false),
             Err(e) => Err(ImportError::Store(e)),
@@ -368,4 +387,3 @@ fn exported_conversation(c: &ExportedConversation) -> Result<ImportedConversatio
         messages,
     })
 }
-

@@ -60,9 +60,16 @@ pub async fn memories_are_kept_corrected_and_deleted(store: &dyn Store) {
     let u = user(store).await;
     let tea = add(store, u, "Likes green tea").await;
     let dog = add(store, u, "Has a dog called Rex").await;
-    assert_eq!((tea.content.as_str(), tea.origin), ("Likes green tea", MemoryOrigin::Person));
+    assert_eq!(
+        (tea.content.as_str(), tea.origin),
+        ("Likes green tea", MemoryOrigin::Person)
+    );
     let listed = store.list_memories(u, Page::all()).await.unwrap();
-    assert_eq!(listed.iter().map(|m| m.id).collect::<Vec<_>>(), vec![dog.id, tea.id], "newest first");
+    assert_eq!(
+        listed.iter().map(|m| m.id).collect::<Vec<_>>(),
+        vec![dog.id, tea.id],
+        "newest first"
+    );
     let page = Page {
         limit: Some(1),
         before: Some(dog.id),
@@ -77,7 +84,10 @@ pub async fn memories_are_kept_corrected_and_deleted(store: &dyn Store) {
     assert_eq!(store.memories_by_ids(u, &[dog.id]).await.unwrap(), vec![edited]);
 
     store.delete_memory(u, tea.id).await.unwrap();
-    assert!(matches!(store.delete_memory(u, tea.id).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        store.delete_memory(u, tea.id).await,
+        Err(StoreError::NotFound)
+    ));
     assert!(matches!(
         store.edit_memory(u, tea.id, &text).await,
         Err(StoreError::NotFound)
@@ -116,10 +126,24 @@ pub async fn memories_are_isolated(store: &dyn Store) {
     assert_eq!(store.list_memories(other, Page::all()).await.unwrap().len(), 1);
     assert!(store.memories_by_ids(other, &[mine.id]).await.unwrap().is_empty());
     let text = MemoryText::parse("Plays the violin").unwrap();
-    assert!(matches!(store.edit_memory(other, mine.id, &text).await, Err(StoreError::NotFound)));
-    assert!(matches!(store.delete_memory(other, mine.id).await, Err(StoreError::NotFound)));
     assert!(matches!(
-        store.list_memories(other, Page { limit: None, before: Some(mine.id) }).await,
+        store.edit_memory(other, mine.id, &text).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.delete_memory(other, mine.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store
+            .list_memories(
+                other,
+                Page {
+                    limit: None,
+                    before: Some(mine.id)
+                }
+            )
+            .await,
         Err(StoreError::NotFound)
     ));
     assert_eq!(store.memories_by_ids(me, &[mine.id]).await.unwrap(), vec![mine]);
@@ -145,7 +169,12 @@ pub async fn extraction_is_recorded_once_per_message(store: &dyn Store) {
         }),
     };
     let added = store
-        .record_extraction(u, &[a.id], &[from(&a, "The user's dog is Rex"), from(&b, "not from a")], 100)
+        .record_extraction(
+            u,
+            &[a.id],
+            &[from(&a, "The user's dog is Rex"), from(&b, "not from a")],
+            100,
+        )
         .await
         .unwrap();
     assert_eq!(added.len(), 1, "only memories from the extracted messages: {added:?}");
@@ -197,7 +226,11 @@ fn imported(texts: &[&str]) -> ImportedConversation {
             .iter()
             .enumerate()
             .map(|(i, t)| ImportedMessage {
-                kind: if i % 2 == 0 { MessageKind::Human } else { MessageKind::Ai },
+                kind: if i % 2 == 0 {
+                    MessageKind::Human
+                } else {
+                    MessageKind::Ai
+                },
                 content: (*t).to_owned(),
                 created_at: at + Duration::seconds(i as i64),
             })
@@ -214,11 +247,17 @@ pub async fn imports_are_keyed_and_whole(store: &dyn Store) {
     };
     assert_eq!(conversation.title, source.title);
     assert_eq!(conversation.summary, source.summary);
-    assert_eq!((conversation.created_at, conversation.updated_at), (source.created_at, source.updated_at));
+    assert_eq!(
+        (conversation.created_at, conversation.updated_at),
+        (source.created_at, source.updated_at)
+    );
     let stored = store.list_messages(me, conversation.id, Page::all()).await.unwrap();
     assert_eq!(stored, messages);
     assert_eq!(
-        stored.iter().map(|m| (m.kind, m.content.as_str(), m.created_at)).collect::<Vec<_>>(),
+        stored
+            .iter()
+            .map(|m| (m.kind, m.content.as_str(), m.created_at))
+            .collect::<Vec<_>>(),
         source
             .messages
             .iter()
@@ -245,7 +284,13 @@ pub async fn imports_are_keyed_and_whole(store: &dyn Store) {
     // Nothing of a failed import stays: an unknown user writes nothing.
     let stranger = UserId(i64::MAX - 3);
     assert!(store.import_conversation(stranger, &key, &source).await.is_err());
-    assert!(store.list_conversations(stranger, Page::all()).await.unwrap().is_empty());
+    assert!(
+        store
+            .list_conversations(stranger, Page::all())
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 pub async fn pages_hold_every_conversation_and_message(store: &dyn Store) {
