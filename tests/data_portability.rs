@@ -6,7 +6,6 @@
 mod common;
 
 use common::{TestApp, json, spawn_app_with};
-use meai_core::store::*;
 use meai_core::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};

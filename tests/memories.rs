@@ -8,7 +8,6 @@ mod common;
 use common::{TestApp, json, spawn_app_customized};
 use meai_core::memory::{VectorIndex, VectorQuery, VectorScope, space_of};
 use meai_core::model::{ChatMessage, ChatRequest, Embedder};
-use meai_core::store::*;
 use meai_core::turn::TurnRequest;
 use meai_core::{ConversationId, MemoryId, Page, UserId};
 use meai_mock::{Script, ScriptedChatModel};
