@@ -223,6 +223,9 @@ impl MemoriesApi {
     }
 
     /// The memory switch
+    ///
+    /// Whether memory is on for the signed-in person (it is unless they turned it off), and
+    /// when they last changed it.
     #[oai(path = "/memories/settings", method = "get", operation_id = "getMemorySettings")]
     async fn settings(
         &self,

@@ -515,7 +515,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The memory switch */
+        /**
+         * The memory switch
+         * @description Whether memory is on for the signed-in person (it is unless they turned it off), and
+         *     when they last changed it.
+         */
         get: operations["getMemorySettings"];
         /**
          * Turn memory on or off
