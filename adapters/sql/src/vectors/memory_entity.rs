@@ -1,4 +1,4 @@
-//! The `memory_vectors` table (migration `m20260701_000001_memories`).
+//! The `memory_vectors` table (migration `m20261201_000020_memories`).
 
 use sea_orm::entity::prelude::*;
 
