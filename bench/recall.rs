@@ -7,7 +7,7 @@
 //! `TEST_DATABASE_URL` (PostgreSQL run), `BENCH_CHROMA_URL` (Chroma run).
 //! Vectors are random (the embedder is not measured: it is the provider's latency).
 
-use meai_core::memory::{VectorIndex, VectorPoint, VectorQuery};
+use meai_core::memory::{VectorIndex, VectorItem, VectorPoint, VectorQuery, VectorScope};
 use meai_core::{ConversationId, MessageId, UserId};
 use std::time::{Duration, Instant};
 
@@ -45,8 +45,10 @@ async fn run(name: &str, index: &dyn VectorIndex, points: usize, dims: usize) {
                 id += 1;
                 let conversation = id % CONVERSATIONS;
                 VectorPoint {
-                    message_id: MessageId(id),
-                    conversation_id: ConversationId(conversation),
+                    item: VectorItem::Message {
+                        id: MessageId(id),
+                        conversation: ConversationId(conversation),
+                    },
                     user_id: UserId(conversation % USERS),
                     vector: rng.vector(dims),
                 }
@@ -60,9 +62,12 @@ async fn run(name: &str, index: &dyn VectorIndex, points: usize, dims: usize) {
         took.as_secs_f64(),
         points as f64 / took.as_secs_f64()
     );
-    for (label, conversation) in [
-        ("user (10k vectors)", None),
-        ("conversation (100 vectors)", Some(ConversationId(10))),
+    for (label, scope) in [
+        ("user (10k vectors)", VectorScope::Messages),
+        (
+            "conversation (100 vectors)",
+            VectorScope::Conversation(ConversationId(10)),
+        ),
     ] {
         let user = UserId(0);
         let q = rng.vector(dims);
@@ -72,7 +77,7 @@ async fn run(name: &str, index: &dyn VectorIndex, points: usize, dims: usize) {
                 SPACE,
                 &VectorQuery {
                     user,
-                    conversation,
+                    scope,
                     vector: &q,
                     k: 10,
                 },
@@ -89,7 +94,7 @@ async fn run(name: &str, index: &dyn VectorIndex, points: usize, dims: usize) {
                     SPACE,
                     &VectorQuery {
                         user,
-                        conversation,
+                        scope,
                         vector: &q,
                         k: 10,
                     },

@@ -135,6 +135,12 @@ pub struct Config {
     /// Deadline of recall within a turn, in milliseconds (default 1500).
     #[serde(default)]
     pub memory_recall_timeout_ms: Option<u64>,
+    /// Memories one person may keep (extraction stops there, adding one is refused).
+    #[serde(default = "defaults::memory_max_per_user")]
+    pub memory_max_per_user: u64,
+    /// Largest file `POST /import` takes, in bytes (the only body allowed over `MAX_BODY_BYTES`).
+    #[serde(default = "defaults::import_max_bytes")]
+    pub import_max_bytes: usize,
 
     /// Composio, for toolkits. Without the key the toolkit endpoints answer 503 and turns
     /// offer no tools.
@@ -441,6 +447,12 @@ mod defaults {
     }
     pub fn max_message_chars() -> usize {
         32_000
+    }
+    pub fn memory_max_per_user() -> u64 {
+        1_000
+    }
+    pub fn import_max_bytes() -> usize {
+        64 * 1024 * 1024
     }
     pub fn local_user_email() -> String {
         "me@localhost.localdomain".into()

@@ -4,6 +4,7 @@
 
 use crate::config::{Config, ConfigError, EmbedderKind, VectorStoreKind};
 use crate::startup::StartError;
+use meai_core::memory::Recalled;
 use meai_core::memory::{Memory, MemoryRecall, MemorySettings, VectorIndex};
 use meai_core::model::Embedder;
 use meai_core::turn::{Recall, RecallError};
@@ -111,6 +112,7 @@ pub fn settings(config: &Config) -> MemorySettings {
     if let Some(cross) = config.memory_cross_conversation {
         s.cross_conversation = cross;
     }
+    s.max_memories = config.memory_max_per_user;
     s
 }
 
@@ -139,7 +141,7 @@ impl Recall for Deadline {
         conversation: ConversationId,
         query: &str,
         limit: usize,
-    ) -> Result<Vec<Message>, RecallError> {
+    ) -> Result<Recalled, RecallError> {
         match tokio::time::timeout(self.timeout, self.inner.recall(user, conversation, query, limit)).await {
             Ok(outcome) => outcome,
             Err(_) => Err(RecallError::TimedOut(self.timeout)),

@@ -5,11 +5,12 @@ use crate::config::{Config, ConfigError};
 use crate::http;
 use crate::metrics::metered::{MeteredModel, MeteredRecall, MeteredTools};
 use crate::state::{AppState, SignIn};
+use meai_core::archive::{Export, Import};
 use meai_core::memory::Memory;
 use meai_core::model::ChatModel;
-use meai_core::service::{Conversations, Logins, SessionPolicy, Sessions};
+use meai_core::service::{AccountDeletion, Conversations, Logins, SessionPolicy, Sessions};
 use meai_core::toolkits::{ToolkitConnections, ToolkitTools};
-use meai_core::turn::{Recall, ToolExecutor, Turns};
+use meai_core::turn::{MemoryKeeper, Recall, ToolExecutor, Turns};
 use meai_core::{AuthMethod, Email, NewUser};
 use poem::listener::{Acceptor, AcceptorExt, Listener, TcpListener};
 use std::net::SocketAddr;
@@ -74,6 +75,7 @@ pub async fn assemble(config: Config, adapters: Adapters) -> Result<AppState, St
             })
         }
     };
+    let account = AccountDeletion::new(store.clone(), index.clone(), toolkits.clone());
     let memory = Memory::new(embedder, index, source, store.clone(), crate::memory::settings(&config));
     tracing::info!(
         index = memory.index_kind(),
@@ -96,12 +98,16 @@ pub async fn assemble(config: Config, adapters: Adapters) -> Result<AppState, St
         .model(model.map(|m| Arc::new(MeteredModel(m)) as Arc<dyn ChatModel>))
         .tools(tools)
         .recall(Some(recall))
+        .memories(Some(Arc::new(memory.clone()) as Arc<dyn MemoryKeeper>))
         .summary_model(config.summary_model.clone())
         .build();
     Ok(AppState {
         turns,
         ops,
         toolkits: connections,
+        export: Export::new(store.clone()),
+        import: Import::new(store.clone(), memory.clone()),
+        account,
         memory,
         conversations: Conversations::new(store.clone()),
         sessions,

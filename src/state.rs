@@ -28,6 +28,10 @@ pub struct AppState {
     pub toolkits: Option<meai_core::toolkits::ToolkitConnections>,
     /// Memory (recall and search).
     pub memory: meai_core::memory::Memory,
+    /// The person's data: export, import, account deletion.
+    pub export: meai_core::archive::Export,
+    pub import: meai_core::archive::Import,
+    pub account: meai_core::service::AccountDeletion,
     /// Operations: tracked runs, limits, sockets (issue 7).
     pub ops: crate::ops::Ops,
 }

@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20250101_000001_initial;
 mod m20250601_000001_message_vectors;
 mod m20261201_000010_message_search;
+mod m20261201_000020_memories;
 
 /// Every migration, oldest first; `Migrator::up(&conn, None)` applies the pending ones.
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20250101_000001_initial::Migration),
             Box::new(m20250601_000001_message_vectors::Migration),
             Box::new(m20261201_000010_message_search::Migration),
+            Box::new(m20261201_000020_memories::Migration),
         ]
     }
 }

@@ -70,32 +70,51 @@ impl<E: Endpoint> Endpoint for ObserveEndpoint<E> {
 }
 
 /// Refuses bodies over `max` bytes with 413, whether or not they announce their length.
+/// Paths excepted read their bodies under limits of their own (the import's).
 pub struct BodyLimit {
     max: usize,
+    except: Vec<&'static str>,
 }
 
 impl BodyLimit {
     pub fn new(max: usize) -> Self {
-        Self { max }
+        Self {
+            max,
+            except: Vec::new(),
+        }
+    }
+
+    pub fn except(mut self, path: &'static str) -> Self {
+        self.except.push(path);
+        self
     }
 }
 
 impl<E: Endpoint> Middleware<E> for BodyLimit {
     type Output = BodyLimitEndpoint<E>;
     fn transform(&self, inner: E) -> Self::Output {
-        BodyLimitEndpoint { inner, max: self.max }
+        BodyLimitEndpoint {
+            inner,
+            max: self.max,
+            except: self.except.clone(),
+        }
     }
 }
 
 pub struct BodyLimitEndpoint<E> {
     inner: E,
     max: usize,
+    except: Vec<&'static str>,
 }
 
 impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
     type Output = E::Output;
 
     async fn call(&self, mut req: Request) -> Result<Self::Output> {
+        let path = req.uri().path().trim_end_matches('/');
+        if self.except.contains(&path) {
+            return self.inner.call(req).await;
+        }
         let too_large = || poem::Error::from_status(StatusCode::PAYLOAD_TOO_LARGE);
         let declared = req
             .headers()

@@ -1,11 +1,14 @@
 //! The HTTP edge: REST API (poem-openapi, which also generates the spec), docs and middleware.
 
+mod account;
+mod archive;
 mod auth;
 mod chat;
 mod conversations;
 mod cookie;
 mod detail;
 mod error;
+mod memories;
 mod merged;
 mod meta;
 mod metrics;
@@ -32,6 +35,10 @@ pub enum ApiTags {
     Conversations,
     /// Connected toolkits (Composio)
     Toolkits,
+    /// What the assistant remembers about the person, which they can see and correct
+    Memories,
+    /// The person's data: export everything, import (meAI or ChatGPT)
+    Data,
 }
 
 /// Every API area; [`merged::Merged`] gives each path one entry in the spec.
@@ -42,6 +49,9 @@ type Apis = merged::Merged<(
     chat::ChatApi,
     toolkits::ToolkitsApi,
     search::SearchApi,
+    memories::MemoriesApi,
+    archive::ArchiveApi,
+    account::AccountApi,
 )>;
 
 /// The spec's introduction (rendered at the top of `/docs`).
@@ -67,6 +77,9 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
         chat::ChatApi,
         toolkits::ToolkitsApi,
         search::SearchApi,
+        memories::MemoriesApi,
+        archive::ArchiveApi,
+        account::AccountApi,
     );
     OpenApiService::new(merged::Merged(apis), "meAI", env!("CARGO_PKG_VERSION")).description(API_DESCRIPTION)
 }
@@ -99,7 +112,7 @@ pub fn app(state: AppState) -> impl poem::Endpoint + 'static {
         .at("/metrics", metrics::metrics_endpoint)
         .with(NormalizePath::new(TrailingSlash::Trim))
         .with(crate::limits::AuthRateLimit(state.ops.limits.clone()))
-        .with(middleware::BodyLimit::new(max_body))
+        .with(middleware::BodyLimit::new(max_body).except("/import"))
         .with(poem::middleware::CookieJarManager::new())
         // Inside CORS too: with an `Origin` header poem's Cors answers errors in plain text
         // itself, so the outer catch would never see them.

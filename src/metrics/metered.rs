@@ -4,6 +4,7 @@
 
 use super::metrics;
 use futures::StreamExt;
+use meai_core::memory::Recalled;
 use meai_core::model::{ChatEvent, ChatModel, ChatRequest, ChatStream, ModelError, ToolCall, ToolSpec};
 use meai_core::turn::{Recall, RecallError, ToolError, ToolExecutor};
 use meai_core::{ConversationId, Message, UserId};
@@ -95,7 +96,7 @@ impl Recall for MeteredRecall {
         conversation: ConversationId,
         query: &str,
         limit: usize,
-    ) -> Result<Vec<Message>, RecallError> {
+    ) -> Result<Recalled, RecallError> {
         let started = Instant::now();
         let result = self.0.recall(user, conversation, query, limit).await;
         let m = metrics();

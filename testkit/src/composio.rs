@@ -6,7 +6,8 @@
 //!   comma lists, `limit`, numeric `cursor`), `GET /tools/{slug}`, `POST /tools/execute/{slug}`,
 //!   `POST /connected_accounts/link`, `POST /connected_accounts` (the legacy initiate),
 //!   `GET /connected_accounts` (`user_ids`, `statuses`, `toolkit_slugs`, `auth_config_ids`),
-//!   `GET|DELETE /connected_accounts/{id}`, `PATCH /connected_accounts/{id}/status`.
+//!   `GET|DELETE /connected_accounts/{id}` (v3.1: `?revoke_on_delete=true` answers a
+//!   `revoke_job_id`), `PATCH /connected_accounts/{id}/status`.
 //! - Execute answers `200 {data, error, successful, log_id}`; without an ACTIVE account of the
 //!   tool's toolkit for `user_id` it answers `400` code `1803`; [`FakeComposio::fail_tool`]
 //!   makes a tool report `successful: false` (still `200`).
@@ -422,7 +423,13 @@ async fn composio(req: &Request, body: poem::Body, state: Data<&Arc<Mutex<State>
             let before = s.accounts.len();
             s.accounts.retain(|a| a.id != *id);
             if s.accounts.len() < before {
-                reply(200, json!({"success": true}))
+                // v3.1 revokes upstream in the background when asked, and names the job.
+                match query.get("revoke_on_delete").map(String::as_str) {
+                    Some("true") if prefix == "/api/v3.1" => {
+                        reply(200, json!({"success": true, "revoke_job_id": format!("job_{id}")}))
+                    }
+                    _ => reply(200, json!({"success": true})),
+                }
             } else {
                 reply(404, error_body(404, 1800, "Connected account not found"))
             }

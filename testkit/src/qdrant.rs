@@ -17,6 +17,7 @@
 //!   `AlreadyExists`, a missing or wrong `api-key` ([`FakeQdrant::start_with_api_key`])
 //!   `PermissionDenied`.
 //! - Test hooks: [`FakeQdrant::collections`], [`FakeQdrant::point_count`],
+//!   [`FakeQdrant::points_with`] (points by payload value, across collections),
 //!   [`FakeQdrant::field_indexes`].
 //!
 //! ```no_run
@@ -114,6 +115,18 @@ impl FakeQdrant {
     /// How many points `collection` holds, or `None` when it does not exist.
     pub fn point_count(&self, collection: &str) -> Option<usize> {
         self.state.store().collections.get(collection).map(|c| c.points.len())
+    }
+
+    /// How many points, in every collection, have the integer `value` at payload `key` (e.g. every
+    /// point of a user: `("user_id", 7)`).
+    pub fn points_with(&self, key: &str, value: i64) -> usize {
+        let wanted = |p: &Point| matches!(p.payload.get(key).and_then(|v| v.kind.as_ref()), Some(Kind::IntegerValue(i)) if *i == value);
+        self.state
+            .store()
+            .collections
+            .values()
+            .map(|c| c.points.values().filter(|p| wanted(p)).count())
+            .sum()
     }
 
     /// The payload indexes of `collection` (field name and type), or `None` when it does not exist.

@@ -239,6 +239,40 @@ test("toolkits: list, connect, sync, connections, enable, disable", async () => 
   failed(await anonymous.GET("/toolkits"), 401, "GET /toolkits signed out");
 });
 
+test("memories: add, list, correct, switch, delete", async () => {
+  requireOperation("GET", "/memories");
+  const content = `The user likes ${uniqueTitle("tea")}`;
+  const created = ok(await api.POST("/memories", { body: { content } }), "POST /memories");
+  assert.equal(created.content, content);
+  const list = ok(await api.GET("/memories", { params: { query: { limit: 10 } } }), "GET /memories");
+  assert.ok(list.memories.some((m) => m.memory_id === created.memory_id));
+  const path = { params: { path: { memory_id: created.memory_id } } };
+  const edited = ok(await api.PATCH("/memories/{memory_id}", { ...path, body: { content: `${content}, green` } }), "PATCH");
+  assert.equal(edited.content, `${content}, green`);
+  failed(await api.POST("/memories", { body: { content: " " } }), 400, "POST /memories empty");
+  const off = ok(await api.PUT("/memories/settings", { body: { enabled: false } }), "PUT /memories/settings");
+  assert.equal(off.enabled, false);
+  assert.equal(ok(await api.GET("/memories/settings"), "GET /memories/settings").enabled, false);
+  ok(await api.PUT("/memories/settings", { body: { enabled: true } }), "PUT /memories/settings on");
+  ok(await api.DELETE("/memories/{memory_id}", path), "DELETE /memories/{memory_id}");
+  failed(await api.DELETE("/memories/{memory_id}", path), 404, "DELETE a deleted memory");
+  failed(await anonymous.GET("/memories"), 401, "GET /memories signed out");
+});
+
+test("data: export, import it back, and the account deletion's confirmation", async () => {
+  requireOperation("GET", "/export");
+  await conversation();
+  const exported = ok(await api.GET("/export"), "GET /export");
+  assert.equal(exported.format, "meai-export");
+  const report = ok(await api.POST("/import", { body: exported }), "POST /import");
+  assert.equal(report.format, "meai");
+  assert.equal(report.imported, 0, "the account's own export is already in it");
+  failed(await api.POST("/import", { body: { format: "meai-export", version: 99 } }), 400, "POST /import newer");
+  // Deleting the shared local user would sign out the other suites: only the refusal here.
+  failed(await api.DELETE("/auth/me", { body: { confirm: "not-my@address.example" } }), 400, "DELETE /auth/me");
+  failed(await anonymous.DELETE("/auth/me", { body: { confirm: "x" } }), 401, "DELETE /auth/me signed out");
+});
+
 test("every operation of the spec was exercised through the generated client", () => {
   // Operations owned by features still being built are listed by the failures above; this
   // catches new operations that nobody added to the suite.

@@ -222,6 +222,21 @@ impl Toolkits for ComposioToolkits {
             .collect())
     }
 
+    async fn delete_account(&self, id: &str) -> Result<(), ToolkitError> {
+        let path = format!("/connected_accounts/{}", path_id(id)?);
+        // v3.1 can also revoke the account's credentials at the provider (a background job).
+        let query = match self.http.config().api_prefix.as_str() {
+            "/api/v3" => Vec::new(),
+            _ => vec![("revoke_on_delete", "true".to_owned())],
+        };
+        self.http
+            .send(Method::DELETE, &path, &query, None, Replay::Safe)
+            .await?
+            .ok()?;
+        tracing::info!(connected_account_id = id, "connected account deleted at Composio");
+        Ok(())
+    }
+
     #[tracing::instrument(skip(self, arguments), fields(user_id = %user))]
     async fn execute(&self, user: UserId, tool: &str, arguments: &Value) -> Result<Value, ToolkitError> {
         let body = json!({"arguments": arguments, "user_id": composio_user(user), "version": "latest"});

@@ -293,3 +293,35 @@ async fn an_unreachable_backend_is_unavailable() {
         .unwrap_err();
     assert!(matches!(err, ToolkitError::Unavailable(_)), "{err:?}");
 }
+
+#[tokio::test]
+async fn deletes_connected_accounts_and_revokes_them_on_v3_1() {
+    let fake = FakeComposio::start().await;
+    let first = fake.add_account("7", "gmail", "ACTIVE");
+    let second = fake.add_account("7", "notion", "ACTIVE");
+    let kept = fake.add_account("8", "gmail", "ACTIVE");
+    let v3 = client(&fake);
+    v3.delete_account(&first).await.unwrap();
+    let sent = fake.requests().pop().unwrap();
+    assert_eq!(
+        (sent.method.as_str(), sent.path.as_str()),
+        ("DELETE", &*format!("/connected_accounts/{first}"))
+    );
+    assert!(
+        !sent.query.contains_key("revoke_on_delete"),
+        "v3 knows no revocation flag"
+    );
+    assert!(
+        matches!(v3.delete_account(&first).await, Err(ToolkitError::NotFound(_))),
+        "an account already gone"
+    );
+    let c = ComposioConfig::new(API_KEY).with_base_url(&format!("{}/api/v3.1", fake.base_url()));
+    ComposioToolkits::new(c).unwrap().delete_account(&second).await.unwrap();
+    assert_eq!(fake.requests().pop().unwrap().query["revoke_on_delete"], "true");
+    let left: Vec<String> = fake.accounts().into_iter().map(|a| a.id).collect();
+    assert_eq!(left, vec![kept], "only the other user's account is left");
+    assert!(matches!(
+        v3.delete_account("../tools").await,
+        Err(ToolkitError::NotFound(_))
+    ));
+}

@@ -1,23 +1,27 @@
 //! [`MemoryIndex`]: the VectorIndex port in memory, exact cosine, the same rules every adapter
-//! keeps (one space at a time, every search filtered by user).
+//! keeps (one space at a time, every search filtered by user and kind).
 
-use meai_core::memory::{VectorError, VectorHit, VectorIndex, VectorPoint, VectorQuery};
-use meai_core::{ConversationId, MessageId, UserId};
+use meai_core::memory::{
+    VectorError, VectorHit, VectorIndex, VectorItem, VectorKey, VectorPoint, VectorQuery, VectorScope,
+};
+use meai_core::{ConversationId, UserId};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-/// Vectors per space, keyed by message id. Clones share one state.
+type Spaces = HashMap<String, HashMap<VectorKey, VectorPoint>>;
+
+/// Vectors per space, keyed by what they stand for. Clones share one state.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryIndex {
-    spaces: Arc<Mutex<HashMap<String, HashMap<MessageId, VectorPoint>>>>,
+    spaces: Arc<Mutex<Spaces>>,
 }
 
 impl MemoryIndex {
-    fn spaces(&self) -> MutexGuard<'_, HashMap<String, HashMap<MessageId, VectorPoint>>> {
+    fn spaces(&self) -> MutexGuard<'_, Spaces> {
         self.spaces.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// How many points the user has, in every space (for tests that check deletion).
+    /// How many points the user has, of every kind and space (for tests that check deletion).
     pub fn count_for(&self, user: UserId) -> usize {
         self.spaces()
             .values()
@@ -40,6 +44,15 @@ fn cosine(a: &[f32], b: &[f32]) -> f32 {
     if n == 0.0 { 0.0 } else { dot / n }
 }
 
+fn in_scope(item: &VectorItem, scope: VectorScope) -> bool {
+    match (item, scope) {
+        (VectorItem::Message { .. }, VectorScope::Messages) => true,
+        (VectorItem::Message { conversation, .. }, VectorScope::Conversation(c)) => *conversation == c,
+        (VectorItem::Memory { .. }, VectorScope::Memories) => true,
+        _ => false,
+    }
+}
+
 #[async_trait::async_trait]
 impl VectorIndex for MemoryIndex {
     fn kind(&self) -> &'static str {
@@ -47,13 +60,21 @@ impl VectorIndex for MemoryIndex {
     }
 
     async fn upsert(&self, space: &str, points: &[VectorPoint]) -> Result<(), VectorError> {
+        if points.iter().any(|p| p.vector.is_empty()) {
+            return Err(VectorError::Invalid("empty vector".into()));
+        }
         let mut spaces = self.spaces();
+        // A point lives in one space: writing it in another moves it.
+        for (name, stored) in spaces.iter_mut() {
+            if name != space {
+                for p in points {
+                    stored.remove(&p.item.key());
+                }
+            }
+        }
         let stored = spaces.entry(space.to_owned()).or_default();
         for p in points {
-            if p.vector.is_empty() {
-                return Err(VectorError::Invalid("empty vector".into()));
-            }
-            stored.insert(p.message_id, p.clone());
+            stored.insert(p.item.key(), p.clone());
         }
         Ok(())
     }
@@ -65,25 +86,31 @@ impl VectorIndex for MemoryIndex {
         };
         let mut hits: Vec<VectorHit> = points
             .values()
-            .filter(|p| p.user_id == query.user && query.conversation.is_none_or(|c| c == p.conversation_id))
+            .filter(|p| p.user_id == query.user && in_scope(&p.item, query.scope))
             .map(|p| VectorHit {
-                message_id: p.message_id,
-                conversation_id: p.conversation_id,
+                item: p.item,
                 score: cosine(&p.vector, query.vector),
             })
             .collect();
-        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.message_id.cmp(&b.message_id)));
+        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.item.key().cmp(&b.item.key())));
         hits.truncate(query.k);
         Ok(hits)
     }
 
-    async fn delete_messages(&self, user: UserId, ids: &[MessageId]) -> Result<(), VectorError> {
-        self.retain(|p| p.user_id != user || !ids.contains(&p.message_id));
+    async fn delete(&self, user: UserId, keys: &[VectorKey]) -> Result<(), VectorError> {
+        self.retain(|p| p.user_id != user || !keys.contains(&p.item.key()));
         Ok(())
     }
 
     async fn delete_conversation(&self, user: UserId, conversation: ConversationId) -> Result<(), VectorError> {
-        self.retain(|p| p.user_id != user || p.conversation_id != conversation);
+        self.retain(|p| {
+            p.user_id != user || !matches!(p.item, VectorItem::Message { conversation: c, .. } if c == conversation)
+        });
+        Ok(())
+    }
+
+    async fn delete_user(&self, user: UserId) -> Result<(), VectorError> {
+        self.retain(|p| p.user_id != user);
         Ok(())
     }
 

@@ -1,5 +1,9 @@
 //! [`MemoryStore`]: the whole Store port in process memory.
 
+mod account;
+mod archive;
+mod memories;
+
 use chrono::{DateTime, SubsecRound, Utc};
 use meai_core::session::TokenId;
 use meai_core::store::*;
@@ -25,6 +29,12 @@ struct State {
     connections: BTreeMap<ConnectionId, ToolkitConnection>,
     revoked: HashMap<String, DateTime<Utc>>,
     logins: HashMap<String, PendingLogin>,
+    memories: BTreeMap<MemoryId, MemoryFact>,
+    /// Messages memories were extracted from, with their owner.
+    extracted: HashMap<MessageId, UserId>,
+    switches: HashMap<UserId, MemorySwitch>,
+    /// Import keys per user, with the conversation each created.
+    imports: HashMap<(UserId, String), ConversationId>,
 }
 
 /// Id sequences, one per table, starting at 1 like the databases'.
@@ -34,6 +44,7 @@ struct Ids {
     conversation: i64,
     message: i64,
     connection: i64,
+    memory: i64,
 }
 
 fn to_usize(n: u64) -> usize {

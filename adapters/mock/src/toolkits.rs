@@ -121,6 +121,16 @@ impl MockToolkits {
         id
     }
 
+    /// The accounts the platform holds for `user` (any status).
+    pub fn account_ids(&self, user: UserId) -> Vec<String> {
+        self.lock()
+            .accounts
+            .iter()
+            .filter(|(_, (owner, _))| *owner == user)
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
     /// Every execution, in order: `(user, tool, arguments)`.
     pub fn calls(&self) -> Vec<(UserId, String, Value)> {
         self.lock().calls.clone()
@@ -194,6 +204,14 @@ impl Toolkits for MockToolkits {
             .filter(|t| toolkits.contains(&t.toolkit))
             .map(|t| t.spec.clone())
             .collect())
+    }
+
+    async fn delete_account(&self, id: &str) -> Result<(), ToolkitError> {
+        self.lock()
+            .accounts
+            .remove(id)
+            .map(|_| ())
+            .ok_or_else(|| ToolkitError::NotFound(format!("connected account {id}")))
     }
 
     async fn execute(&self, user: UserId, tool: &str, arguments: &Value) -> Result<Value, ToolkitError> {

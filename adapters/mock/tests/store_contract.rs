@@ -6,3 +6,4 @@ async fn store() -> std::sync::Arc<meai_mock::MemoryStore> {
 
 meai_core::store_contract_tests!(store);
 meai_core::message_source_contract_tests!(store);
+meai_core::data_contract_tests!(store);

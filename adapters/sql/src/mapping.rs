@@ -1,7 +1,7 @@
 //! Rows to domain values. A row the domain rejects (say, an unknown message type) is reported
 //! as a backend failure naming the column, never silently patched up.
 
-use crate::entity::{conversations, messages, pending_logins, toolkit_connections, users};
+use crate::entity::{conversations, memories, messages, pending_logins, toolkit_connections, users};
 use crate::error::SqlError;
 use meai_core::*;
 
@@ -102,6 +102,29 @@ impl From<pending_logins::Model> for PendingLogin {
             return_to: row.return_to,
             expires_at: row.expires_at,
         }
+    }
+}
+
+impl TryFrom<memories::Model> for MemoryFact {
+    type Error = StoreError;
+
+    fn try_from(row: memories::Model) -> Result<Self, StoreError> {
+        let source = match (row.source_message_id, row.source_conversation_id) {
+            (Some(m), Some(c)) => Some(MemorySource {
+                message_id: MessageId(m),
+                conversation_id: ConversationId(c),
+            }),
+            _ => None,
+        };
+        Ok(MemoryFact {
+            id: MemoryId(row.id),
+            user_id: UserId(row.user_id),
+            content: MemoryText::parse(&row.content).map_err(|_| corrupt("memories", "content", &row.content))?,
+            origin: MemoryOrigin::parse(&row.origin).ok_or_else(|| corrupt("memories", "origin", &row.origin))?,
+            source,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
     }
 }
 

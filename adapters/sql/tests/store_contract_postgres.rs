@@ -6,3 +6,4 @@ mod common;
 
 meai_core::store_contract_tests!(common::TempPostgres::new);
 meai_core::message_source_contract_tests!(common::TempPostgres::new);
+meai_core::data_contract_tests!(common::TempPostgres::new);

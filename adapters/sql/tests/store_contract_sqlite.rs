@@ -5,3 +5,4 @@ mod common;
 
 meai_core::store_contract_tests!(common::TempSqlite::new);
 meai_core::message_source_contract_tests!(common::TempSqlite::new);
+meai_core::data_contract_tests!(common::TempSqlite::new);

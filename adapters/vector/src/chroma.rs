@@ -1,14 +1,17 @@
 //! The `chroma` index: a Chroma server over its v2 HTTP API (plain reqwest: the official crate
 //! needs `protoc` and some 250 crates).
 //!
-//! Layout: one collection per user and embedding space, `meai-u{user}-{space tag}`, with cosine
-//! distance. Measured here, one shared collection filtered by `where` took 65 ms (user filter)
-//! to 140 ms (conversation filter) at 100k points; a per-user collection is searched whole.
-//! Every point also carries its payload (`message_id`, `conversation_id`, `user_id`) as
-//! metadata, which the conversation filter uses.
+//! Layout: one collection per user, embedding space and kind of point, with cosine distance:
+//! `meai-u{user}-{space tag}` for messages, `meai-u{user}-memories-{space tag}` for memories (so
+//! message 7 and memory 7 never meet). Measured here, one shared collection filtered by `where`
+//! took 65 ms (user filter) to 140 ms (conversation filter) at 100k points; a per-user
+//! collection is searched whole. Every point also carries its payload (`message_id` and
+//! `conversation_id`, or `memory_id`; `user_id`) as metadata, which the conversation filter uses.
 
-use meai_core::memory::{VectorError, VectorHit, VectorIndex, VectorPoint, VectorQuery};
-use meai_core::{ConversationId, MessageId, UserId};
+use meai_core::memory::{
+    VectorError, VectorHit, VectorIndex, VectorItem, VectorKey, VectorPoint, VectorQuery, VectorScope,
+};
+use meai_core::{ConversationId, MemoryId, MessageId, UserId};
 use reqwest::{Client, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -17,6 +20,15 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 const PREFIX: &str = "meai-u";
+/// After the user's prefix, the mark of a memories collection.
+const MEMORIES: &str = "memories-";
+
+/// The two kinds of points, each in collections of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Kind {
+    Messages,
+    Memories,
+}
 
 /// A Chroma server, tenant and database.
 pub struct ChromaIndex {
@@ -50,6 +62,14 @@ struct QueryResult {
     ids: Vec<Vec<String>>,
     distances: Option<Vec<Vec<Option<f32>>>>,
     metadatas: Option<Vec<Vec<Option<Metadata>>>>,
+}
+
+/// A point's id within its collection: the message's or the memory's id.
+fn point_id(key: &VectorKey) -> String {
+    match key {
+        VectorKey::Message(m) => m.0.to_string(),
+        VectorKey::Memory(m) => m.0.to_string(),
+    }
 }
 
 fn unavailable(e: reqwest::Error) -> VectorError {
@@ -110,8 +130,19 @@ impl ChromaIndex {
         }
     }
 
-    fn name(user: UserId, space: &str) -> String {
-        format!("{PREFIX}{}-{}", user.0, crate::space_tag(space))
+    fn name(user: UserId, kind: Kind, space: &str) -> String {
+        let mark = if kind == Kind::Memories { MEMORIES } else { "" };
+        format!("{PREFIX}{}-{mark}{}", user.0, crate::space_tag(space))
+    }
+
+    /// The kind of one of the user's collections, by its name.
+    fn kind_of(user: UserId, name: &str) -> Kind {
+        let rest = name.strip_prefix(&format!("{PREFIX}{}-", user.0)).unwrap_or(name);
+        if rest.starts_with(MEMORIES) {
+            Kind::Memories
+        } else {
+            Kind::Messages
+        }
     }
 
     /// The collection's id; with `create`, creating it when missing, else `None` when missing.
@@ -163,8 +194,11 @@ impl ChromaIndex {
         Ok(all.into_iter().filter(|c| c.name.starts_with(&prefix)).collect())
     }
 
-    async fn delete_where(&self, user: UserId, body: Value) -> Result<(), VectorError> {
+    async fn delete_where(&self, user: UserId, kind: Kind, body: Value) -> Result<(), VectorError> {
         for c in self.collections(Some(user)).await? {
+            if Self::kind_of(user, &c.name) != kind {
+                continue;
+            }
             self.call(
                 self.http
                     .post(format!("{}/collections/{}/delete", self.db_url, c.id))
@@ -183,23 +217,30 @@ impl VectorIndex for ChromaIndex {
     }
 
     async fn upsert(&self, space: &str, points: &[VectorPoint]) -> Result<(), VectorError> {
-        let mut by_user: HashMap<UserId, Vec<&VectorPoint>> = HashMap::new();
+        let mut by_collection: HashMap<(UserId, Kind), Vec<&VectorPoint>> = HashMap::new();
         for p in points {
-            by_user.entry(p.user_id).or_default().push(p);
+            let kind = match p.item {
+                VectorItem::Message { .. } => Kind::Messages,
+                VectorItem::Memory { .. } => Kind::Memories,
+            };
+            by_collection.entry((p.user_id, kind)).or_default().push(p);
         }
-        for (user, points) in by_user {
+        for ((user, kind), points) in by_collection {
             let id = self
-                .collection(&Self::name(user, space), true)
+                .collection(&Self::name(user, kind, space), true)
                 .await?
                 .ok_or_else(|| VectorError::Backend("chroma did not create the collection".into()))?;
             let body = json!({
-                "ids": points.iter().map(|p| p.message_id.0.to_string()).collect::<Vec<_>>(),
+                "ids": points.iter().map(|p| point_id(&p.item.key())).collect::<Vec<_>>(),
                 "embeddings": points.iter().map(|p| &p.vector).collect::<Vec<_>>(),
-                "metadatas": points.iter().map(|p| json!({
-                    "message_id": p.message_id.0,
-                    "conversation_id": p.conversation_id.0,
-                    "user_id": p.user_id.0,
-                })).collect::<Vec<_>>(),
+                "metadatas": points.iter().map(|p| match p.item {
+                    VectorItem::Message { id, conversation } => json!({
+                        "message_id": id.0,
+                        "conversation_id": conversation.0,
+                        "user_id": p.user_id.0,
+                    }),
+                    VectorItem::Memory { id } => json!({ "memory_id": id.0, "user_id": p.user_id.0 }),
+                }).collect::<Vec<_>>(),
             });
             self.call(
                 self.http
@@ -212,7 +253,13 @@ impl VectorIndex for ChromaIndex {
     }
 
     async fn search(&self, space: &str, query: &VectorQuery<'_>) -> Result<Vec<VectorHit>, VectorError> {
-        let Some(id) = self.collection(&Self::name(query.user, space), false).await? else {
+        let (kind, conversation) = match query.scope {
+            VectorScope::Messages => (Kind::Messages, None),
+            VectorScope::Conversation(c) => (Kind::Messages, Some(c)),
+            VectorScope::Memories => (Kind::Memories, None),
+        };
+        let name = Self::name(query.user, kind, space);
+        let Some(id) = self.collection(&name, false).await? else {
             return Ok(Vec::new());
         };
         let mut body = json!({
@@ -220,7 +267,7 @@ impl VectorIndex for ChromaIndex {
             "n_results": query.k,
             "include": ["distances", "metadatas"],
         });
-        if let Some(c) = query.conversation {
+        if let Some(c) = conversation {
             body["where"] = json!({ "conversation_id": c.0 });
         }
         let Some(found) = self
@@ -232,10 +279,7 @@ impl VectorIndex for ChromaIndex {
             .await?
         else {
             // Deleted meanwhile (by another instance): forget the stale id.
-            self.ids
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(&Self::name(query.user, space));
+            self.ids.lock().unwrap_or_else(|p| p.into_inner()).remove(&name);
             return Ok(Vec::new());
         };
         let r: QueryResult = serde_json::from_value(found).map_err(|e| VectorError::Backend(e.to_string()))?;
@@ -244,14 +288,27 @@ impl VectorIndex for ChromaIndex {
         let metadatas = r.metadatas.and_then(|m| m.into_iter().next()).unwrap_or_default();
         let mut hits = Vec::with_capacity(ids.len());
         for (i, raw) in ids.iter().enumerate() {
-            let Ok(message) = raw.parse::<i64>() else { continue };
             let meta = metadatas.get(i).cloned().flatten().unwrap_or_default();
-            let conversation = meta.get("conversation_id").and_then(Value::as_i64).unwrap_or_default();
+            let item = match kind {
+                Kind::Messages => {
+                    let Ok(message) = raw.parse::<i64>() else { continue };
+                    let conversation = meta.get("conversation_id").and_then(Value::as_i64).unwrap_or_default();
+                    VectorItem::Message {
+                        id: MessageId(message),
+                        conversation: ConversationId(conversation),
+                    }
+                }
+                Kind::Memories => {
+                    let Some(memory) = meta.get("memory_id").and_then(Value::as_i64) else {
+                        continue;
+                    };
+                    VectorItem::Memory { id: MemoryId(memory) }
+                }
+            };
             // Cosine distance is 1 - cosine similarity.
             let distance = distances.get(i).copied().flatten().unwrap_or(2.0);
             hits.push(VectorHit {
-                message_id: MessageId(message),
-                conversation_id: ConversationId(conversation),
+                item,
                 score: 1.0 - distance,
             });
         }
@@ -259,17 +316,41 @@ impl VectorIndex for ChromaIndex {
         Ok(hits)
     }
 
-    async fn delete_messages(&self, user: UserId, ids: &[MessageId]) -> Result<(), VectorError> {
-        if ids.is_empty() {
-            return Ok(());
+    async fn delete(&self, user: UserId, keys: &[VectorKey]) -> Result<(), VectorError> {
+        for kind in [Kind::Messages, Kind::Memories] {
+            let ids: Vec<String> = keys
+                .iter()
+                .filter(|k| {
+                    matches!(
+                        (k, kind),
+                        (VectorKey::Message(_), Kind::Messages) | (VectorKey::Memory(_), Kind::Memories)
+                    )
+                })
+                .map(point_id)
+                .collect();
+            if !ids.is_empty() {
+                self.delete_where(user, kind, json!({ "ids": ids })).await?;
+            }
         }
-        let ids: Vec<String> = ids.iter().map(|m| m.0.to_string()).collect();
-        self.delete_where(user, json!({ "ids": ids })).await
+        Ok(())
     }
 
     async fn delete_conversation(&self, user: UserId, conversation: ConversationId) -> Result<(), VectorError> {
-        self.delete_where(user, json!({ "where": { "conversation_id": conversation.0 } }))
-            .await
+        self.delete_where(
+            user,
+            Kind::Messages,
+            json!({ "where": { "conversation_id": conversation.0 } }),
+        )
+        .await
+    }
+
+    async fn delete_user(&self, user: UserId) -> Result<(), VectorError> {
+        for c in self.collections(Some(user)).await? {
+            self.call(self.http.delete(format!("{}/collections/{}", self.db_url, c.name)))
+                .await?;
+            self.ids.lock().unwrap_or_else(|p| p.into_inner()).remove(&c.name);
+        }
+        Ok(())
     }
 
     async fn clear(&self) -> Result<(), VectorError> {

@@ -1,13 +1,16 @@
 //! The `qdrant` index: a Qdrant server over gRPC (`qdrant-client`, pre-generated code, no
 //! `protoc`).
 //!
-//! Layout: one collection per embedding space, `meai_{space tag}`, cosine distance, sized by the
-//! first vector written; points keyed by message id with payload `message_id`,
-//! `conversation_id`, `user_id`, and payload indexes on `user_id` and `conversation_id` so the
-//! per-user filter every search applies stays cheap.
+//! Layout: one collection per embedding space and kind of point, cosine distance, sized by the
+//! first vector written: `meai_{space tag}` holds messages (point id = message id, payload
+//! `message_id`, `conversation_id`, `user_id`), `meai_memories_{space tag}` memories (point id =
+//! memory id, payload `memory_id`, `user_id`), so message 7 and memory 7 never meet. Payload
+//! indexes on `user_id` and `conversation_id` keep the per-user filter every search applies cheap.
 
-use meai_core::memory::{VectorError, VectorHit, VectorIndex, VectorPoint, VectorQuery};
-use meai_core::{ConversationId, MessageId, UserId};
+use meai_core::memory::{
+    VectorError, VectorHit, VectorIndex, VectorItem, VectorKey, VectorPoint, VectorQuery, VectorScope,
+};
+use meai_core::{ConversationId, MemoryId, MessageId, UserId};
 use qdrant_client::qdrant::{
     Condition, CreateCollectionBuilder, CreateFieldIndexCollectionBuilder, DeletePointsBuilder, Distance, FieldType,
     Filter, PointStruct, QueryPointsBuilder, UpsertPointsBuilder, VectorParamsBuilder,
@@ -17,6 +20,22 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 
 const PREFIX: &str = "meai_";
+/// The prefix of memory collections (which also start with [`PREFIX`]).
+const MEMORIES: &str = "meai_memories_";
+
+/// The two kinds of points, each in collections of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Messages,
+    Memories,
+}
+
+fn kind_of(item: &VectorItem) -> Kind {
+    match item {
+        VectorItem::Message { .. } => Kind::Messages,
+        VectorItem::Memory { .. } => Kind::Memories,
+    }
+}
 
 fn err(e: QdrantError) -> VectorError {
     match e {
@@ -73,8 +92,11 @@ impl QdrantIndex {
         })
     }
 
-    fn name(space: &str) -> String {
-        format!("{PREFIX}{}", crate::space_tag(space))
+    fn name(kind: Kind, space: &str) -> String {
+        match kind {
+            Kind::Messages => format!("{PREFIX}{}", crate::space_tag(space)),
+            Kind::Memories => format!("{MEMORIES}{}", crate::space_tag(space)),
+        }
     }
 
     fn is_known(&self, name: &str) -> bool {
@@ -118,18 +140,24 @@ impl QdrantIndex {
         Ok(())
     }
 
-    async fn collections(&self) -> Result<Vec<String>, VectorError> {
+    /// This adapter's collections, of one kind with `kind`.
+    async fn collections(&self, kind: Option<Kind>) -> Result<Vec<String>, VectorError> {
         let list = self.client.list_collections().await.map_err(err)?;
         Ok(list
             .collections
             .into_iter()
             .map(|c| c.name)
             .filter(|n| n.starts_with(PREFIX))
+            .filter(|n| match kind {
+                None => true,
+                Some(Kind::Memories) => n.starts_with(MEMORIES),
+                Some(Kind::Messages) => !n.starts_with(MEMORIES),
+            })
             .collect())
     }
 
-    async fn delete_by(&self, filter: Filter) -> Result<(), VectorError> {
-        for name in self.collections().await? {
+    async fn delete_by(&self, kind: Option<Kind>, filter: Filter) -> Result<(), VectorError> {
+        for name in self.collections(kind).await? {
             let delete = DeletePointsBuilder::new(&name).points(filter.clone()).wait(true);
             self.client.delete_points(delete).await.map_err(err)?;
         }
@@ -148,35 +176,52 @@ impl VectorIndex for QdrantIndex {
     }
 
     async fn upsert(&self, space: &str, points: &[VectorPoint]) -> Result<(), VectorError> {
-        let Some(first) = points.first() else { return Ok(()) };
-        let name = Self::name(space);
-        self.ensure(&name, first.vector.len()).await?;
-        let mut structs = Vec::with_capacity(points.len());
-        for p in points {
-            let id = u64::try_from(p.message_id.0).map_err(|_| VectorError::Invalid("negative message id".into()))?;
-            let payload: Payload = serde_json::json!({
-                "message_id": p.message_id.0,
-                "conversation_id": p.conversation_id.0,
-                "user_id": p.user_id.0,
-            })
-            .try_into()
-            .map_err(|e: QdrantError| VectorError::Invalid(e.to_string()))?;
-            structs.push(PointStruct::new(id, p.vector.clone(), payload));
+        for kind in [Kind::Messages, Kind::Memories] {
+            let mine: Vec<&VectorPoint> = points.iter().filter(|p| kind_of(&p.item) == kind).collect();
+            let Some(first) = mine.first() else { continue };
+            let name = Self::name(kind, space);
+            self.ensure(&name, first.vector.len()).await?;
+            let mut structs = Vec::with_capacity(mine.len());
+            for p in mine {
+                let (id, payload) = match p.item {
+                    VectorItem::Message { id, conversation } => (
+                        id.0,
+                        serde_json::json!({
+                            "message_id": id.0,
+                            "conversation_id": conversation.0,
+                            "user_id": p.user_id.0,
+                        }),
+                    ),
+                    VectorItem::Memory { id } => {
+                        (id.0, serde_json::json!({ "memory_id": id.0, "user_id": p.user_id.0 }))
+                    }
+                };
+                let id = u64::try_from(id).map_err(|_| VectorError::Invalid("negative point id".into()))?;
+                let payload: Payload = payload
+                    .try_into()
+                    .map_err(|e: QdrantError| VectorError::Invalid(e.to_string()))?;
+                structs.push(PointStruct::new(id, p.vector.clone(), payload));
+            }
+            self.client
+                .upsert_points(UpsertPointsBuilder::new(&name, structs).wait(true))
+                .await
+                .map_err(err)?;
         }
-        self.client
-            .upsert_points(UpsertPointsBuilder::new(&name, structs).wait(true))
-            .await
-            .map_err(err)?;
         Ok(())
     }
 
     async fn search(&self, space: &str, query: &VectorQuery<'_>) -> Result<Vec<VectorHit>, VectorError> {
-        let name = Self::name(space);
+        let (kind, conversation) = match query.scope {
+            VectorScope::Messages => (Kind::Messages, None),
+            VectorScope::Conversation(c) => (Kind::Messages, Some(c)),
+            VectorScope::Memories => (Kind::Memories, None),
+        };
+        let name = Self::name(kind, space);
         if !self.exists(&name).await? {
             return Ok(Vec::new());
         }
         let mut must = vec![owned_by(query.user)];
-        if let Some(c) = query.conversation {
+        if let Some(c) = conversation {
             must.push(Condition::matches("conversation_id", c.0));
         }
         let request = QueryPointsBuilder::new(&name)
@@ -192,33 +237,52 @@ impl VectorIndex for QdrantIndex {
             .result
             .into_iter()
             .map(|p| VectorHit {
-                message_id: MessageId(int(&p.payload, "message_id")),
-                conversation_id: ConversationId(int(&p.payload, "conversation_id")),
+                item: match kind {
+                    Kind::Messages => VectorItem::Message {
+                        id: MessageId(int(&p.payload, "message_id")),
+                        conversation: ConversationId(int(&p.payload, "conversation_id")),
+                    },
+                    Kind::Memories => VectorItem::Memory {
+                        id: MemoryId(int(&p.payload, "memory_id")),
+                    },
+                },
                 score: p.score,
             })
             .collect())
     }
 
-    async fn delete_messages(&self, user: UserId, ids: &[MessageId]) -> Result<(), VectorError> {
-        if ids.is_empty() {
-            return Ok(());
+    async fn delete(&self, user: UserId, keys: &[VectorKey]) -> Result<(), VectorError> {
+        let mut messages = Vec::new();
+        let mut memories = Vec::new();
+        for key in keys {
+            match key {
+                VectorKey::Message(m) => messages.push(m.0),
+                VectorKey::Memory(m) => memories.push(m.0),
+            }
         }
-        let ids: Vec<i64> = ids.iter().map(|m| m.0).collect();
         // By payload, so the user filter applies: another user's ids are never touched.
-        self.delete_by(Filter::must([owned_by(user), Condition::matches("message_id", ids)]))
-            .await
+        if !messages.is_empty() {
+            let filter = Filter::must([owned_by(user), Condition::matches("message_id", messages)]);
+            self.delete_by(Some(Kind::Messages), filter).await?;
+        }
+        if !memories.is_empty() {
+            let filter = Filter::must([owned_by(user), Condition::matches("memory_id", memories)]);
+            self.delete_by(Some(Kind::Memories), filter).await?;
+        }
+        Ok(())
     }
 
     async fn delete_conversation(&self, user: UserId, conversation: ConversationId) -> Result<(), VectorError> {
-        self.delete_by(Filter::must([
-            owned_by(user),
-            Condition::matches("conversation_id", conversation.0),
-        ]))
-        .await
+        let filter = Filter::must([owned_by(user), Condition::matches("conversation_id", conversation.0)]);
+        self.delete_by(Some(Kind::Messages), filter).await
+    }
+
+    async fn delete_user(&self, user: UserId) -> Result<(), VectorError> {
+        self.delete_by(None, Filter::must([owned_by(user)])).await
     }
 
     async fn clear(&self) -> Result<(), VectorError> {
-        for name in self.collections().await? {
+        for name in self.collections(None).await? {
             self.client.delete_collection(&name).await.map_err(err)?;
         }
         self.known.lock().unwrap_or_else(|p| p.into_inner()).clear();

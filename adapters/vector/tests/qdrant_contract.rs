@@ -4,8 +4,8 @@
 //! on the fake.
 #![cfg(feature = "qdrant")]
 
-use meai_core::memory::{VectorError, VectorIndex, VectorPoint, VectorQuery};
-use meai_core::{ConversationId, MessageId, UserId};
+use meai_core::memory::{VectorError, VectorIndex, VectorItem, VectorPoint, VectorQuery, VectorScope};
+use meai_core::{ConversationId, MemoryId, MessageId, UserId};
 use meai_testkit::qdrant::FakeQdrant;
 use meai_vector::QdrantIndex;
 use std::ops::Deref;
@@ -47,11 +47,57 @@ meai_core::vector_index_contract_tests!(qdrant);
 
 fn point(message: i64, vector: Vec<f32>) -> VectorPoint {
     VectorPoint {
-        message_id: MessageId(message),
-        conversation_id: ConversationId(1),
+        item: VectorItem::Message {
+            id: MessageId(message),
+            conversation: ConversationId(1),
+        },
         user_id: UserId(1),
         vector,
     }
+}
+
+fn memory(user: i64, id: i64, vector: Vec<f32>) -> VectorPoint {
+    VectorPoint {
+        item: VectorItem::Memory { id: MemoryId(id) },
+        user_id: UserId(user),
+        vector,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memories_have_collections_of_their_own_and_go_with_their_user() {
+    let fake = FakeQdrant::start().await;
+    let index = QdrantIndex::connect(&fake.url(), None).await.expect("connect");
+    index
+        .upsert(
+            "m#2",
+            &[
+                point(1, vec![1.0, 0.0]),
+                memory(1, 1, vec![1.0, 0.0]),
+                memory(2, 2, vec![1.0, 0.0]),
+            ],
+        )
+        .await
+        .expect("upsert");
+    let tag = meai_vector::space_tag("m#2");
+    assert_eq!(
+        fake.collections(),
+        vec![format!("meai_{tag}"), format!("meai_memories_{tag}")]
+    );
+    assert_eq!(fake.point_count(&format!("meai_{tag}")), Some(1), "message 1");
+    assert_eq!(
+        fake.point_count(&format!("meai_memories_{tag}")),
+        Some(2),
+        "memories 1 and 2, apart from message 1"
+    );
+    assert_eq!(fake.points_with("user_id", 1), 2);
+    index.delete_user(UserId(1)).await.expect("delete user 1");
+    assert_eq!(
+        fake.points_with("user_id", 1),
+        0,
+        "no point of user 1 is left on the server"
+    );
+    assert_eq!(fake.points_with("user_id", 2), 1, "user 2's memory stays");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -88,7 +134,7 @@ async fn a_refused_request_is_a_backend_error() {
     let v = [1.0_f32; 3];
     let query = VectorQuery {
         user: UserId(1),
-        conversation: None,
+        scope: VectorScope::Messages,
         vector: &v,
         k: 5,
     };

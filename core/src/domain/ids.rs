@@ -32,3 +32,7 @@ id_type!(
     /// A toolkit connection's database id.
     ConnectionId
 );
+id_type!(
+    /// A memory's database id (a durable fact about the person).
+    MemoryId
+);

@@ -4,14 +4,16 @@ mod connection;
 mod conversation;
 mod ids;
 mod login;
+mod memory;
 mod message;
 mod page;
 mod user;
 
 pub use connection::{ConnectionStatus, ConnectionUpdate, NewConnection, ToolkitConnection, ToolkitSlug};
 pub use conversation::{Conversation, Title, TitleError};
-pub use ids::{ConnectionId, ConversationId, MessageId, UserId};
+pub use ids::{ConnectionId, ConversationId, MemoryId, MessageId, UserId};
 pub use login::PendingLogin;
+pub use memory::{MemoryFact, MemoryOrigin, MemorySource, MemorySwitch, MemoryText, MemoryTextError, NewMemory};
 pub use message::{ClientMessageId, Message, MessageKind, NewMessage};
 pub use page::Page;
 pub use user::{AuthMethod, Email, NewUser, User};

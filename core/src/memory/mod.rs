@@ -1,4 +1,5 @@
-//! Memory: messages embedded and recalled by meaning.
+//! Memory: messages and memories (durable facts about the person) embedded and recalled by
+//! meaning.
 //!
 //! Ports: [`VectorIndex`] (where embeddings live: the SQL database itself, Chroma or Qdrant)
 //! and [`MessageSource`] (messages by id, by keyword, and all of them for reindexing); the
@@ -6,6 +7,7 @@
 //! recalls the relevant ones for a turn ([`MemoryRecall`] implements the turn's
 //! [`crate::turn::Recall`] seam, with indexing queued off the hot path) and runs hybrid search.
 
+mod facts;
 mod index;
 mod queue;
 pub mod rank;
@@ -16,7 +18,8 @@ mod stats;
 #[cfg(feature = "contract")]
 pub mod contract;
 
-pub use index::{VectorError, VectorHit, VectorIndex, VectorPoint, VectorQuery};
+pub use facts::{MAX_SOURCE_CHARS, MemoryList, Recalled};
+pub use index::{VectorError, VectorHit, VectorIndex, VectorItem, VectorKey, VectorPoint, VectorQuery, VectorScope};
 pub use queue::{IndexQueue, MemoryRecall};
 pub use service::{Memory, MemoryError, MemorySettings, SearchHit};
 pub use source::{FoundMessage, MessageSource};

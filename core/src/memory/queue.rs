@@ -2,7 +2,7 @@
 //! background worker (spawned by the edge: the core does not spawn) embeds and stores them in
 //! batches. A full queue drops messages (counted, logged) rather than slowing a turn down.
 
-use super::Memory;
+use super::{Memory, Recalled};
 use crate::turn::{Recall, RecallError};
 use crate::{ConversationId, Message, UserId};
 use futures::channel::mpsc;
@@ -82,7 +82,7 @@ impl Recall for MemoryRecall {
         conversation: ConversationId,
         query: &str,
         limit: usize,
-    ) -> Result<Vec<Message>, RecallError> {
+    ) -> Result<Recalled, RecallError> {
         let outcome = self.memory.recall(user, conversation, query, limit).await;
         self.memory.count_recall(outcome.is_ok());
         Ok(outcome?)

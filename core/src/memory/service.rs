@@ -1,7 +1,10 @@
 //! The memory use case: index messages, recall the relevant ones for a turn, search them.
 
 use super::rank;
-use super::{FoundMessage, MemoryStats, MessageSource, VectorError, VectorIndex, VectorPoint, VectorQuery, space_of};
+use super::{
+    FoundMessage, MemoryStats, MessageSource, VectorError, VectorIndex, VectorItem, VectorKey, VectorPoint,
+    VectorQuery, VectorScope, space_of,
+};
 use crate::model::{Embedder, ModelError};
 use crate::{ConversationId, Message, MessageId, MessageKind, Page, Store, StoreError, UserId};
 use std::collections::{HashMap, HashSet};
@@ -18,6 +21,10 @@ pub struct MemorySettings {
     pub recent_window: u64,
     /// A recalled message is cut to this many characters (context stays bounded).
     pub max_recalled_chars: usize,
+    /// Memories one person may have at most (extraction stops there; adding one is refused).
+    pub max_memories: u64,
+    /// Memories recalled into a turn at most.
+    pub recalled_memories: usize,
 }
 
 impl Default for MemorySettings {
@@ -27,6 +34,8 @@ impl Default for MemorySettings {
             cross_conversation: true,
             recent_window: 20,
             max_recalled_chars: 1_000,
+            max_memories: 1_000,
+            recalled_memories: 5,
         }
     }
 }
@@ -42,6 +51,13 @@ pub enum MemoryError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Invalid(String),
+}
+
+impl MemoryError {
+    /// A store error, with `NotFound` and `Conflict` kept apart for the edge.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Self::Store(StoreError::NotFound))
+    }
 }
 
 /// A search result: the message, its conversation's title, and how it ranked.
@@ -65,16 +81,16 @@ const QUERY_CACHE: usize = 256;
 /// Cheap to clone.
 #[derive(Clone)]
 pub struct Memory {
-    inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
 }
 
-struct Inner {
-    embedder: Arc<dyn Embedder>,
-    index: Arc<dyn VectorIndex>,
+pub(super) struct Inner {
+    pub(super) embedder: Arc<dyn Embedder>,
+    pub(super) index: Arc<dyn VectorIndex>,
     source: Arc<dyn MessageSource>,
-    store: Arc<dyn Store>,
-    settings: MemorySettings,
-    stats: MemoryStats,
+    pub(super) store: Arc<dyn Store>,
+    pub(super) settings: MemorySettings,
+    pub(super) stats: MemoryStats,
     embedded: Mutex<HashMap<String, Vec<f32>>>,
 }
 
@@ -83,7 +99,7 @@ fn indexable(m: &Message) -> bool {
     matches!(m.kind, MessageKind::Human | MessageKind::Ai) && !m.content.trim().is_empty()
 }
 
-fn bounded(text: &str, max: usize) -> String {
+pub(super) fn bounded(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {
         Some((cut, _)) => text[..cut].to_owned(),
         None => text.to_owned(),
@@ -124,7 +140,7 @@ impl Memory {
     }
 
     /// Embeds the texts, reusing the vectors of recently embedded queries.
-    async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, ModelError> {
+    pub(super) async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, ModelError> {
         let texts: Vec<String> = texts.iter().map(|t| bounded(t, MAX_EMBED_CHARS)).collect();
         let mut out: Vec<Option<Vec<f32>>> = {
             let cache = self.inner.embedded.lock().unwrap_or_else(|p| p.into_inner());
@@ -152,7 +168,7 @@ impl Memory {
             .collect()
     }
 
-    async fn embed_query(&self, text: &str) -> Result<Vec<f32>, ModelError> {
+    pub(super) async fn embed_query(&self, text: &str) -> Result<Vec<f32>, ModelError> {
         let text = bounded(text, MAX_EMBED_CHARS);
         let vector = self.embed(std::slice::from_ref(&text)).await?.remove(0);
         let mut cache = self.inner.embedded.lock().unwrap_or_else(|p| p.into_inner());
@@ -175,8 +191,10 @@ impl Memory {
         for (m, vector) in wanted.iter().zip(vectors) {
             let space = space_of(self.inner.embedder.model_id(), vector.len());
             by_space.entry(space).or_default().push(VectorPoint {
-                message_id: m.id,
-                conversation_id: m.conversation_id,
+                item: VectorItem::Message {
+                    id: m.id,
+                    conversation: m.conversation_id,
+                },
                 user_id: m.user_id,
                 vector,
             });
@@ -202,32 +220,37 @@ impl Memory {
         }
     }
 
-    /// Earlier messages of the user similar to `query`, best first, above the similarity
-    /// threshold, leaving out the conversation's latest messages (the turn shows them anyway).
-    pub async fn recall(
+    /// Earlier messages of the user similar to `vector` (the new message's), best first, above
+    /// the similarity threshold, leaving out the conversation's latest messages (the turn shows
+    /// them anyway).
+    pub(super) async fn recall_messages(
         &self,
         user: UserId,
         conversation: ConversationId,
-        query: &str,
+        vector: &[f32],
         limit: usize,
     ) -> Result<Vec<Message>, MemoryError> {
         let s = &self.inner.settings;
-        if limit == 0 || query.trim().is_empty() {
+        if limit == 0 {
             return Ok(Vec::new());
         }
-        let vector = self.embed_query(query).await?;
         let space = space_of(self.inner.embedder.model_id(), vector.len());
         let k = limit + s.recent_window as usize;
-        let filter = (!s.cross_conversation).then_some(conversation);
-        let query = VectorQuery {
-            user,
-            conversation: filter,
-            vector: &vector,
-            k,
+        let scope = match s.cross_conversation {
+            true => VectorScope::Messages,
+            false => VectorScope::Conversation(conversation),
         };
-        let mut hits = self.inner.index.search(&space, &query).await?;
-        hits.retain(|h| h.score >= s.min_similarity);
-        if hits.iter().any(|h| h.conversation_id == conversation) {
+        let query = VectorQuery { user, scope, vector, k };
+        let mut hits: Vec<(MessageId, ConversationId, f32)> = self
+            .inner
+            .index
+            .search(&space, &query)
+            .await?
+            .iter()
+            .filter_map(|h| h.message().map(|(id, c)| (id, c, h.score)))
+            .collect();
+        hits.retain(|h| h.2 >= s.min_similarity);
+        if hits.iter().any(|h| h.1 == conversation) {
             let page = Page {
                 limit: Some(s.recent_window),
                 before: None,
@@ -240,13 +263,13 @@ impl Memory {
                 .iter()
                 .map(|m| m.id)
                 .collect();
-            hits.retain(|h| !recent.contains(&h.message_id));
+            hits.retain(|h| !recent.contains(&h.0));
         }
         hits.truncate(limit);
         if hits.is_empty() {
             return Ok(Vec::new());
         }
-        let ids: Vec<MessageId> = hits.iter().map(|h| h.message_id).collect();
+        let ids: Vec<MessageId> = hits.iter().map(|h| h.0).collect();
         let mut found: HashMap<MessageId, Message> = self
             .inner
             .source
@@ -341,13 +364,16 @@ impl Memory {
                 &space,
                 &VectorQuery {
                     user,
-                    conversation: None,
+                    scope: VectorScope::Messages,
                     vector: &vector,
                     k,
                 },
             )
             .await?;
-        Ok(hits.into_iter().map(|h| (h.message_id, h.score)).collect())
+        Ok(hits
+            .into_iter()
+            .filter_map(|h| h.message().map(|(id, _)| (id, h.score)))
+            .collect())
     }
 
     /// Forgets a deleted conversation's vectors (adapters that share the database already did,
@@ -360,13 +386,13 @@ impl Memory {
 
     /// Forgets a deleted message's vector.
     pub async fn forget_message(&self, user: UserId, message: MessageId) {
-        if let Err(error) = self.inner.index.delete_messages(user, &[message]).await {
+        if let Err(error) = self.inner.index.delete(user, &[VectorKey::Message(message)]).await {
             tracing::warn!(%error, "could not delete the message's vector");
         }
     }
 
-    /// Rebuilds the index from the database: clears it, then embeds every message again in
-    /// batches of `batch`. Returns how many messages were indexed.
+    /// Rebuilds the index from the database: clears it, then embeds every message and every
+    /// memory again in batches of `batch`. Returns how many points were indexed.
     pub async fn reindex(&self, batch: usize) -> Result<usize, MemoryError> {
         self.inner.index.clear().await?;
         let mut after = None;
@@ -376,7 +402,15 @@ impl Memory {
             let Some(last) = messages.last() else { break };
             after = Some(last.id);
             total += self.index(&messages).await?;
-            tracing::info!(indexed = total, "reindexing");
+            tracing::info!(indexed = total, "reindexing messages");
+        }
+        let mut after = None;
+        loop {
+            let memories = self.inner.store.memories_after(after, batch.max(1) as u64).await?;
+            let Some(last) = memories.last() else { break };
+            after = Some(last.id);
+            total += self.index_memories(&memories).await?;
+            tracing::info!(indexed = total, "reindexing memories");
         }
         Ok(total)
     }

@@ -1,9 +1,11 @@
 //! Use cases: what the edges (HTTP, sockets, CLI) call.
 
+mod account;
 mod conversations;
 mod logins;
 mod sessions;
 
+pub use account::{AccountDeletion, DeletedAccount, DeletionError, EndSessions};
 pub use conversations::Conversations;
 pub use logins::{LoginError, Logins};
 pub use sessions::{SessionPolicy, Sessions};

@@ -70,18 +70,22 @@ impl Sessions {
         Ok((self.codec.mint(&claims)?, claims))
     }
 
-    /// Verifies signature, expiry and revocation.
+    /// Verifies signature, expiry and revocation, and that the user still exists (a deleted
+    /// account's tokens are refused everywhere, whatever was revoked).
     pub async fn authenticate(&self, token: &str) -> Result<SessionClaims, CoreError> {
         let claims = self.codec.verify(token, Utc::now())?;
-        if self
-            .store
-            .is_token_revoked(&claims.token_id)
-            .await
-            .map_err(CoreError::Storage)?
-        {
+        let (revoked, user) = futures::join!(
+            self.store.is_token_revoked(&claims.token_id),
+            self.store.get_user(claims.user_id)
+        );
+        if revoked.map_err(CoreError::Storage)? {
             return Err(CoreError::Unauthenticated);
         }
-        Ok(claims)
+        match user {
+            Ok(_) => Ok(claims),
+            Err(crate::StoreError::NotFound) => Err(CoreError::Unauthenticated),
+            Err(other) => Err(CoreError::Storage(other)),
+        }
     }
 
     pub async fn current_user(&self, session: &SessionClaims) -> Result<User, CoreError> {

@@ -4,18 +4,24 @@
 //! someone else is reported exactly like a missing one ([`StoreError::NotFound`]), so isolation
 //! holds no matter which handler calls the store.
 
+mod account;
+mod archive;
 mod connections;
 mod conversations;
 mod error;
 mod logins;
+mod memories;
 mod messages;
 mod revocations;
 mod users;
 
+pub use account::{AccountStore, Removed};
+pub use archive::{ArchiveStore, ImportKey, Imported, ImportedConversation, ImportedMessage};
 pub use connections::ConnectionStore;
 pub use conversations::ConversationStore;
 pub use error::StoreError;
 pub use logins::LoginStore;
+pub use memories::{MemoryFactStore, Remembered};
 pub use messages::MessageStore;
 pub use revocations::RevocationStore;
 pub use users::UserStore;
@@ -23,7 +29,18 @@ pub use users::UserStore;
 /// The whole persistence port, as one object.
 #[async_trait::async_trait]
 pub trait Store:
-    UserStore + ConversationStore + MessageStore + ConnectionStore + RevocationStore + LoginStore + Send + Sync + 'static
+    UserStore
+    + ConversationStore
+    + MessageStore
+    + ConnectionStore
+    + RevocationStore
+    + LoginStore
+    + MemoryFactStore
+    + ArchiveStore
+    + AccountStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Cheap liveness check of the backing database (for `/ready`).
     async fn ping(&self) -> Result<(), StoreError>;

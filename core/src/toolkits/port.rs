@@ -116,4 +116,9 @@ pub trait Toolkits: Send + Sync + 'static {
     /// Runs a tool for the user; `Ok` is the tool's `data`, a reported failure is
     /// [`ToolkitError::ToolFailed`].
     async fn execute(&self, user: UserId, tool: &str, arguments: &Value) -> Result<Value, ToolkitError>;
+
+    /// Deletes a connected account at the platform (and, where the platform can, revokes its
+    /// credentials upstream). An account that is already gone is [`ToolkitError::NotFound`].
+    /// Ownership is checked by the caller.
+    async fn delete_account(&self, id: &str) -> Result<(), ToolkitError>;
 }

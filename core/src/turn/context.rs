@@ -2,9 +2,9 @@
 //! latest messages.
 
 use super::TurnSettings;
-use crate::memory::MemoryError;
+use crate::memory::{MemoryError, Recalled};
 use crate::model::{ChatMessage, ToolSpec};
-use crate::{Conversation, ConversationId, Message, MessageKind, UserId};
+use crate::{Conversation, ConversationId, MemoryFact, Message, MessageKind, UserId};
 use std::time::Duration;
 
 /// Why recall gave nothing; the turn logs it and answers without recalled messages.
@@ -17,8 +17,8 @@ pub enum RecallError {
     TimedOut(Duration),
 }
 
-/// The seam for semantic recall (the VectorIndex + Embedder issue wires it): earlier messages
-/// of the user relevant to `query`, best first. Failures only cost recall, never the turn.
+/// The seam for semantic recall: the person's memories and earlier messages relevant to
+/// `query`, best first (at most `limit` messages). Failures only cost recall, never the turn.
 #[async_trait::async_trait]
 pub trait Recall: Send + Sync + 'static {
     async fn recall(
@@ -27,7 +27,7 @@ pub trait Recall: Send + Sync + 'static {
         conversation: ConversationId,
         query: &str,
         limit: usize,
-    ) -> Result<Vec<Message>, RecallError>;
+    ) -> Result<Recalled, RecallError>;
 
     /// After an answered turn: the turn's messages (the human one first), to be remembered for
     /// later recall. Must return quickly (queue the work); the default forgets them.
@@ -69,6 +69,7 @@ pub(super) fn build(
     settings: &TurnSettings,
     conversation: &Conversation,
     tools: &[ToolSpec],
+    memories: &[MemoryFact],
     recalled: &[Message],
     history: &[Message],
 ) -> Vec<ChatMessage> {
@@ -76,6 +77,13 @@ pub(super) fn build(
     if let Some(summary) = conversation.summary.as_deref().filter(|s| !s.trim().is_empty()) {
         messages.push(ChatMessage::system(format!(
             "Summary of the conversation so far:\n{summary}"
+        )));
+    }
+    if !memories.is_empty() {
+        let facts: Vec<String> = memories.iter().map(|m| format!("- {}", m.content.as_str())).collect();
+        messages.push(ChatMessage::system(format!(
+            "What you remember about the user (they can see and correct these memories):\n{}",
+            facts.join("\n")
         )));
     }
     let recent: std::collections::HashSet<_> = history.iter().map(|m| m.id).collect();

@@ -11,7 +11,8 @@
 //!    fed back, up to [`TurnSettings::max_steps`];
 //! 4. the answer is stored; an interrupted one is stored as far as it got, marked
 //!    ([`STOPPED_MARK`], [`FAILED_MARK`]); the run always ends with `last_chunk`;
-//! 5. then, in the background: title and summary.
+//! 5. then, in the background: title and summary, and memories extracted in that same call
+//!    ([`MemoryKeeper`], optional).
 
 mod background;
 mod context;
@@ -22,6 +23,7 @@ mod service;
 mod settings;
 mod step;
 mod tools;
+mod upkeep;
 
 #[cfg(feature = "contract")]
 pub mod contract;
@@ -33,3 +35,4 @@ pub use runs::{Attachment, RunError, RunId, RunRegistry, RunStarted, RunWriter};
 pub use service::{BUSY, StartedTurn, TurnRequest, Turns, TurnsBuilder};
 pub use settings::TurnSettings;
 pub use tools::{ToolError, ToolExecutor};
+pub use upkeep::MemoryKeeper;

@@ -9,6 +9,7 @@ use super::background;
 use super::service::Deps;
 use super::step::{self, Step, StopSignal, publish};
 use super::{RunWriter, TurnEvent, context};
+use crate::memory::Recalled;
 use crate::model::{ChatMessage, ChatModel, ChatRequest, ToolCall};
 use crate::{Conversation, Message, MessageKind, NewMessage, Page, UserId};
 use futures::future::{Either, join_all, select};
@@ -84,9 +85,9 @@ impl Turn {
                     .await
                     .unwrap_or_else(|e| {
                         tracing::warn!(error = %e, "recall failed, answering without it");
-                        Vec::new()
+                        Recalled::default()
                     }),
-                None => Vec::new(),
+                None => Recalled::default(),
             }
         };
         let page = Page {
@@ -109,7 +110,14 @@ impl Turn {
                 return Outcome::Failed;
             }
         };
-        let mut messages = context::build(&d.settings, &self.conversation, &tools, &recalled, &history);
+        let mut messages = context::build(
+            &d.settings,
+            &self.conversation,
+            &tools,
+            &recalled.memories,
+            &recalled.messages,
+            &history,
+        );
         let mut text = String::new();
         for _ in 0..d.settings.max_steps {
             let request = ChatRequest::new(messages.clone()).with_tools(tools.clone());

@@ -1,7 +1,7 @@
 //! The `Turns` use case: start a turn, attach to its run, stop it.
 
 use super::run::{Turn, replay_stored_reply};
-use super::{Attachment, Recall, RunEvent, RunId, RunRegistry, ToolExecutor, TurnSettings};
+use super::{Attachment, MemoryKeeper, Recall, RunEvent, RunId, RunRegistry, ToolExecutor, TurnSettings};
 use crate::model::ChatModel;
 use crate::{ClientMessageId, ConversationId, CoreError, Message, MessageKind, NewMessage, Page, Store, UserId};
 use futures::future::BoxFuture;
@@ -48,6 +48,7 @@ pub(super) struct Deps {
     pub summary_model: Option<String>,
     pub tools: Option<Arc<dyn ToolExecutor>>,
     pub recall: Option<Arc<dyn Recall>>,
+    pub memories: Option<Arc<dyn MemoryKeeper>>,
     pub settings: TurnSettings,
 }
 
@@ -82,6 +83,12 @@ impl TurnsBuilder {
         self
     }
 
+    /// The person's memories, extracted in the background upkeep call.
+    pub fn memories(mut self, memories: Option<Arc<dyn MemoryKeeper>>) -> Self {
+        self.deps.memories = memories;
+        self
+    }
+
     /// A (cheaper) model for titles and summaries.
     pub fn summary_model(mut self, model: Option<String>) -> Self {
         self.deps.summary_model = model;
@@ -105,6 +112,7 @@ impl Turns {
                 summary_model: None,
                 tools: None,
                 recall: None,
+                memories: None,
                 settings,
             },
         }

@@ -126,7 +126,15 @@ export interface paths {
         get: operations["getMe"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete the account
+         * @description Removes the signed-in person and everything of theirs: conversations and messages,
+         *     memories, toolkit connections (and the connected accounts at Composio), their vectors in
+         *     the vector index, and their sessions. Send the account's e-mail as `confirm`; 400 when it
+         *     does not match. 503 when Composio or the vector index cannot be reached: nothing is
+         *     deleted then.
+         */
+        delete: operations["deleteMe"];
         options?: never;
         head?: never;
         patch?: never;
@@ -474,10 +482,154 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/memories": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List memories
+         * @description What the assistant remembers about the signed-in person, newest first (`limit`, default
+         *     100; `before`: older than that memory).
+         */
+        get: operations["listMemories"];
+        put?: never;
+        /**
+         * Add a memory
+         * @description Something the assistant should remember. 400 for empty or over-long text, 409 when the
+         *     person already has `MEMORY_MAX_PER_USER` memories.
+         */
+        post: operations["createMemory"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/memories/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The memory switch
+         * @description Whether memory is on for the signed-in person (it is unless they turned it off), and
+         *     when they last changed it.
+         */
+        get: operations["getMemorySettings"];
+        /**
+         * Turn memory on or off
+         * @description Off: nothing is extracted from the person's messages and nothing is recalled into their
+         *     turns, at once. Turned back on, messages written while it was off are never extracted.
+         */
+        put: operations["setMemorySettings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/memories/{memory_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a memory
+         * @description Gone from recall at once, and never extracted again from the message it came from.
+         */
+        delete: operations["deleteMemory"];
+        options?: never;
+        head?: never;
+        /**
+         * Correct a memory
+         * @description Replaces its text; recall uses the new text from the next turn on. 404 for a missing or
+         *     someone else's memory, 409 when another memory already says the same.
+         */
+        patch: operations["updateMemory"];
+        trace?: never;
+    };
+    "/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export everything
+         * @description Everything the signed-in person has, as one JSON document (format `meai-export`, version
+         *     1): profile, memory settings, memories, toolkit connections (their state, never
+         *     credentials) and every conversation with every message. Streamed, so any account size
+         *     downloads in bounded memory. `POST /import` reads it back.
+         */
+        get: operations["exportData"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import conversations and memories
+         * @description Takes a meAI export (`GET /export`) or ChatGPT's `conversations.json` (Settings → Data
+         *     controls → Export data). Importing the same file again creates nothing new. A malformed
+         *     file is refused with 400 naming its first problem, and nothing is imported; otherwise each
+         *     item is imported on its own (a conversation with all its messages, or nothing of it) and
+         *     the report says, per item, what was imported, skipped and why. Imported messages are
+         *     indexed for recall. From ChatGPT, the branch that was shown is imported; other branches,
+         *     tool calls and output, hidden and system messages are counted in `left_out`. Files up to
+         *     `IMPORT_MAX_BYTES`.
+         */
+        post: operations["importData"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * AccountDeleted
+         * @description What was removed.
+         */
+        AccountDeleted: {
+            message: string;
+            /** @description Rows removed, per kind (`conversations`, `messages`, `memories`, ...). */
+            removed: {
+                [key: string]: number;
+            };
+            /** @description Connected accounts deleted at Composio (their credentials go with them). */
+            toolkit_accounts_deleted: string[];
+            /** @description False when this server has no Composio configured (nothing could be asked to delete). */
+            toolkits_configured: boolean;
+            /** @description The vector index the person's vectors were removed from (`local`, `chroma`, `qdrant`). */
+            vector_index: string;
+        };
         /**
          * BearerToken
          * @description A session token for API clients.
@@ -560,6 +712,14 @@ export interface components {
             /** @description The new title (required). */
             title?: string;
         };
+        /** DeleteAccount */
+        DeleteAccount: {
+            /**
+             * @description The account's e-mail address, exactly as `GET /auth/me` shows it (case aside): the
+             *     deletion cannot be undone.
+             */
+            confirm: string;
+        };
         /**
          * Detail
          * @description Every error body, as in the original API: `{"detail": "..."}`.
@@ -577,6 +737,216 @@ export interface components {
          */
         Done: {
             message: string;
+        };
+        /**
+         * ExportDocument
+         * @description The export document's schema (documentation of `meai_core::archive::format`, version 1).
+         */
+        ExportDocument: {
+            /** @description Always `meai-export`. */
+            format: string;
+            /**
+             * Format: uint32
+             * @description The format's version: 1. A change that breaks readers bumps it.
+             */
+            version: number;
+            /** Format: date-time */
+            exported_at: string;
+            /** @description The sections that follow, in order. Readers ignore sections they do not know. */
+            sections: string[];
+            profile: components["schemas"]["ExportedProfile"];
+            memory_settings: components["schemas"]["ExportedMemorySettings"];
+            memories: components["schemas"]["MemoryOut"][];
+            /** @description State only: never credentials or account ids. */
+            toolkit_connections: components["schemas"]["ExportedConnection"][];
+            /** @description Every conversation with every message, oldest first. */
+            conversations: components["schemas"]["ExportedConversation"][];
+        };
+        /** ExportedConnection */
+        ExportedConnection: {
+            toolkit_slug: string;
+            connection_status: string;
+            /** Format: date-time */
+            last_synced_at?: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** ExportedConversation */
+        ExportedConversation: {
+            /** Format: int64 */
+            conversation_id: number;
+            title?: string | null;
+            summary_text?: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            messages: components["schemas"]["ExportedMessage"][];
+        };
+        /** ExportedMemorySettings */
+        ExportedMemorySettings: {
+            enabled: boolean;
+            /** Format: date-time */
+            changed_at?: string | null;
+        };
+        /** ExportedMessage */
+        ExportedMessage: {
+            /** Format: int64 */
+            message_id: number;
+            /** @description `Human`, `AI`, `System` or `Tool`. */
+            type: string;
+            content: string;
+            /** Format: date-time */
+            created_at: string;
+        };
+        /** ExportedProfile */
+        ExportedProfile: {
+            /** Format: int64 */
+            user_id: number;
+            email: string;
+            name?: string | null;
+            avatar_url?: string | null;
+            auth_method: string;
+            /** Format: date-time */
+            created_at: string;
+        };
+        /** @enum {string} */
+        ImportFileFormat: "meai" | "chatgpt";
+        /** @enum {string} */
+        ImportItemKind: "conversation" | "memory" | "profile" | "memory_settings" | "toolkit_connection";
+        /** @enum {string} */
+        ImportOutcome: "imported" | "skipped" | "failed";
+        /**
+         * ImportReportOut
+         * @description The import's report, item by item.
+         */
+        ImportReportOut: {
+            format: components["schemas"]["ImportFileFormat"];
+            /** Format: uint32 */
+            imported: number;
+            /** Format: uint32 */
+            skipped: number;
+            /** Format: uint32 */
+            failed: number;
+            items: components["schemas"]["ImportedItem"][];
+        };
+        /**
+         * ImportedItem
+         * @description What happened to one item of the file.
+         */
+        ImportedItem: {
+            kind: components["schemas"]["ImportItemKind"];
+            /** @description The item's id in the file. */
+            source_id: string;
+            title?: string | null;
+            outcome: components["schemas"]["ImportOutcome"];
+            /** @description Why it was skipped or failed. */
+            reason?: string | null;
+            /**
+             * Format: int64
+             * @description Where the conversation is now (or already was).
+             */
+            conversation_id?: number | null;
+            /** Format: int64 */
+            memory_id?: number | null;
+            /**
+             * Format: uint32
+             * @description Messages imported.
+             */
+            messages: number;
+            /** @description Messages left out, by reason (`other branches`, `tool output`, `hidden messages`, ...). */
+            left_out: {
+                [key: string]: number;
+            };
+            /** @description Whether the imported messages were indexed for recall; null when none were imported. */
+            indexed?: boolean | null;
+        };
+        /** MemoryDeleted */
+        MemoryDeleted: {
+            message: string;
+        };
+        /** MemoryIn */
+        MemoryIn: {
+            /** @description The fact, at most 500 characters. */
+            content: string;
+        };
+        /**
+         * MemoryList
+         * @description The person's memories, newest first.
+         */
+        MemoryList: {
+            memories: components["schemas"]["MemoryOut"][];
+            /**
+             * Format: uint64
+             * @description How many memories the person has in all.
+             */
+            total: number;
+            /**
+             * Format: uint64
+             * @description How many they may have (`MEMORY_MAX_PER_USER`).
+             */
+            max: number;
+            /** @description Whether memory is on (see `PUT /memories/settings`). */
+            enabled: boolean;
+        };
+        /**
+         * @description How a memory came to be.
+         * @enum {string}
+         */
+        MemoryOriginOut: "extracted" | "person" | "imported";
+        /**
+         * MemoryOut
+         * @description A durable fact about the person, recalled into the assistant's context when relevant.
+         * @example {
+         *       "memory_id": 7,
+         *       "content": "The user's dog is called Bartholomew",
+         *       "origin": "extracted",
+         *       "source_message_id": 1201,
+         *       "source_conversation_id": 42,
+         *       "created_at": "2025-05-01T09:35:00+00:00",
+         *       "updated_at": "2025-05-01T09:35:00+00:00"
+         *     }
+         */
+        MemoryOut: {
+            /** Format: int64 */
+            memory_id: number;
+            /** @description At most 500 characters. */
+            content: string;
+            origin: components["schemas"]["MemoryOriginOut"];
+            /**
+             * Format: int64
+             * @description The message it was taken from (it may have been deleted since); null for memories the
+             *     person wrote.
+             */
+            source_message_id?: number | null;
+            /** Format: int64 */
+            source_conversation_id?: number | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** MemorySettingsIn */
+        MemorySettingsIn: {
+            enabled: boolean;
+        };
+        /**
+         * MemorySettingsOut
+         * @description The memory switch.
+         */
+        MemorySettingsOut: {
+            /**
+             * @description Off: nothing is extracted from the person's messages, and neither memories nor earlier
+             *     messages are recalled into their turns. Memories already kept stay until deleted.
+             */
+            enabled: boolean;
+            /**
+             * Format: date-time
+             * @description When the person last changed it; null while never changed (memory is on by default).
+             */
+            changed_at?: string | null;
         };
         /**
          * Message
@@ -1082,6 +1452,88 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["UserOut"];
+                };
+            };
+            /** @description The request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description No valid session. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The resource does not exist or belongs to someone else. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The server failed; details are in its logs, never in the response. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description A dependency (e.g. the database) is unavailable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    deleteMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["DeleteAccount"];
+            };
+        };
+        responses: {
+            /**
+             * @description The account and everything of it are gone; the session cookie is cleared and every
+             *     token of the account is refused from now on.
+             */
+            200: {
+                headers: {
+                    "SET-COOKIE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["AccountDeleted"];
                 };
             };
             /** @description The request is malformed or a value is invalid. */
@@ -2579,6 +3031,639 @@ export interface operations {
             };
             /** @description The request conflicts with the current state. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The server failed; details are in its logs, never in the response. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description A dependency (e.g. the database) is unavailable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    listMemories: {
+        parameters: {
+            query?: {
+                /** @description Memories at most (1-1000, default 100). */
+                limit?: number;
+                /** @description Only memories older than this memory id. */
+                before?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["MemoryList"];
+                };
+            };
+            /** @description The request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description No valid session. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The resource does not exist or belongs to someone else. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The server failed; details are in its logs, never in the response. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description A dependency (e.g. the database) is unavailable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    createMemory: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["MemoryIn"];
+            };
+        };
+        responses: {
+            /** @description The person already has a memory saying this: it is returned, nothing is added. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["MemoryOut"];
+                };
+            };
+            /** @description The memory was added. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["MemoryOut"];
+                };
+            };
+            /** @description The request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description No valid session. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The resource does not exist or belongs to someone else. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The server failed; details are in its logs, never in the response. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description A dependency (e.g. the database) is unavailable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    getMemorySettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["MemorySettingsOut"];
+                };
+            };
+            /** @description The request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description No valid session. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The resource does not exist or belongs to someone else. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The server failed; details are in its logs, never in the response. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description A dependency (e.g. the database) is unavailable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    setMemorySettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["MemorySettingsIn"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["MemorySettingsOut"];
+                };
+            };
+            /** @description The request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description No valid session. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The resource does not exist or belongs to someone else. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The server failed; details are in its logs, never in the response. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description A dependency (e.g. the database) is unavailable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    deleteMemory: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The memory's id. */
+                memory_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["MemoryDeleted"];
+                };
+            };
+            /** @description The request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description No valid session. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The resource does not exist or belongs to someone else. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The server failed; details are in its logs, never in the response. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description A dependency (e.g. the database) is unavailable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    updateMemory: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The memory's id. */
+                memory_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["MemoryIn"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["MemoryOut"];
+                };
+            };
+            /** @description The request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description No valid session. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The resource does not exist or belongs to someone else. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The server failed; details are in its logs, never in the response. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description A dependency (e.g. the database) is unavailable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    exportData: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The export, streamed as it is written (`Content-Disposition: attachment`). An error while streaming cuts the document short, so it does not parse: download it again. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportDocument"];
+                };
+            };
+            /** @description The request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description No valid session. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The resource does not exist or belongs to someone else. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The server failed; details are in its logs, never in the response. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description A dependency (e.g. the database) is unavailable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    importData: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description A meAI export (`GET /export`) or ChatGPT's `conversations.json`. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExportDocument"] | Record<string, never>[];
+            };
+        };
+        responses: {
+            /** @description The report (also when some items failed: see each item's `outcome`). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ImportReportOut"];
+                };
+            };
+            /** @description The request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description No valid session. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The resource does not exist or belongs to someone else. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The file is larger than `IMPORT_MAX_BYTES`. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -2,6 +2,10 @@
 //! migration (the migration is the source of truth; these never create tables).
 
 pub mod conversations;
+pub mod import_keys;
+pub mod memories;
+pub mod memory_extractions;
+pub mod memory_settings;
 pub mod messages;
 pub mod pending_logins;
 pub mod revoked_tokens;

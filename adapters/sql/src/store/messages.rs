@@ -175,7 +175,7 @@ impl MessageStore for SqlStore {
         }
         .await;
         txn.finish(outcome).await?;
-        self.vectors.messages_removed(user.0, &[id.0]);
+        self.vectors.removed(user.0, &[id.0]);
         Ok(())
     }
 }

@@ -1,7 +1,10 @@
 //! [`SqlStore`]: the handle, its write discipline, and one module per port trait.
 
+mod account;
+mod archive;
 mod connections;
 mod conversations;
+mod memories;
 mod messages;
 mod sessions;
 mod users;
@@ -26,8 +29,10 @@ pub struct SqlStore {
     /// SQLite admits one writer at a time. Queueing this process's writers here (FIFO) keeps
     /// them from spinning in SQLite's busy handler; `busy_timeout` still covers other processes.
     writes: Option<Arc<Mutex<()>>>,
-    /// The local vector index's per-user cache, kept coherent by this store's deletes.
+    /// The local vector index's per-user caches (message and memory vectors), kept coherent by
+    /// this store's deletes.
     pub(crate) vectors: Arc<crate::vectors::cache::VectorCache>,
+    pub(crate) memory_vectors: Arc<crate::vectors::cache::VectorCache>,
 }
 
 impl std::fmt::Debug for SqlStore {
@@ -55,6 +60,7 @@ impl SqlStore {
             db,
             writes,
             vectors: Arc::default(),
+            memory_vectors: Arc::default(),
         }
     }
 

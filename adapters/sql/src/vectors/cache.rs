@@ -6,8 +6,6 @@
 //! raced with a write of the same user is used once but not kept (generation check).
 
 use super::scan::{normalize, top_k};
-use meai_core::memory::{VectorHit, VectorPoint};
-use meai_core::{ConversationId, MessageId};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -17,7 +15,16 @@ pub const DEFAULT_TTL: Duration = Duration::from_secs(60);
 /// Users kept in memory at most; the least recently searched is evicted first.
 pub const DEFAULT_MAX_USERS: usize = 1_024;
 
-/// One user's vectors of one space, normalized, in one flat array.
+/// One cached point: its owner, its id (message or memory, one kind per cache), its
+/// conversation (0 for memories) and its vector.
+pub(crate) struct Cached<'a> {
+    pub user: i64,
+    pub id: i64,
+    pub conversation: i64,
+    pub vector: &'a [f32],
+}
+
+/// One user's vectors of one space (of one kind), normalized, in one flat array.
 pub(crate) struct UserVectors {
     space: String,
     dims: usize,
@@ -42,7 +49,8 @@ impl UserVectors {
     }
 
     /// Adds or replaces a message's vector; a vector of the wrong size is left out.
-    pub(crate) fn put(&mut self, message: i64, conversation: i64, mut vector: Vec<f32>) {
+    pub(crate) fn put(&mut self, message: i64, conversation: i64, vector: &[f32]) {
+        let mut vector = vector.to_vec();
         if vector.len() != self.dims {
             self.remove(message);
             return;
@@ -83,17 +91,14 @@ impl UserVectors {
         self.ids.len()
     }
 
-    pub(crate) fn search(&self, query: &[f32], conversation: Option<ConversationId>, k: usize) -> Vec<VectorHit> {
+    /// The `k` best `(id, conversation, score)`, of one conversation with `conversation`.
+    pub(crate) fn search(&self, query: &[f32], conversation: Option<i64>, k: usize) -> Vec<(i64, i64, f32)> {
         let mut q = query.to_vec();
         normalize(&mut q);
-        let keep = |row: usize| conversation.is_none_or(|c| self.convs[row] == c.0);
+        let keep = |row: usize| conversation.is_none_or(|c| self.convs[row] == c);
         top_k(&self.data, self.dims, &q, k, keep)
             .into_iter()
-            .map(|(row, score)| VectorHit {
-                message_id: MessageId(self.ids[row]),
-                conversation_id: ConversationId(self.convs[row]),
-                score,
-            })
+            .map(|(row, score)| (self.ids[row], self.convs[row], score))
             .collect()
     }
 }
@@ -113,7 +118,7 @@ struct State {
     epoch: u64,
 }
 
-/// The cache shared by the index and the store of one database.
+/// The cache shared by the index and the store of one database (one per kind of point).
 pub(crate) struct VectorCache {
     state: Mutex<State>,
     ttl: Duration,
@@ -196,26 +201,33 @@ impl VectorCache {
         }
     }
 
-    pub(crate) fn upserted(&self, space: &str, points: &[VectorPoint]) {
-        let mut by_user: HashMap<i64, Vec<&VectorPoint>> = HashMap::new();
+    pub(crate) fn upserted(&self, space: &str, points: &[Cached<'_>]) {
+        let mut by_user: HashMap<i64, Vec<&Cached<'_>>> = HashMap::new();
         for p in points {
-            by_user.entry(p.user_id.0).or_default().push(p);
+            by_user.entry(p.user).or_default().push(p);
         }
         for (user, points) in by_user {
             self.change(user, |v| {
                 for p in points {
                     if v.space == space {
-                        v.put(p.message_id.0, p.conversation_id.0, p.vector.clone());
+                        v.put(p.id, p.conversation, p.vector);
                     } else {
                         // The row now holds a vector of another space.
-                        v.remove(p.message_id.0);
+                        v.remove(p.id);
                     }
                 }
             });
         }
     }
 
-    pub(crate) fn messages_removed(&self, user: i64, ids: &[i64]) {
+    /// Forgets the user (their account was deleted).
+    pub(crate) fn user_removed(&self, user: i64) {
+        let mut state = self.lock();
+        *state.generations.entry(user).or_insert(0) += 1;
+        state.users.remove(&user);
+    }
+
+    pub(crate) fn removed(&self, user: i64, ids: &[i64]) {
         self.change(user, |v| ids.iter().for_each(|id| v.remove(*id)));
     }
 
@@ -242,30 +254,26 @@ impl VectorCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use meai_core::UserId;
-
-    fn point(msg: i64, conv: i64, v: [f32; 2]) -> VectorPoint {
-        VectorPoint {
-            message_id: MessageId(msg),
-            conversation_id: ConversationId(conv),
-            user_id: UserId(1),
-            vector: v.to_vec(),
-        }
-    }
 
     #[test]
     fn writes_update_a_cached_entry_in_place() {
         let cache = VectorCache::default();
         let seen = cache.generation(1);
         let mut v = UserVectors::new("s#2", 2);
-        v.put(10, 1, vec![1.0, 0.0]);
-        v.put(11, 2, vec![0.0, 1.0]);
+        v.put(10, 1, &[1.0, 0.0]);
+        v.put(11, 2, &[0.0, 1.0]);
         cache.install(1, seen, v);
-        cache.upserted("s#2", &[point(12, 2, [1.0, 1.0])]);
-        cache.messages_removed(1, &[10]);
+        let point = Cached {
+            user: 1,
+            id: 12,
+            conversation: 2,
+            vector: &[1.0, 1.0],
+        };
+        cache.upserted("s#2", &[point]);
+        cache.removed(1, &[10]);
         let entry = cache.get(1, "s#2").expect("cached");
         let hits = entry.read().unwrap().search(&[1.0, 0.0], None, 10);
-        assert_eq!(hits.iter().map(|h| h.message_id.0).collect::<Vec<_>>(), vec![12, 11]);
+        assert_eq!(hits.iter().map(|h| h.0).collect::<Vec<_>>(), vec![12, 11]);
         cache.conversation_removed(1, 2);
         assert_eq!(entry.read().unwrap().len(), 0);
         assert!(
@@ -278,7 +286,7 @@ mod tests {
     fn a_load_that_raced_a_write_is_not_kept() {
         let cache = VectorCache::default();
         let seen = cache.generation(1);
-        cache.messages_removed(1, &[5]);
+        cache.removed(1, &[5]);
         cache.install(1, seen, UserVectors::new("s#2", 2));
         assert!(cache.get(1, "s#2").is_none());
     }

@@ -1,0 +1,97 @@
+//! The export document, version [`VERSION`]: one JSON object.
+//!
+//! ```text
+//! { "format": "meai-export", "version": 1, "exported_at": "<RFC 3339>",
+//!   "sections": ["profile", "memory_settings", "memories", "toolkit_connections", "conversations"],
+//!   "profile": {...}, "memory_settings": {...}, "memories": [...], "toolkit_connections": [...],
+//!   "conversations": [ {..., "messages": [...]}, ... ] }
+//! ```
+//!
+//! `sections` names the sections that follow, in order; each is produced independently (a new
+//! one is a new key, and readers ignore keys they do not know). A change that breaks readers
+//! bumps `version`. Ids are this server's; timestamps are RFC 3339 UTC. No secret is ever in it:
+//! toolkit connections carry their state, not their credentials or account ids.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+pub const FORMAT: &str = "meai-export";
+pub const VERSION: u32 = 1;
+
+/// Who the person is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportedProfile {
+    pub user_id: i64,
+    pub email: String,
+    pub name: Option<String>,
+    pub avatar_url: Option<String>,
+    pub auth_method: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportedMemorySettings {
+    pub enabled: bool,
+    pub changed_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportedMemory {
+    pub memory_id: i64,
+    pub content: String,
+    /// `extracted`, `person` or `imported`.
+    pub origin: String,
+    /// The message it came from (which may have been deleted since).
+    pub source_message_id: Option<i64>,
+    pub source_conversation_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportedConnection {
+    pub toolkit_slug: String,
+    /// `pending`, `active`, `failed` or `disconnected`.
+    pub connection_status: String,
+    pub last_synced_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportedMessage {
+    pub message_id: i64,
+    /// `Human`, `AI`, `System` or `Tool`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub content: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A conversation with every message, oldest first. `messages` is the last key, so a writer
+/// can stream them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportedConversation {
+    pub conversation_id: i64,
+    pub title: Option<String>,
+    pub summary_text: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[serde(default)]
+    pub messages: Vec<ExportedMessage>,
+}
+
+/// The document as an import reads it: every section optional, unknown keys ignored.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ExportDocument {
+    pub format: String,
+    pub version: u32,
+    pub profile: Option<ExportedProfile>,
+    pub memory_settings: Option<ExportedMemorySettings>,
+    #[serde(default)]
+    pub memories: Vec<ExportedMemory>,
+    #[serde(default)]
+    pub toolkit_connections: Vec<ExportedConnection>,
+    #[serde(default)]
+    pub conversations: Vec<ExportedConversation>,
+}
