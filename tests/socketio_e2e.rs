@@ -177,8 +177,9 @@ async fn someone_elses_conversation_is_refused() {
 /// A toolkit platform with one Gmail tool, standing in for Composio.
 fn gmail_toolkit() -> MockToolkits {
     let schema = json!({"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]});
-    MockToolkits::new().with_tool(
+    MockToolkits::new().with_tagged_tool(
         ToolSpec::new("GMAIL_FETCH_EMAILS", "Fetch the user's e-mails", schema),
+        &["readOnlyHint", "idempotentHint"],
         |args| {
             Ok(json!(format!(
                 "3 e-mails matching {}",

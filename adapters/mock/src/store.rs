@@ -1,5 +1,7 @@
 //! [`MemoryStore`]: the whole Store port in process memory.
 
+mod consent;
+
 use chrono::{DateTime, SubsecRound, Utc};
 use meai_core::session::TokenId;
 use meai_core::store::*;
@@ -25,6 +27,8 @@ struct State {
     connections: BTreeMap<ConnectionId, ToolkitConnection>,
     revoked: HashMap<String, DateTime<Utc>>,
     logins: HashMap<String, PendingLogin>,
+    /// Tool policies, approvals and the action log.
+    consent: consent::ConsentState,
 }
 
 /// Id sequences, one per table, starting at 1 like the databases'.
@@ -248,6 +252,7 @@ impl ConversationStore for MemoryStore {
         s.conversation(user, id)?;
         s.conversations.remove(&id);
         s.messages.remove(&id);
+        s.consent.conversation_deleted(id);
         Ok(())
     }
 }

@@ -32,3 +32,15 @@ id_type!(
     /// A toolkit connection's database id.
     ConnectionId
 );
+id_type!(
+    /// A pending (or decided) approval of a tool call.
+    ApprovalId
+);
+id_type!(
+    /// An entry of the action log.
+    ActionId
+);
+id_type!(
+    /// A person's tool policy rule.
+    ToolPolicyId
+);

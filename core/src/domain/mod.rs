@@ -10,7 +10,7 @@ mod user;
 
 pub use connection::{ConnectionStatus, ConnectionUpdate, NewConnection, ToolkitConnection, ToolkitSlug};
 pub use conversation::{Conversation, Title, TitleError};
-pub use ids::{ConnectionId, ConversationId, MessageId, UserId};
+pub use ids::{ActionId, ApprovalId, ConnectionId, ConversationId, MessageId, ToolPolicyId, UserId};
 pub use login::PendingLogin;
 pub use message::{ClientMessageId, Message, MessageKind, NewMessage};
 pub use page::Page;

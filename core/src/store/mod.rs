@@ -4,26 +4,43 @@
 //! someone else is reported exactly like a missing one ([`StoreError::NotFound`]), so isolation
 //! holds no matter which handler calls the store.
 
+mod actions;
+mod approvals;
 mod connections;
 mod conversations;
 mod error;
 mod logins;
 mod messages;
 mod revocations;
+mod tool_policies;
 mod users;
 
+pub use actions::ActionStore;
+pub use approvals::ApprovalStore;
 pub use connections::ConnectionStore;
 pub use conversations::ConversationStore;
 pub use error::StoreError;
 pub use logins::LoginStore;
 pub use messages::MessageStore;
 pub use revocations::RevocationStore;
+pub use tool_policies::ToolPolicyStore;
 pub use users::UserStore;
 
 /// The whole persistence port, as one object.
 #[async_trait::async_trait]
 pub trait Store:
-    UserStore + ConversationStore + MessageStore + ConnectionStore + RevocationStore + LoginStore + Send + Sync + 'static
+    UserStore
+    + ConversationStore
+    + MessageStore
+    + ConnectionStore
+    + RevocationStore
+    + LoginStore
+    + ToolPolicyStore
+    + ApprovalStore
+    + ActionStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Cheap liveness check of the backing database (for `/ready`).
     async fn ping(&self) -> Result<(), StoreError>;

@@ -5,5 +5,8 @@ pub mod conversations;
 pub mod messages;
 pub mod pending_logins;
 pub mod revoked_tokens;
+pub mod tool_actions;
+pub mod tool_approvals;
+pub mod tool_policies;
 pub mod toolkit_connections;
 pub mod users;

@@ -1,8 +1,11 @@
 //! [`SqlStore`]: the handle, its write discipline, and one module per port trait.
 
+mod actions;
+mod approvals;
 mod connections;
 mod conversations;
 mod messages;
+mod policies;
 mod sessions;
 mod users;
 
