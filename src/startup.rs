@@ -5,6 +5,7 @@ use crate::config::{Config, ConfigError};
 use crate::http;
 use crate::metrics::metered::{MeteredModel, MeteredRecall, MeteredTools};
 use crate::state::{AppState, SignIn};
+use meai_core::consent::ToolConsent;
 use meai_core::memory::Memory;
 use meai_core::model::ChatModel;
 use meai_core::service::{Conversations, Logins, SessionPolicy, Sessions};
@@ -92,9 +93,12 @@ pub async fn assemble(config: Config, adapters: Adapters) -> Result<AppState, St
         None => (None, None),
     };
     let ops = crate::ops::Ops::new(&config, runs);
+    let consent = crate::consent::consent(&config);
+    let tool_consent = ToolConsent::new(store.clone(), tools.clone(), consent.clone());
     let turns = Turns::builder(store.clone(), ops.registry(), crate::turns::settings(&config))
         .model(model.map(|m| Arc::new(MeteredModel(m)) as Arc<dyn ChatModel>))
         .tools(tools)
+        .consent(consent)
         .recall(Some(recall))
         .summary_model(config.summary_model.clone())
         .build();
@@ -102,6 +106,7 @@ pub async fn assemble(config: Config, adapters: Adapters) -> Result<AppState, St
         turns,
         ops,
         toolkits: connections,
+        consent: tool_consent,
         memory,
         conversations: Conversations::new(store.clone()),
         sessions,

@@ -29,7 +29,11 @@ fn gmail() -> MockToolkits {
                       "required": ["recipient_email", "body"]});
     MockToolkits::new()
         .with_tagged_tool(
-            ToolSpec::new("GMAIL_FETCH_EMAILS", "Fetch e-mails", json!({"type": "object", "properties": {}})),
+            ToolSpec::new(
+                "GMAIL_FETCH_EMAILS",
+                "Fetch e-mails",
+                json!({"type": "object", "properties": {}}),
+            ),
             &["gmail", "readOnlyHint", "idempotentHint"],
             |_| Ok(json!({"messages": [{"subject": "Lunch"}]})),
         )
@@ -131,7 +135,10 @@ impl World {
 
     fn sends(&self) -> Vec<Value> {
         let calls = self.toolkit.calls().into_iter();
-        calls.filter(|(_, t, _)| t == "GMAIL_SEND_EMAIL").map(|(_, _, a)| a).collect()
+        calls
+            .filter(|(_, t, _)| t == "GMAIL_SEND_EMAIL")
+            .map(|(_, _, a)| a)
+            .collect()
     }
 }
 
@@ -173,7 +180,11 @@ fn fed_back(model: &ScriptedChatModel) -> (Vec<ToolCall>, Vec<String>) {
 #[tokio::test]
 async fn a_read_only_tool_runs_at_once_and_is_logged() {
     let fetch = Script::tool_calls(vec![ToolCall::new("c1", "GMAIL_FETCH_EMAILS", json!({}))]);
-    let w = world(vec![fetch, Script::text("One about lunch.")], ConsentSettings::default()).await;
+    let w = world(
+        vec![fetch, Script::text("One about lunch.")],
+        ConsentSettings::default(),
+    )
+    .await;
     let events = w.say("Any mail?").await;
     let (answer, tools) = texts(&events);
     assert_eq!(answer, "One about lunch.");
@@ -182,8 +193,14 @@ async fn a_read_only_tool_runs_at_once_and_is_logged() {
     let actions = w.actions().await;
     assert_eq!(actions.len(), 1);
     let a = &actions[0];
-    assert_eq!((a.decision, &a.outcome), (ActionDecision::Auto, &ActionOutcome::Succeeded));
-    assert_eq!((a.call.toolkit.as_str(), a.call.tool.as_str()), ("GMAIL", "GMAIL_FETCH_EMAILS"));
+    assert_eq!(
+        (a.decision, &a.outcome),
+        (ActionDecision::Auto, &ActionOutcome::Succeeded)
+    );
+    assert_eq!(
+        (a.call.toolkit.as_str(), a.call.tool.as_str()),
+        ("GMAIL", "GMAIL_FETCH_EMAILS")
+    );
     assert_eq!(a.call.conversation_id, Some(w.conv));
     let human = w.store.list_messages(w.me, w.conv, Page::all()).await.unwrap()[0].id;
     assert_eq!(a.call.message_id, Some(human));
@@ -191,7 +208,11 @@ async fn a_read_only_tool_runs_at_once_and_is_logged() {
 
 #[tokio::test]
 async fn a_send_is_asked_for_and_approved_runs_exactly_once() {
-    let w = world(vec![send_call("bob@example.com"), Script::text("Sent.")], ConsentSettings::default()).await;
+    let w = world(
+        vec![send_call("bob@example.com"), Script::text("Sent.")],
+        ConsentSettings::default(),
+    )
+    .await;
     let events = w.say("Email Bob about lunch").await;
     // Asked in readable text, as a structured event, and the run ends.
     let (request, tools) = texts(&events);
@@ -225,20 +246,35 @@ async fn a_send_is_asked_for_and_approved_runs_exactly_once() {
     let (answer, tools) = texts(&events);
     assert_eq!(answer, "Sent.");
     assert_eq!(tools[0], "Using GMAIL_SEND_EMAIL");
-    assert!(tools[1].starts_with("[GMAIL_SEND_EMAIL] ") && tools[1].contains("msg_1"), "{tools:?}");
-    assert_eq!(w.sends(), vec![json!({"recipient_email": "bob@example.com", "body": "Lunch on Friday?"})]);
+    assert!(
+        tools[1].starts_with("[GMAIL_SEND_EMAIL] ") && tools[1].contains("msg_1"),
+        "{tools:?}"
+    );
+    assert_eq!(
+        w.sends(),
+        vec![json!({"recipient_email": "bob@example.com", "body": "Lunch on Friday?"})]
+    );
     let (calls, results) = fed_back(&w.model);
     assert_eq!(calls.len(), 1);
-    assert_eq!((calls[0].id.as_str(), calls[0].name.as_str()), ("call_send", "GMAIL_SEND_EMAIL"));
+    assert_eq!(
+        (calls[0].id.as_str(), calls[0].name.as_str()),
+        ("call_send", "GMAIL_SEND_EMAIL")
+    );
     assert_eq!(results.len(), 1);
     assert!(results[0].contains("msg_1"));
     let actions = w.actions().await;
     assert_eq!(actions.len(), 1);
-    assert_eq!((actions[0].decision, &actions[0].outcome), (ActionDecision::Approved, &ActionOutcome::Succeeded));
+    assert_eq!(
+        (actions[0].decision, &actions[0].outcome),
+        (ActionDecision::Approved, &ActionOutcome::Succeeded)
+    );
     assert_eq!(actions[0].provider_ids, json!({"id": "msg_1", "threadId": "thr_1"}));
     assert_eq!(actions[0].call.approval_id, Some(a.id));
     let kinds: Vec<MessageKind> = w.messages().await.into_iter().map(|(k, _)| k).collect();
-    assert_eq!(kinds, [MessageKind::Human, MessageKind::Ai, MessageKind::Tool, MessageKind::Ai]);
+    assert_eq!(
+        kinds,
+        [MessageKind::Human, MessageKind::Ai, MessageKind::Tool, MessageKind::Ai]
+    );
 
     // The same decision again (another tab, a retry) is refused and runs nothing.
     let twice = w.decide(a.id, approve()).await;
@@ -251,7 +287,11 @@ async fn a_send_is_asked_for_and_approved_runs_exactly_once() {
 
 #[tokio::test]
 async fn a_denied_call_never_runs_and_the_model_is_told() {
-    let w = world(vec![send_call("bob@example.com"), Script::text("Okay, I won't.")], ConsentSettings::default()).await;
+    let w = world(
+        vec![send_call("bob@example.com"), Script::text("Okay, I won't.")],
+        ConsentSettings::default(),
+    )
+    .await;
     w.say("Email Bob").await;
     let a = w.pending().await.remove(0);
     let events = w.decide(a.id, Decision::Deny).await.unwrap();
@@ -263,13 +303,20 @@ async fn a_denied_call_never_runs_and_the_model_is_told() {
     assert_eq!(calls[0].id, "call_send");
     assert!(results[0].contains("declined"), "{results:?}");
     let actions = w.actions().await;
-    assert_eq!((actions[0].decision, &actions[0].outcome), (ActionDecision::Denied, &ActionOutcome::NotRun));
+    assert_eq!(
+        (actions[0].decision, &actions[0].outcome),
+        (ActionDecision::Denied, &ActionOutcome::NotRun)
+    );
     assert!(w.pending().await.is_empty());
 }
 
 #[tokio::test]
 async fn edited_arguments_are_what_runs() {
-    let w = world(vec![send_call("bob@example.com"), Script::text("Sent to Alice.")], ConsentSettings::default()).await;
+    let w = world(
+        vec![send_call("bob@example.com"), Script::text("Sent to Alice.")],
+        ConsentSettings::default(),
+    )
+    .await;
     w.say("Email Bob").await;
     let a = w.pending().await.remove(0);
     let edited = json!({"recipient_email": "alice@example.com", "body": "Tea instead?"});
@@ -314,7 +361,10 @@ async fn always_allow_makes_the_next_call_run_at_once() {
     };
     w.decide(a.id, always).await.unwrap();
     let events = w.say("Now Carol").await;
-    assert!(!events.iter().any(|e| matches!(e, TurnEvent::ToolApproval { .. })), "{events:?}");
+    assert!(
+        !events.iter().any(|e| matches!(e, TurnEvent::ToolApproval { .. })),
+        "{events:?}"
+    );
     assert_eq!(w.sends().len(), 2);
     let rules = w.store.list_tool_policies(w.me, Page::all()).await.unwrap();
     assert_eq!(rules[0].setting, PolicySetting::Auto);
@@ -324,13 +374,21 @@ async fn always_allow_makes_the_next_call_run_at_once() {
 
 #[tokio::test]
 async fn a_plain_yes_approves_and_any_other_message_declines_and_is_answered() {
-    let w = world(vec![send_call("bob@example.com"), Script::text("Done.")], ConsentSettings::default()).await;
+    let w = world(
+        vec![send_call("bob@example.com"), Script::text("Done.")],
+        ConsentSettings::default(),
+    )
+    .await;
     w.say("Email Bob").await;
     let events = w.say("Yes!").await;
     assert_eq!(texts(&events).0, "Done.");
     assert_eq!(w.sends().len(), 1);
     let stored = w.messages().await;
-    assert_eq!(stored[2], (MessageKind::Human, "Yes!".into()), "the person's answer is kept");
+    assert_eq!(
+        stored[2],
+        (MessageKind::Human, "Yes!".into()),
+        "the person's answer is kept"
+    );
 
     let w = world(vec![send_call("bob@example.com")], ConsentSettings::default()).await;
     w.say("Email Bob").await;
@@ -341,7 +399,13 @@ async fn a_plain_yes_approves_and_any_other_message_declines_and_is_answered() {
     assert!(w.pending().await.is_empty());
     assert_eq!(w.actions().await[0].decision, ActionDecision::Denied);
     let stored = w.messages().await;
-    assert_eq!(stored[2], (MessageKind::Tool, "[GMAIL_SEND_EMAIL] not run: the user declined it".into()));
+    assert_eq!(
+        stored[2],
+        (
+            MessageKind::Tool,
+            "[GMAIL_SEND_EMAIL] not run: the user declined it".into()
+        )
+    );
     assert_eq!(stored[3].0, MessageKind::Human);
 }
 
@@ -356,7 +420,10 @@ async fn an_expired_approval_is_denied() {
     let a = w.pending().await.remove(0);
     tokio::time::sleep(Duration::from_millis(40)).await;
     let late = w.decide(a.id, approve()).await;
-    assert!(matches!(&late, Err(CoreError::Conflict(m)) if m.contains("expired")), "{late:?}");
+    assert!(
+        matches!(&late, Err(CoreError::Conflict(m)) if m.contains("expired")),
+        "{late:?}"
+    );
     assert!(w.sends().is_empty());
     let stored = w.store.get_approval(w.me, a.id).await.unwrap();
     assert_eq!(stored.resolution(), Some(&Resolution::Expired));
@@ -367,10 +434,22 @@ async fn an_expired_approval_is_denied() {
 async fn a_step_with_reads_and_sends_runs_the_reads_and_asks_once_for_the_sends() {
     let step = Script::tool_calls(vec![
         ToolCall::new("c_fetch", "GMAIL_FETCH_EMAILS", json!({})),
-        ToolCall::new("c_bob", "GMAIL_SEND_EMAIL", json!({"recipient_email": "bob@example.com", "body": "a"})),
-        ToolCall::new("c_eve", "GMAIL_SEND_EMAIL", json!({"recipient_email": "eve@example.com", "body": "b"})),
+        ToolCall::new(
+            "c_bob",
+            "GMAIL_SEND_EMAIL",
+            json!({"recipient_email": "bob@example.com", "body": "a"}),
+        ),
+        ToolCall::new(
+            "c_eve",
+            "GMAIL_SEND_EMAIL",
+            json!({"recipient_email": "eve@example.com", "body": "b"}),
+        ),
     ]);
-    let w = world(vec![step, Script::text("Sent to Bob only.")], ConsentSettings::default()).await;
+    let w = world(
+        vec![step, Script::text("Sent to Bob only.")],
+        ConsentSettings::default(),
+    )
+    .await;
     let events = w.say("Read my mail and reply to both").await;
     let (request, tools) = texts(&events);
     assert_eq!(tools[0], "Using GMAIL_FETCH_EMAILS", "the read ran");
@@ -385,8 +464,14 @@ async fn a_step_with_reads_and_sends_runs_the_reads_and_asks_once_for_the_sends(
     let events = w.decide(pending[1].id, Decision::Deny).await.unwrap();
     assert_eq!(texts(&events).0, "Sent to Bob only.");
     let (calls, results) = fed_back(&w.model);
-    assert_eq!(calls.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["c_bob", "c_eve"]);
-    assert!(results[0].contains("msg_1") && results[1].contains("declined"), "{results:?}");
+    assert_eq!(
+        calls.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+        ["c_bob", "c_eve"]
+    );
+    assert!(
+        results[0].contains("msg_1") && results[1].contains("declined"),
+        "{results:?}"
+    );
     assert_eq!(w.sends().len(), 1);
 }
 

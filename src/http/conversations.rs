@@ -156,15 +156,15 @@ struct ConversationPatch {
 
 /// What was done, for people.
 #[derive(Debug, Object)]
-struct Done {
-    message: String,
+pub(super) struct Done {
+    pub message: String,
 }
 
 fn title(raw: Option<&str>) -> Result<Title, ApiError> {
     Title::parse(raw.unwrap_or_default()).map_err(|e: TitleError| ApiError::bad_request(e.to_string()))
 }
 
-fn page<Id>(limit: Option<u64>, before: Option<Id>) -> Result<Page<Id>, ApiError> {
+pub(super) fn page<Id>(limit: Option<u64>, before: Option<Id>) -> Result<Page<Id>, ApiError> {
     match limit {
         Some(0) => Err(ApiError::bad_request("limit must be at least 1")),
         Some(l) if l > MAX_LIMIT => Err(ApiError::bad_request(format!("limit must be at most {MAX_LIMIT}"))),
