@@ -50,6 +50,11 @@ fn gmail() -> MockToolkits {
 }
 
 async fn world(scripts: Vec<Script>, settings: ConsentSettings) -> World {
+    world_offering(scripts, settings, 8).await
+}
+
+/// A world whose turns offer at most `max_tools` tools (the best ranked).
+async fn world_offering(scripts: Vec<Script>, settings: ConsentSettings, max_tools: usize) -> World {
     let store = Arc::new(MemoryStore::default());
     let profile = NewUser {
         email: Email::parse("ada@example.com").unwrap(),
@@ -73,7 +78,8 @@ async fn world(scripts: Vec<Script>, settings: ConsentSettings) -> World {
     store.put_connection(me, &connection).await.unwrap();
     let model = ScriptedChatModel::new();
     scripts.into_iter().for_each(|s| model.push(s));
-    let tools = ToolkitTools::new(store.clone(), Arc::new(toolkit.clone()), ToolkitCatalog::new());
+    let tools =
+        ToolkitTools::new(store.clone(), Arc::new(toolkit.clone()), ToolkitCatalog::new()).with_max_tools(max_tools);
     let turns = Turns::builder(store.clone(), Arc::new(LocalRuns::default()), TurnSettings::default())
         .model(Some(Arc::new(model.clone())))
         .tools(Some(Arc::new(tools)))
@@ -526,4 +532,43 @@ async fn decisions_are_scoped_to_the_person_and_the_conversation() {
     let missing = w.turns.decide(w.me, w.conv, ApprovalId(999), approve()).await;
     assert!(matches!(missing, Err(CoreError::NotFound("Approval"))));
     assert!(w.pending().await[0].is_pending());
+}
+
+#[tokio::test]
+async fn a_call_of_a_tool_that_was_not_offered_is_judged_by_its_own_policy() {
+    // Only the best-ranked tool is offered; the model calls two others all the same (one it
+    // remembers from earlier, one the person blocked).
+    let step = Script::tool_calls(vec![
+        ToolCall::new(
+            "c_send",
+            "GMAIL_SEND_EMAIL",
+            json!({"recipient_email": "bob@example.com", "body": "x"}),
+        ),
+        ToolCall::new(
+            "c_draft",
+            "GMAIL_CREATE_EMAIL_DRAFT",
+            json!({"recipient_email": "bob@example.com", "body": "x"}),
+        ),
+    ]);
+    let w = world_offering(vec![step], ConsentSettings::default(), 1).await;
+    let consent = ToolConsent::new(w.store.clone(), None, Consent::default());
+    consent
+        .set_policy(w.me, "GMAIL", Some("GMAIL_CREATE_EMAIL_DRAFT"), PolicySetting::Never)
+        .await
+        .unwrap();
+    let events = w.say("Fetch e-mails").await;
+    let offered: Vec<String> = w.model.requests()[0].tools.iter().map(|t| t.name.clone()).collect();
+    assert_eq!(offered, ["GMAIL_FETCH_EMAILS"]);
+    // The blocked one is refused without running; the send still asks.
+    let (_, tools) = texts(&events);
+    assert!(
+        tools
+            .iter()
+            .any(|t| t.starts_with("[GMAIL_CREATE_EMAIL_DRAFT] error: GMAIL_CREATE_EMAIL_DRAFT is not allowed")),
+        "{tools:?}"
+    );
+    let pending = w.pending().await;
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].tool, "GMAIL_SEND_EMAIL");
+    assert!(w.toolkit.calls().is_empty(), "nothing ran");
 }

@@ -133,15 +133,26 @@ impl Turn {
         gate: &Gate,
         tools: &[ToolSpec],
     ) -> Ran {
+        // A call of a tool not offered this turn (ranked out, or `never`) is judged by the
+        // tool itself, never let through for lack of a spec.
+        let unoffered = calls.iter().any(|c| !tools.iter().any(|t| t.name == c.name));
+        let available = match (&self.deps.tools, unoffered) {
+            (Some(t), true) => t.available(self.user).await.unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "toolkits unavailable: unoffered tool calls are refused");
+                Vec::new()
+            }),
+            _ => Vec::new(),
+        };
         let mut now = Vec::new();
         let mut ask = Vec::new();
+        let mut blocked = Vec::new();
         for call in calls {
-            let spec = tools.iter().find(|t| t.name == call.name);
-            // Unknown tools and malformed arguments go to the executor, which refuses them.
-            match spec {
-                Some(spec) if call.arguments.is_object() && gate.policy(spec) == ToolPolicy::Ask => {
-                    ask.push((call, spec));
-                }
+            let spec = tools.iter().chain(&available).find(|t| t.name == call.name);
+            match spec.map(|s| (s, gate.policy(s))) {
+                Some((_, ToolPolicy::Never)) => blocked.push(call),
+                // Malformed arguments go to the executor, which refuses them.
+                Some((spec, ToolPolicy::Ask)) if call.arguments.is_object() => ask.push((call, spec)),
+                // Unknown tools too: the executor refuses them.
                 _ => now.push((call, spec)),
             }
         }
@@ -150,10 +161,13 @@ impl Turn {
             publish(&*self.writer, TurnEvent::Tool { content }).await;
         }
         let all = join_all(now.iter().map(|(call, spec)| self.run_tool(call, *spec)));
-        let results = match select(Box::pin(all), stop.clone()).await {
+        let mut results = match select(Box::pin(all), stop.clone()).await {
             Either::Left((results, _)) => results,
             Either::Right(_) => return Ran::Stopped,
         };
+        for call in blocked {
+            results.push(self.refuse_blocked(call).await);
+        }
         if ask.is_empty() {
             return Ran::Results(results);
         }
@@ -177,6 +191,25 @@ impl Turn {
             )
             .await;
         }
+        let labelled = format!("[{}] {result}", call.name.to_uppercase());
+        publish(
+            &*self.writer,
+            TurnEvent::Tool {
+                content: labelled.clone(),
+            },
+        )
+        .await;
+        self.persist(MessageKind::Tool, labelled).await;
+        ChatMessage::tool_result(call, result)
+    }
+
+    /// A call of a tool the person's rules never allow: not run, and the model is told why.
+    async fn refuse_blocked(&self, call: &ToolCall) -> ChatMessage {
+        tracing::info!(tool = %call.name, "call of a tool the person's rules block");
+        let result = format!(
+            "error: {} is not allowed: the user's tool settings never let it run",
+            call.name
+        );
         let labelled = format!("[{}] {result}", call.name.to_uppercase());
         publish(
             &*self.writer,
