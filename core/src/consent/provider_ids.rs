@@ -37,11 +37,11 @@ fn collect(value: &Value, path: &str, depth: usize, out: &mut Map<String, Value>
         } else {
             format!("{path}.{key}")
         };
-        if is_id_key(key) {
-            if let Some(id) = scalar(v) {
-                out.insert(here, id);
-                continue;
-            }
+        if is_id_key(key)
+            && let Some(id) = scalar(v)
+        {
+            out.insert(here, id);
+            continue;
         }
         if depth + 1 < MAX_DEPTH {
             collect(v, &here, depth + 1, out);
