@@ -601,30 +601,40 @@ async fn an_approval_asked_on_a_is_decided_on_b_and_applied_once_when_both_are_a
     let a = shared.start_with("a", &fake, &toolkits).await;
     let b = shared.start_with("b", &fake, &toolkits).await;
     let (cookie, conv) = session_and_conversation(&a).await;
-    let http = reqwest::Client::new();
+    let rest = |at: &Instance, method: reqwest::Method, path: String, body: Value| {
+        let request = reqwest::Client::new()
+            .request(method, format!("{}{path}", at.base))
+            .header("cookie", &cookie)
+            .json(&body);
+        async move {
+            request
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap_or(Value::Null)
+        }
+    };
+    use reqwest::Method;
     // Titled (no background title request takes a scripted answer), Gmail connected.
-    http.patch(format!("{}/conversations/{conv}", a.base))
-        .header("cookie", &cookie)
-        .json(&json!({"title": "Mail"}))
-        .send()
-        .await
-        .unwrap();
-    let connect: Value = http
-        .post(format!("{}/toolkits/connect/gmail", a.base))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    rest(
+        &a,
+        Method::PATCH,
+        format!("/conversations/{conv}"),
+        json!({"title": "Mail"}),
+    )
+    .await;
+    let connect = rest(&a, Method::POST, "/toolkits/connect/gmail".into(), json!({})).await;
     let request = connect["connection_request_id"].as_str().unwrap();
     composio.set_status(request, "ACTIVE", None);
-    http.post(format!("{}/toolkits/connections/sync/{request}", a.base))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    rest(
+        &a,
+        Method::POST,
+        format!("/toolkits/connections/sync/{request}"),
+        json!({}),
+    )
+    .await;
 
     let ask_on_a = || async {
         fake.push(Reply::tool_call(
@@ -673,15 +683,7 @@ async fn an_approval_asked_on_a_is_decided_on_b_and_applied_once_when_both_are_a
     assert_eq!(composio.count("POST", "/tools/execute/GMAIL_SEND_EMAIL"), 2);
 
     // One log, whichever instance recorded it.
-    let actions: Value = http
-        .get(format!("{}/actions", b.base))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let actions = rest(&b, Method::GET, "/actions".into(), Value::Null).await;
     assert_eq!(actions["actions"][0]["decision"], "approved");
     assert_eq!(actions["actions"][0]["provider_ids"]["id"], "msg_from_b");
 }

@@ -197,6 +197,22 @@ fn gmail_toolkit() -> MockToolkits {
         )
 }
 
+/// The app on the fake OpenAI with [`gmail_toolkit`] as the toolkit platform.
+async fn spawn_with_gmail(fake: &FakeOpenAi) -> (TestApp, MockToolkits) {
+    let vars = [
+        ("MODEL", "openai"),
+        ("OPENAI_API_KEY", "sk-test"),
+        ("OPENAI_BASE_URL", &*fake.base_url()),
+    ];
+    let toolkits = gmail_toolkit();
+    let app = spawn_app_customized(&vars, |adapters| Adapters {
+        toolkits: Some(Arc::new(toolkits.clone())),
+        ..adapters
+    })
+    .await;
+    (app, toolkits)
+}
+
 /// The user's Gmail, connected and active on both sides (the platform and the store).
 async fn connect_gmail(app: &TestApp, toolkits: &MockToolkits, user: UserId) {
     let account = toolkits.connect_active(user, "GMAIL");
@@ -215,17 +231,7 @@ async fn a_tool_call_turn_announces_runs_and_feeds_back_the_tool() {
     let fake = FakeOpenAi::start().await;
     fake.push(Reply::tool_call("GMAIL_FETCH_EMAILS", json!({"query": "invoices"})));
     fake.push(Reply::chunks(["You have ", "3 invoices."]));
-    let vars = [
-        ("MODEL", "openai"),
-        ("OPENAI_API_KEY", "sk-test"),
-        ("OPENAI_BASE_URL", &*fake.base_url()),
-    ];
-    let toolkits = gmail_toolkit();
-    let app = spawn_app_customized(&vars, |adapters| Adapters {
-        toolkits: Some(Arc::new(toolkits.clone())),
-        ..adapters
-    })
-    .await;
+    let (app, toolkits) = spawn_with_gmail(&fake).await;
     let (cookie, _, user, conv) = user_with_conversation(&app, "ada@example.com").await;
     connect_gmail(&app, &toolkits, user).await;
     let lines = run_client(&app, one_turn(&cookie, &["websocket"], conv, "Any invoices?")).await;
@@ -480,17 +486,7 @@ async fn asked_to_send(fake: &FakeOpenAi) -> (TestApp, MockToolkits, String, Use
         "GMAIL_SEND_EMAIL",
         json!({"recipient_email": "bob@example.com", "body": "Lunch on Friday?"}),
     ));
-    let vars = [
-        ("MODEL", "openai"),
-        ("OPENAI_API_KEY", "sk-test"),
-        ("OPENAI_BASE_URL", &*fake.base_url()),
-    ];
-    let toolkits = gmail_toolkit();
-    let app = spawn_app_customized(&vars, |adapters| Adapters {
-        toolkits: Some(Arc::new(toolkits.clone())),
-        ..adapters
-    })
-    .await;
+    let (app, toolkits) = spawn_with_gmail(fake).await;
     let (cookie, _, user, conv) = user_with_conversation(&app, "ada@example.com").await;
     connect_gmail(&app, &toolkits, user).await;
     (app, toolkits, cookie, user, conv)

@@ -343,14 +343,7 @@ impl Settlement {
         let (result, outcome) = gate::execute(d, self.user, &call).await;
         let action = NewAction::ran(call_of(a, arguments), allowed, outcome.map_err(|e| e.to_string()));
         record(&*d.store, self.user, action).await;
-        let labelled = format!("[{}] {result}", a.tool.to_uppercase());
-        publish(
-            &*self.writer,
-            TurnEvent::Tool {
-                content: labelled.clone(),
-            },
-        )
-        .await;
+        let labelled = gate::publish_result(&*self.writer, &a.tool, &result).await;
         if let Err(e) = d.store.set_approval_result(self.user, a.id, &result).await {
             tracing::warn!(error = %e, "could not store the result of an approved call");
         }

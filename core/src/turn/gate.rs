@@ -9,7 +9,7 @@
 use super::run::{Outcome, Turn};
 use super::service::Deps;
 use super::step::{StopSignal, publish};
-use super::{ToolError, TurnEvent};
+use super::{RunWriter, ToolError, TurnEvent};
 use crate::consent::settle::{self, record};
 use crate::consent::{
     ActionCall, Allowed, Approval, ApprovalEvent, ApprovalMode, NewAction, NewApproval, Policies, ToolPolicy, redact,
@@ -105,6 +105,20 @@ pub(super) fn result_value(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned()))
 }
 
+/// Publishes a call's result as a `tool` event, labelled as the conversation keeps it
+/// (`[TOOL_SLUG] result`); the label.
+pub(super) async fn publish_result(writer: &dyn RunWriter, tool: &str, result: &str) -> String {
+    let labelled = format!("[{}] {result}", tool.to_uppercase());
+    publish(
+        writer,
+        TurnEvent::Tool {
+            content: labelled.clone(),
+        },
+    )
+    .await;
+    labelled
+}
+
 /// Runs a call through the executor: the text for the model, and the result for the log.
 pub(super) async fn execute(deps: &Deps, user: UserId, call: &ToolCall) -> (String, Result<Value, ToolError>) {
     let result = match &deps.tools {
@@ -191,14 +205,12 @@ impl Turn {
             )
             .await;
         }
-        let labelled = format!("[{}] {result}", call.name.to_uppercase());
-        publish(
-            &*self.writer,
-            TurnEvent::Tool {
-                content: labelled.clone(),
-            },
-        )
-        .await;
+        self.report(call, result).await
+    }
+
+    /// A call's result: shown (`tool` event), kept in the conversation, and for the model.
+    async fn report(&self, call: &ToolCall, result: String) -> ChatMessage {
+        let labelled = publish_result(&*self.writer, &call.name, &result).await;
         self.persist(MessageKind::Tool, labelled).await;
         ChatMessage::tool_result(call, result)
     }
@@ -210,16 +222,7 @@ impl Turn {
             "error: {} is not allowed: the user's tool settings never let it run",
             call.name
         );
-        let labelled = format!("[{}] {result}", call.name.to_uppercase());
-        publish(
-            &*self.writer,
-            TurnEvent::Tool {
-                content: labelled.clone(),
-            },
-        )
-        .await;
-        self.persist(MessageKind::Tool, labelled).await;
-        ChatMessage::tool_result(call, result)
+        self.report(call, result).await
     }
 
     async fn store_approvals(&self, ask: &[(&ToolCall, &ToolSpec)]) -> Option<Vec<Approval>> {
