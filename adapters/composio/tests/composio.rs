@@ -184,7 +184,7 @@ async fn server_errors_are_retried_on_reads_but_not_on_executions() {
     fake.add_account("7", "gmail", "ACTIVE");
     fake.inject(Fault::server_error(503));
     fake.inject(Fault::server_error(500));
-    assert_eq!(client(&fake).tools(&slugs(&["GMAIL"])).await.unwrap().len(), 3);
+    assert_eq!(client(&fake).tools(&slugs(&["GMAIL"])).await.unwrap().len(), 4);
     assert_eq!(fake.count("GET", "/tools"), 3);
 
     for _ in 0..3 {

@@ -83,7 +83,15 @@ impl Turns {
         };
         // The run first: while a reply is being generated the decision waits (409), and a
         // decision that loses the race below ends the run it began by dropping the writer.
+        // Everything that can fail comes before the decision is stored, so a stored approval
+        // is always acted on.
         let writer = d.runs.begin(conversation, user).await?;
+        let human = answered(d, user, &pending).await?;
+        // Attached before the work runs, so the sender sees the run from its first event.
+        let events = match d.runs.attach(conversation, 0).await? {
+            Some(attachment) => attachment.events,
+            None => return Err(CoreError::Runs("a run just begun could not be attached".into())),
+        };
         let decided = match d.store.resolve_approval(user, approval, &resolution, Utc::now()).await {
             Ok(a) => a,
             Err(StoreError::Conflict(_)) => {
@@ -101,12 +109,6 @@ impl Turns {
         if always_allow {
             allow_always(d, user, &decided).await;
         }
-        let human = answered(d, user, &decided).await?;
-        // Attached before the work runs, so the sender sees the run from its first event.
-        let events = match d.runs.attach(conversation, 0).await? {
-            Some(attachment) => attachment.events,
-            None => return Err(CoreError::Runs("a run just begun could not be attached".into())),
-        };
         let deps = self.deps.clone();
         Ok(settlement(deps, writer, events, user, conv, human, vec![decided]))
     }
