@@ -170,6 +170,13 @@ pub struct Config {
     #[serde(default)]
     pub web_search_toolkits: Option<String>,
 
+    /// Consent: the default policy of tools nobody set a rule for (see README "Approvals").
+    #[serde(default)]
+    pub tool_approval: ToolApproval,
+    /// Seconds a pending approval waits before it is denied; 0: it never expires.
+    #[serde(default = "defaults::tool_approval_ttl_seconds")]
+    pub tool_approval_ttl_seconds: u64,
+
     /// Operations (running several instances; see README "Scaling and operations").
     /// Shared run state: with a Redis URL the assistant's runs (event logs, stop requests)
     /// live in Redis so any instance serves any client; without it they stay in-process.
@@ -246,6 +253,18 @@ impl ModelProvider {
         }
     }
 }
+
+choice!(
+    /// `TOOL_APPROVAL`: which tool calls wait for the person's decision by default.
+    #[derive(Default)]
+    ToolApproval, "TOOL_APPROVAL", {
+        /// Tools declared read-only run at once; every other tool asks.
+        #[default]
+        AskWrites => ["ask_writes"],
+        AskAll => ["ask_all"],
+        Auto => ["auto"],
+    }
+);
 
 choice!(
     /// `EMBEDDER`: the model provider's embeddings (the default), or the offline lexical embedder.
@@ -453,6 +472,9 @@ mod defaults {
     }
     pub fn import_max_bytes() -> usize {
         64 * 1024 * 1024
+    }
+    pub fn tool_approval_ttl_seconds() -> u64 {
+        24 * 3600
     }
     pub fn local_user_email() -> String {
         "me@localhost.localdomain".into()

@@ -43,6 +43,7 @@ impl From<CoreError> for Failure {
                 tracing::error!(error = %err, "storage failure");
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, "Storage is unavailable, try again")
             }
+            CoreError::Unavailable(m) => Self::new(StatusCode::SERVICE_UNAVAILABLE, m),
             CoreError::Runs(err) => {
                 tracing::error!(error = %err, "run registry failure");
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, "The service is busy, try again")

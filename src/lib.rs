@@ -2,6 +2,7 @@
 
 pub mod adapters;
 pub mod config;
+pub mod consent;
 pub mod failure;
 pub mod http;
 pub mod limits;

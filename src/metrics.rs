@@ -27,6 +27,9 @@ pub struct Metrics {
     pub model_tokens: IntCounterVec,
     /// `meai_tool_calls_total{toolkit, outcome}`.
     pub tool_calls: IntCounterVec,
+    /// `meai_tool_approvals_total{toolkit, event}`: approvals `requested`, `approved`, `denied`,
+    /// `expired`.
+    pub tool_approvals: IntCounterVec,
     /// Semantic recall within a turn (embedding + vector search).
     pub recall_latency: Histogram,
     /// `meai_errors_total{kind}`: `http_5xx`, `model`, `turn`, `tool`, `recall`, `run_registry`...
@@ -102,6 +105,12 @@ impl Metrics {
                 "meai_tool_calls_total",
                 "Tool calls by toolkit and outcome",
                 &["toolkit", "outcome"],
+            ),
+            tool_approvals: counter(
+                &registry,
+                "meai_tool_approvals_total",
+                "Tool call approvals by toolkit and what happened to them",
+                &["toolkit", "event"],
             ),
             recall_latency: histogram(
                 &registry,

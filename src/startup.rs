@@ -6,6 +6,7 @@ use crate::http;
 use crate::metrics::metered::{MeteredModel, MeteredRecall, MeteredTools};
 use crate::state::{AppState, SignIn};
 use meai_core::archive::{Export, Import};
+use meai_core::consent::ToolConsent;
 use meai_core::memory::Memory;
 use meai_core::model::ChatModel;
 use meai_core::service::{AccountDeletion, Conversations, Logins, SessionPolicy, Sessions};
@@ -94,9 +95,12 @@ pub async fn assemble(config: Config, adapters: Adapters) -> Result<AppState, St
         None => (None, None),
     };
     let ops = crate::ops::Ops::new(&config, runs);
+    let consent = crate::consent::consent(&config);
+    let tool_consent = ToolConsent::new(store.clone(), tools.clone(), consent.clone());
     let turns = Turns::builder(store.clone(), ops.registry(), crate::turns::settings(&config))
         .model(model.map(|m| Arc::new(MeteredModel(m)) as Arc<dyn ChatModel>))
         .tools(tools)
+        .consent(consent)
         .recall(Some(recall))
         .memories(Some(Arc::new(memory.clone()) as Arc<dyn MemoryKeeper>))
         .summary_model(config.summary_model.clone())
@@ -108,6 +112,7 @@ pub async fn assemble(config: Config, adapters: Adapters) -> Result<AppState, St
         export: Export::new(store.clone()),
         import: Import::new(store.clone(), memory.clone()),
         account,
+        consent: tool_consent,
         memory,
         conversations: Conversations::new(store.clone()),
         sessions,

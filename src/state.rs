@@ -26,6 +26,8 @@ pub struct AppState {
     pub turns: Turns,
     /// Toolkit connections (Composio); `None` without `COMPOSIO_API_KEY`.
     pub toolkits: Option<meai_core::toolkits::ToolkitConnections>,
+    /// Tool policies, pending approvals and the action log.
+    pub consent: meai_core::consent::ToolConsent,
     /// Memory (recall and search).
     pub memory: meai_core::memory::Memory,
     /// The person's data: export, import, account deletion.

@@ -1,16 +1,18 @@
 //! The one way a turn starts, whatever the transport (Socket.IO `message`, SSE
-//! `POST /conversations/{id}/messages`): the same payload rules, admission (rate and concurrent
-//! answers), the core's start, the run spawned holding its admission permit, and the sender's
-//! view of the run from its first event. Refusals come back as a [`Failure`], so both
-//! transports say the same thing about the same bad input.
+//! `POST /conversations/{id}/messages`; and for a decision on a pending tool call, Socket.IO
+//! `tool_decision` and `POST /conversations/{id}/approvals/{approval_id}`): the same payload
+//! rules, admission (rate and concurrent answers), the core's start, the run spawned holding its
+//! admission permit, and the sender's view of the run from its first event. Refusals come back
+//! as a [`Failure`], so both transports say the same thing about the same bad input.
 
 use crate::failure::Failure;
 use crate::state::AppState;
 use futures::stream::BoxStream;
-use meai_core::turn::{RunEvent, RunId, TurnRequest};
-use meai_core::{ClientMessageId, ConversationId, Message, UserId};
-use poem_openapi::Object;
+use meai_core::consent::Decision;
+use meai_core::turn::{RunEvent, RunId, StartedTurn, TurnRequest};
+use meai_core::{ApprovalId, ClientMessageId, ConversationId, Message, UserId};
 use poem_openapi::types::ParseFromJSON;
+use poem_openapi::{Enum, Object};
 use tracing::Instrument;
 
 /// A message to the assistant (the SSE body, and the `message` event's payload).
@@ -27,6 +29,42 @@ impl SendMessage {
     /// Reads a socket event's payload exactly as the HTTP edge reads a JSON body.
     pub fn from_payload(payload: serde_json::Value) -> Result<Self, Failure> {
         Self::parse_from_json(Some(payload)).map_err(|e| Failure::invalid_payload(&e.into_message()))
+    }
+}
+
+/// Run the call, or not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum ApprovalDecision {
+    Approve,
+    Deny,
+}
+
+/// A person's decision on a pending tool call (the REST body, and the `tool_decision` event's
+/// payload besides its `approval_id`).
+#[derive(Debug, Clone, Object)]
+pub struct DecideApproval {
+    pub decision: ApprovalDecision,
+    /// With `approve`: arguments to run the call with instead of the model's (a JSON object,
+    /// checked against the tool's input schema).
+    pub arguments: Option<serde_json::Value>,
+    /// With `approve`: also let this tool run without asking from now on.
+    pub always_allow: Option<bool>,
+}
+
+impl DecideApproval {
+    pub fn from_payload(payload: serde_json::Value) -> Result<Self, Failure> {
+        Self::parse_from_json(Some(payload)).map_err(|e| Failure::invalid_payload(&e.into_message()))
+    }
+
+    fn decision(self) -> Decision {
+        match self.decision {
+            ApprovalDecision::Approve => Decision::Approve {
+                arguments: self.arguments,
+                always_allow: self.always_allow.unwrap_or(false),
+            },
+            ApprovalDecision::Deny => Decision::Deny,
+        }
     }
 }
 
@@ -60,11 +98,31 @@ pub async fn start(
         client_message_id,
     };
     let started = state.turns.start(user, conversation, request).await?;
+    Ok(spawn(conversation, permit, started))
+}
+
+/// Applies a decision on a pending approval and starts the run that acts on it.
+pub async fn decide(
+    state: &AppState,
+    user: UserId,
+    conversation: ConversationId,
+    approval: ApprovalId,
+    body: DecideApproval,
+) -> Result<Started, Failure> {
+    let permit = state.ops.limits.admit_message(user)?;
+    let started = state
+        .turns
+        .decide(user, conversation, approval, body.decision())
+        .await?;
+    Ok(spawn(conversation, permit, started))
+}
+
+fn spawn(conversation: ConversationId, permit: crate::limits::RunPermit, started: StartedTurn) -> Started {
     let span = tracing::info_span!("turn", conversation_id = %conversation, run = %started.run);
     tokio::spawn(permit.guard(started.work.instrument(span)));
-    Ok(Started {
+    Started {
         run: started.run,
         human: started.human,
         events: started.events,
-    })
+    }
 }

@@ -9,7 +9,8 @@
 mod common;
 
 use meai_testkit::composio::{self, FakeComposio};
-use meai_testkit::openai::FakeOpenAi;
+use meai_testkit::openai::{FakeOpenAi, Reply};
+use serde_json::json;
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
@@ -38,7 +39,16 @@ async fn the_frontend_works_against_this_server() {
     meai_testkit::need::node_package(&dir, "socket.io-client");
 
     let openai = FakeOpenAi::start().await;
+    script_tool_calls(&openai);
     let composio = Arc::new(FakeComposio::start().await);
+    composio.add_tool(composio::tool(
+        "GOOGLETASKS_INSERT_TASK",
+        "googletasks",
+        "Add a task to a Google Tasks list.",
+        json!({"title": {"type": "string"}, "notes": {"type": "string"}}),
+        &["title"],
+        &["createHint"],
+    ));
     let auth_configs: Vec<(String, &str)> = TOOLKITS
         .iter()
         .map(|(slug, var)| {
@@ -87,6 +97,23 @@ async fn the_frontend_works_against_this_server() {
         out.status.success(),
         "the compatibility suite failed ({}); its report is above",
         out.status
+    );
+}
+
+/// The suite's phrases that the model answers with a tool call needing approval (the test files
+/// name them in `lib/server.mjs`, `TOOL_TRIGGERS`); keyed, since the files run concurrently.
+fn script_tool_calls(openai: &FakeOpenAi) {
+    let event = || {
+        Reply::tool_call(
+            "GOOGLECALENDAR_CREATE_EVENT",
+            json!({"summary": "Dentist", "start_datetime": "2025-05-02T09:00:00Z"}),
+        )
+    };
+    openai.push_when("[compat: calendar, then yes]", event());
+    openai.push_when("[compat: calendar, then something else]", event());
+    openai.push_when(
+        "[compat: a task through the client]",
+        Reply::tool_call("GOOGLETASKS_INSERT_TASK", json!({"title": "Buy milk"})),
     );
 }
 

@@ -14,6 +14,7 @@ mod common;
 use common::node::{named, node_dir, text_of};
 use meai_core::turn::{FAILED_MARK, STOPPED_MARK};
 use meai_runs::redis::INSTANCE_LOST;
+use meai_testkit::composio::{self, FakeComposio};
 use meai_testkit::openai::{FakeOpenAi, Reply};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
@@ -61,6 +62,11 @@ impl Shared {
 
     /// Starts an instance and waits until it answers `/health`.
     async fn start(&self, name: &str, fake: &FakeOpenAi) -> Instance {
+        self.start_with(name, fake, &[]).await
+    }
+
+    /// [`Shared::start`] with more settings.
+    async fn start_with(&self, name: &str, fake: &FakeOpenAi, extra: &[(&str, String)]) -> Instance {
         let port = free_port();
         let log_path = self.dir.path().join(format!("{name}.log"));
         let log = std::fs::File::create(&log_path).unwrap();
@@ -80,6 +86,7 @@ impl Shared {
             .env("MODEL", "openai")
             .env("OPENAI_API_KEY", "sk-test")
             .env("OPENAI_BASE_URL", fake.base_url())
+            .envs(extra.iter().map(|(k, v)| (k, v)))
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
@@ -564,4 +571,119 @@ async fn killing_a_mid_answer_keeps_the_question_and_partial_answer_and_ends_the
     )
     .await;
     assert_eq!(text_of(&again, 1), "Back.");
+}
+
+/// POSTs `body` to `path` on `at` with the session; the status and the SSE frames.
+async fn post_sse(at: &Instance, cookie: &str, path: &str, body: Value) -> (u16, Vec<(String, Value)>) {
+    let resp = reqwest::Client::new()
+        .post(format!("{}{path}", at.base))
+        .header("cookie", cookie)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, common::sse_frames(&resp.text().await.unwrap()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_asked_on_a_is_decided_on_b_and_applied_once_when_both_are_asked() {
+    let shared = Shared::new();
+    let fake = FakeOpenAi::start().await;
+    let composio = FakeComposio::start().await;
+    composio.auth_config("ac_gmail", "gmail");
+    composio.set_tool_result("GMAIL_SEND_EMAIL", json!({"id": "msg_from_b", "threadId": "t"}));
+    let toolkits = [
+        ("COMPOSIO_API_KEY", composio::API_KEY.to_owned()),
+        ("COMPOSIO_BASE_URL", composio.base_url()),
+        ("GMAIL_AUTH_CONFIG_ID", "ac_gmail".to_owned()),
+    ];
+    let a = shared.start_with("a", &fake, &toolkits).await;
+    let b = shared.start_with("b", &fake, &toolkits).await;
+    let (cookie, conv) = session_and_conversation(&a).await;
+    let rest = |at: &Instance, method: reqwest::Method, path: String, body: Value| {
+        let request = reqwest::Client::new()
+            .request(method, format!("{}{path}", at.base))
+            .header("cookie", &cookie)
+            .json(&body);
+        async move {
+            request
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap_or(Value::Null)
+        }
+    };
+    use reqwest::Method;
+    // Titled (no background title request takes a scripted answer), Gmail connected.
+    rest(
+        &a,
+        Method::PATCH,
+        format!("/conversations/{conv}"),
+        json!({"title": "Mail"}),
+    )
+    .await;
+    let connect = rest(&a, Method::POST, "/toolkits/connect/gmail".into(), json!({})).await;
+    let request = connect["connection_request_id"].as_str().unwrap();
+    composio.set_status(request, "ACTIVE", None);
+    rest(
+        &a,
+        Method::POST,
+        format!("/toolkits/connections/sync/{request}"),
+        json!({}),
+    )
+    .await;
+
+    let ask_on_a = || async {
+        fake.push(Reply::tool_call(
+            "GMAIL_SEND_EMAIL",
+            json!({"recipient_email": "bob@example.com", "body": "Lunch?"}),
+        ));
+        let path = format!("/conversations/{conv}/messages");
+        let (status, frames) = post_sse(&a, &cookie, &path, json!({"content": "Email Bob"})).await;
+        assert_eq!(status, 200);
+        let id = frames
+            .iter()
+            .find(|(e, _)| e == "tool_approval")
+            .map(|(_, d)| d["approval_id"].clone())
+            .unwrap_or_else(|| panic!("a tool_approval event: {frames:?}"));
+        format!("/conversations/{conv}/approvals/{id}")
+    };
+    let answer = |frames: &[(String, Value)]| -> String {
+        frames
+            .iter()
+            .filter(|(e, _)| e == "assistant")
+            .map(|(_, d)| d["content"].as_str().unwrap())
+            .collect()
+    };
+    let approve = json!({"decision": "approve"});
+
+    // Asked on A, decided on B: nothing waited in A's memory.
+    let decision = ask_on_a().await;
+    fake.push(Reply::text("Sent."));
+    let (status, frames) = post_sse(&b, &cookie, &decision, approve.clone()).await;
+    assert_eq!(status, 200);
+    assert_eq!(answer(&frames), "Sent.", "{frames:?}\n{}", b.log_tail());
+    assert_eq!(composio.count("POST", "/tools/execute/GMAIL_SEND_EMAIL"), 1);
+
+    // Both instances asked at once (two tabs): exactly one runs it.
+    let decision = ask_on_a().await;
+    fake.push(Reply::text("Sent again."));
+    let (on_a, on_b) = tokio::join!(
+        post_sse(&a, &cookie, &decision, approve.clone()),
+        post_sse(&b, &cookie, &decision, approve.clone())
+    );
+    let mut statuses = [on_a.0, on_b.0];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 409], "{on_a:?} {on_b:?}");
+    let winner = if on_a.0 == 200 { &on_a.1 } else { &on_b.1 };
+    assert_eq!(answer(winner), "Sent again.");
+    assert_eq!(composio.count("POST", "/tools/execute/GMAIL_SEND_EMAIL"), 2);
+
+    // One log, whichever instance recorded it.
+    let actions = rest(&b, Method::GET, "/actions".into(), Value::Null).await;
+    assert_eq!(actions["actions"][0]["decision"], "approved");
+    assert_eq!(actions["actions"][0]["provider_ids"]["id"], "msg_from_b");
 }

@@ -174,18 +174,43 @@ async fn someone_elses_conversation_is_refused() {
     assert!(fake.chat_requests().is_empty());
 }
 
-/// A toolkit platform with one Gmail tool, standing in for Composio.
+/// A toolkit platform with Gmail tools, tagged as Composio tags them, standing in for Composio.
 fn gmail_toolkit() -> MockToolkits {
     let schema = json!({"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]});
-    MockToolkits::new().with_tool(
-        ToolSpec::new("GMAIL_FETCH_EMAILS", "Fetch the user's e-mails", schema),
-        |args| {
-            Ok(json!(format!(
-                "3 e-mails matching {}",
-                args["query"].as_str().unwrap_or("?")
-            )))
-        },
-    )
+    let mail =
+        json!({"type": "object", "properties": {"recipient_email": {"type": "string"}, "body": {"type": "string"}}});
+    MockToolkits::new()
+        .with_tagged_tool(
+            ToolSpec::new("GMAIL_FETCH_EMAILS", "Fetch the user's e-mails", schema),
+            &["readOnlyHint", "idempotentHint"],
+            |args| {
+                Ok(json!(format!(
+                    "3 e-mails matching {}",
+                    args["query"].as_str().unwrap_or("?")
+                )))
+            },
+        )
+        .with_tagged_tool(
+            ToolSpec::new("GMAIL_SEND_EMAIL", "Send an e-mail", mail),
+            &["important", "openWorldHint", "createHint"],
+            |_| Ok(json!({"id": "msg_42", "threadId": "thr_42"})),
+        )
+}
+
+/// The app on the fake OpenAI with [`gmail_toolkit`] as the toolkit platform.
+async fn spawn_with_gmail(fake: &FakeOpenAi) -> (TestApp, MockToolkits) {
+    let vars = [
+        ("MODEL", "openai"),
+        ("OPENAI_API_KEY", "sk-test"),
+        ("OPENAI_BASE_URL", &*fake.base_url()),
+    ];
+    let toolkits = gmail_toolkit();
+    let app = spawn_app_customized(&vars, |adapters| Adapters {
+        toolkits: Some(Arc::new(toolkits.clone())),
+        ..adapters
+    })
+    .await;
+    (app, toolkits)
 }
 
 /// The user's Gmail, connected and active on both sides (the platform and the store).
@@ -206,17 +231,7 @@ async fn a_tool_call_turn_announces_runs_and_feeds_back_the_tool() {
     let fake = FakeOpenAi::start().await;
     fake.push(Reply::tool_call("GMAIL_FETCH_EMAILS", json!({"query": "invoices"})));
     fake.push(Reply::chunks(["You have ", "3 invoices."]));
-    let vars = [
-        ("MODEL", "openai"),
-        ("OPENAI_API_KEY", "sk-test"),
-        ("OPENAI_BASE_URL", &*fake.base_url()),
-    ];
-    let toolkits = gmail_toolkit();
-    let app = spawn_app_customized(&vars, |adapters| Adapters {
-        toolkits: Some(Arc::new(toolkits.clone())),
-        ..adapters
-    })
-    .await;
+    let (app, toolkits) = spawn_with_gmail(&fake).await;
     let (cookie, _, user, conv) = user_with_conversation(&app, "ada@example.com").await;
     connect_gmail(&app, &toolkits, user).await;
     let lines = run_client(&app, one_turn(&cookie, &["websocket"], conv, "Any invoices?")).await;
@@ -461,5 +476,150 @@ async fn messages_over_the_rate_get_an_error_event_and_are_not_stored() {
     assert_eq!(
         messages(&app, user, conv).await,
         vec![(MessageKind::Human, "Hi".into())]
+    );
+}
+
+/// The app on the fake OpenAI (asked once to send an e-mail to Bob) with the mock Gmail of a
+/// user, connected; the session's cookie, the user and a conversation.
+async fn asked_to_send(fake: &FakeOpenAi) -> (TestApp, MockToolkits, String, UserId, ConversationId) {
+    fake.push(Reply::tool_call(
+        "GMAIL_SEND_EMAIL",
+        json!({"recipient_email": "bob@example.com", "body": "Lunch on Friday?"}),
+    ));
+    let (app, toolkits) = spawn_with_gmail(fake).await;
+    let (cookie, _, user, conv) = user_with_conversation(&app, "ada@example.com").await;
+    connect_gmail(&app, &toolkits, user).await;
+    (app, toolkits, cookie, user, conv)
+}
+
+fn sends(toolkits: &MockToolkits) -> usize {
+    toolkits
+        .calls()
+        .iter()
+        .filter(|(_, tool, _)| tool == "GMAIL_SEND_EMAIL")
+        .count()
+}
+
+/// As the frontend talks: join, then `message {content}` only, twice (the request, the reply).
+fn frontend_pair(cookie: &str, conv: ConversationId, reply: &str) -> Value {
+    json!([
+        {"connect": {"cookie": cookie}}, {"wait": "connect"},
+        {"emit": "join_conversation", "data": {"conversation_id": conv.0}}, {"wait": "joined"},
+        {"emit": "message", "data": {"content": "Email Bob about lunch"}}, {"wait": "last_chunk"},
+        {"emit": "message", "data": {"content": reply}}, {"wait": "last_chunk", "count": 2}
+    ])
+}
+
+/// The events between the first `last_chunk` and the second.
+fn after_first_answer(lines: &[Value]) -> Vec<&Value> {
+    let first = lines.iter().position(|l| l["event"] == "last_chunk").unwrap();
+    lines[first + 1..].iter().collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_that_needs_approval_asks_in_text_and_a_plain_yes_from_the_frontend_runs_it() {
+    let fake = FakeOpenAi::start().await;
+    let (app, toolkits, cookie, user, conv) = asked_to_send(&fake).await;
+    let lines = run_client(&app, frontend_pair(&cookie, conv, "yes")).await;
+
+    let approval = &named(&lines, "tool_approval")[0]["data"];
+    assert_eq!(approval["tool"], "GMAIL_SEND_EMAIL");
+    assert_eq!(approval["conversation_id"], conv.0);
+    assert_eq!(approval["arguments"]["recipient_email"], "bob@example.com");
+    assert!(approval["approval_id"].as_i64().is_some());
+    // What the frontend shows: the request as the assistant's text, then the end of the turn.
+    let first = lines.iter().position(|l| l["event"] == "last_chunk").unwrap();
+    let asked: String = lines[..first]
+        .iter()
+        .filter(|l| l["event"] == "assistant")
+        .map(|l| l["data"]["content"].as_str().unwrap())
+        .collect();
+    assert!(
+        asked.contains("bob@example.com") && asked.contains("**yes**"),
+        "{asked}"
+    );
+
+    let then = after_first_answer(&lines);
+    let tools: Vec<&str> = then
+        .iter()
+        .filter(|l| l["event"] == "tool")
+        .map(|l| l["data"]["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(tools[0], "Using GMAIL_SEND_EMAIL");
+    assert!(tools[1].contains("msg_42"), "{tools:?}");
+    assert!(
+        then.iter().any(|l| l["event"] == "assistant"),
+        "the answer streams: {then:?}"
+    );
+    assert!(named(&lines, "error").is_empty(), "{lines:?}");
+    assert_eq!(sends(&toolkits), 1);
+    let stored = messages(&app, user, conv).await;
+    assert_eq!(stored[2], (MessageKind::Human, "yes".into()));
+    assert_eq!(stored[3].0, MessageKind::Tool);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn any_other_message_from_the_frontend_declines_the_call_and_is_answered() {
+    let fake = FakeOpenAi::start().await;
+    let (app, toolkits, cookie, user, conv) = asked_to_send(&fake).await;
+    let lines = run_client(&app, frontend_pair(&cookie, conv, "No, what's on my calendar?")).await;
+    let then = after_first_answer(&lines);
+    let reply: String = then
+        .iter()
+        .filter(|l| l["event"] == "assistant")
+        .map(|l| l["data"]["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        reply, "Echo: No, what's on my calendar?",
+        "answered as a normal message"
+    );
+    assert_eq!(sends(&toolkits), 0);
+    let stored = messages(&app, user, conv).await;
+    assert_eq!(
+        stored[2],
+        (
+            MessageKind::Tool,
+            "[GMAIL_SEND_EMAIL] not run: the user declined it".into()
+        )
+    );
+    let actions = app
+        .state
+        .consent
+        .actions(user, &Default::default(), Page::all())
+        .await
+        .unwrap();
+    assert_eq!(actions[0].decision, meai_core::consent::ActionDecision::Denied);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tool_decision_approves_once_and_a_second_decision_gets_an_error() {
+    let fake = FakeOpenAi::start().await;
+    let (app, toolkits, cookie, _, conv) = asked_to_send(&fake).await;
+    let lines = run_client(&app, one_turn(&cookie, &["websocket"], conv, "Email Bob about lunch")).await;
+    let id = named(&lines, "tool_approval")[0]["data"]["approval_id"].clone();
+
+    // Two tabs answer the same request: the first decision runs it, the second is refused.
+    let decide = json!({"approval_id": id, "decision": "approve", "conversation_id": conv.0});
+    let plan = json!([
+        {"connect": {"cookie": cookie}}, {"wait": "connect"},
+        {"emit": "tool_decision", "data": decide}, {"wait": "last_chunk"},
+        {"emit": "tool_decision", "data": decide}, {"wait": "last_chunk", "count": 2},
+        {"emit": "tool_decision", "data": {"decision": "approve", "conversation_id": conv.0}},
+        {"wait": "last_chunk", "count": 3}
+    ]);
+    let lines = run_client(&app, plan).await;
+    assert_eq!(sends(&toolkits), 1);
+    let tools: Vec<&str> = named(&lines, "tool")
+        .iter()
+        .map(|l| l["data"]["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(tools[0], "Using GMAIL_SEND_EMAIL");
+    let errors: Vec<&str> = named(&lines, "error")
+        .iter()
+        .map(|l| l["data"]["error"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        errors,
+        ["This approval was already approved", "approval_id is required"]
     );
 }

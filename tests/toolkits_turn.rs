@@ -4,23 +4,12 @@
 
 mod common;
 
-use common::{TestApp, json, spawn_app_with};
+use common::{TestApp, json, spawn_app_with, sse_frames as frames};
 use meai_core::{ConversationId, MessageKind, Page, UserId};
 use meai_testkit::composio::{API_KEY, FakeComposio};
 use meai_testkit::openai::{FakeBackend, Reply};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-/// `(event, data)` of each SSE frame.
-fn frames(body: &str) -> Vec<(String, Value)> {
-    body.split("\n\n")
-        .filter_map(|block| {
-            let event = block.lines().find_map(|l| l.strip_prefix("event: "))?.to_owned();
-            let data: String = block.lines().filter_map(|l| l.strip_prefix("data: ")).collect();
-            Some((event, serde_json::from_str(&data).ok()?))
-        })
-        .collect()
-}
 
 struct Setup {
     app: TestApp,
@@ -187,12 +176,14 @@ async fn a_failing_tool_goes_back_to_the_model_and_the_turn_still_answers() {
     let composio = FakeComposio::start().await;
     let llm = meai_testkit::openai::FakeOpenAi::start().await;
     let base = llm.base_url();
+    // Sending runs at once here: this is about failures, not consent (see approvals.rs).
     let s = setup(
         &composio,
         &[
             ("MODEL", "openai"),
             ("OPENAI_API_KEY", "sk-test"),
             ("OPENAI_BASE_URL", &base),
+            ("TOOL_APPROVAL", "auto"),
         ],
     )
     .await;

@@ -18,6 +18,9 @@ pub enum CoreError {
     /// A session token could not be signed.
     #[error("session signing failed: {0}")]
     Signing(String),
+    /// A service the operation needs (e.g. the toolkit platform) is unreachable; readable.
+    #[error("{0}")]
+    Unavailable(String),
     /// The run registry (in process, or Redis) failed.
     #[error("run registry failed: {0}")]
     Runs(String),

@@ -3,6 +3,7 @@
 //! Nothing in here knows about HTTP, SQL or any provider; adapters implement the ports.
 
 pub mod archive;
+pub mod consent;
 pub mod domain;
 pub mod error;
 pub mod identity;

@@ -90,19 +90,27 @@ async fn setup_with(
     }
 }
 
-/// Two tools: `GMAIL_FETCH` and `GOOGLECALENDAR_LIST`, each taking a while so parallelism shows.
+/// Two read-only tools: `GMAIL_FETCH` and `GOOGLECALENDAR_LIST`, each taking a while so
+/// parallelism shows.
 fn toolkit() -> MockToolkits {
     let schema = serde_json::json!({"type": "object", "properties": {"q": {"type": "string"}}});
+    let read_only = &["readOnlyHint"];
     MockToolkits::new()
-        .with_tool(ToolSpec::new("GMAIL_FETCH", "Fetch e-mails", schema.clone()), |args| {
-            Ok(serde_json::json!(format!(
-                "2 new e-mails about {}",
-                args["q"].as_str().unwrap_or("?")
-            )))
-        })
-        .with_tool(ToolSpec::new("GOOGLECALENDAR_LIST", "List events", schema), |_| {
-            Ok(serde_json::json!("1 meeting at 10:00"))
-        })
+        .with_tagged_tool(
+            ToolSpec::new("GMAIL_FETCH", "Fetch e-mails", schema.clone()),
+            read_only,
+            |args| {
+                Ok(serde_json::json!(format!(
+                    "2 new e-mails about {}",
+                    args["q"].as_str().unwrap_or("?")
+                )))
+            },
+        )
+        .with_tagged_tool(
+            ToolSpec::new("GOOGLECALENDAR_LIST", "List events", schema),
+            read_only,
+            |_| Ok(serde_json::json!("1 meeting at 10:00")),
+        )
         .with_delay(Duration::from_millis(50))
 }
 

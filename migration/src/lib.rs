@@ -7,6 +7,7 @@ mod m20250101_000001_initial;
 mod m20250601_000001_message_vectors;
 mod m20261201_000010_message_search;
 mod m20261201_000020_memories;
+mod m20261210_000001_consent;
 
 /// Every migration, oldest first; `Migrator::up(&conn, None)` applies the pending ones.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20250601_000001_message_vectors::Migration),
             Box::new(m20261201_000010_message_search::Migration),
             Box::new(m20261201_000020_memories::Migration),
+            Box::new(m20261210_000001_consent::Migration),
         ]
     }
 }

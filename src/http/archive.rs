@@ -35,6 +35,10 @@ pub struct ExportDocument {
     memories: Vec<super::memories::MemoryOut>,
     /// State only: never credentials or account ids.
     toolkit_connections: Vec<ExportedConnection>,
+    /// The person's rules for toolkits and tools.
+    tool_policies: Vec<super::tool_policies::PolicyRuleOut>,
+    /// What the assistant did (or was refused) on the person's accounts, newest first.
+    actions: Vec<super::actions::ActionOut>,
     /// Every conversation with every message, oldest first.
     conversations: Vec<ExportedConversation>,
 }

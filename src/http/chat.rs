@@ -20,10 +20,11 @@ use std::time::Duration;
 
 pub struct ChatApi;
 
-/// One event of the answer. The SSE `event:` field names it (`tool`, `assistant`, `error`,
-/// `last_chunk`), `id:` is `seq`, and `data:` is this object with only the fields of that event:
-/// `tool`/`assistant` have `role` and `content`, `error` has `error`, `last_chunk` has
-/// `last_chunk: true` and `stopped`.
+/// One event of the answer. The SSE `event:` field names it (`tool`, `assistant`,
+/// `tool_approval`, `error`, `last_chunk`), `id:` is `seq`, and `data:` is this object with only
+/// the fields of that event: `tool`/`assistant` have `role` and `content`, `tool_approval` has
+/// `approval_id`, `toolkit`, `tool`, `arguments` and `summary`, `error` has `error`, `last_chunk`
+/// has `last_chunk: true` and `stopped`.
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none, example)]
 pub struct StreamEvent {
@@ -40,6 +41,17 @@ pub struct StreamEvent {
     last_chunk: Option<bool>,
     /// On `last_chunk`: the answer was cut short by a stop request.
     stopped: Option<bool>,
+    /// On `tool_approval`: the pending approval to decide
+    /// (`POST /conversations/{conversation_id}/approvals/{approval_id}`).
+    approval_id: Option<i64>,
+    /// On `tool_approval`: the toolkit of the tool.
+    toolkit: Option<String>,
+    /// On `tool_approval`: the tool the assistant wants to call.
+    tool: Option<String>,
+    /// On `tool_approval`: the call's arguments, as the model gave them.
+    arguments: Option<serde_json::Value>,
+    /// On `tool_approval`: what the call would do, in one line.
+    summary: Option<String>,
 }
 
 impl poem_openapi::types::Example for StreamEvent {
@@ -53,6 +65,11 @@ impl poem_openapi::types::Example for StreamEvent {
             error: None,
             last_chunk: None,
             stopped: None,
+            approval_id: None,
+            toolkit: None,
+            tool: None,
+            arguments: None,
+            summary: None,
         }
     }
 }
@@ -64,7 +81,7 @@ struct StopRequested {
 }
 
 #[derive(ApiResponse)]
-enum AnswerStream {
+pub(super) enum AnswerStream {
     /// The answer as `text/event-stream`; the stream ends after `last_chunk`. The answer keeps
     /// being generated (and stored) if the client goes away; stop it with
     /// `POST /conversations/{id}/stop`.
@@ -80,6 +97,7 @@ enum AnswerStream {
 fn to_event(e: StreamEvent) -> Event {
     let name = match (&e.role, &e.error, e.last_chunk) {
         (_, _, Some(true)) => "last_chunk",
+        _ if e.approval_id.is_some() => "tool_approval",
         (_, Some(_), _) => "error",
         (Some(r), _, _) if r == "tool" => "tool",
         _ => "assistant",
@@ -98,14 +116,52 @@ fn stream_event(conversation: ConversationId, e: meai_core::turn::RunEvent) -> S
         error: None,
         last_chunk: None,
         stopped: None,
+        approval_id: None,
+        toolkit: None,
+        tool: None,
+        arguments: None,
+        summary: None,
     };
     match e.event {
         TurnEvent::Tool { content } => (out.role, out.content) = (Some("tool".into()), Some(content)),
         TurnEvent::Assistant { content } => (out.role, out.content) = (Some("assistant".into()), Some(content)),
+        TurnEvent::ToolApproval {
+            approval_id,
+            toolkit,
+            tool,
+            arguments,
+            summary,
+            ..
+        } => {
+            out.approval_id = Some(approval_id.0);
+            (out.toolkit, out.tool, out.summary) = (Some(toolkit), Some(tool), Some(summary));
+            out.arguments = Some(arguments);
+        }
         TurnEvent::Error { error } => out.error = Some(error),
         TurnEvent::LastChunk { stopped } => (out.last_chunk, out.stopped) = (Some(true), Some(stopped)),
     }
     out
+}
+
+/// A started run as the SSE response (or its refusal).
+pub(super) fn answer_stream(
+    id: ConversationId,
+    started: Result<turn_start::Started, crate::failure::Failure>,
+) -> Result<AnswerStream, ApiError> {
+    let started = match started {
+        Ok(started) => started,
+        Err(f) if f.status == StatusCode::TOO_MANY_REQUESTS => {
+            let retry_after = f.retry_after.unwrap_or(1);
+            return Ok(AnswerStream::TooManyRequests(Json(Detail::new(f.detail)), retry_after));
+        }
+        Err(f) => return Err(f.into()),
+    };
+    let events = started.events.map(move |e| stream_event(id, e)).boxed();
+    Ok(AnswerStream::Events(
+        EventStream::new(events)
+            .keep_alive(Duration::from_secs(15))
+            .to_event(to_event),
+    ))
 }
 
 #[OpenApi(tag = "ApiTags::Conversations")]
@@ -130,20 +186,7 @@ impl ChatApi {
         body: Json<SendMessage>,
     ) -> Result<AnswerStream, ApiError> {
         let (user, id) = (session.0.user_id, ConversationId(conversation_id.0));
-        let started = match turn_start::start(&state, user, id, body.0).await {
-            Ok(started) => started,
-            Err(f) if f.status == StatusCode::TOO_MANY_REQUESTS => {
-                let retry_after = f.retry_after.unwrap_or(1);
-                return Ok(AnswerStream::TooManyRequests(Json(Detail::new(f.detail)), retry_after));
-            }
-            Err(f) => return Err(f.into()),
-        };
-        let events = started.events.map(move |e| stream_event(id, e)).boxed();
-        Ok(AnswerStream::Events(
-            EventStream::new(events)
-                .keep_alive(Duration::from_secs(15))
-                .to_event(to_event),
-        ))
+        answer_stream(id, turn_start::start(&state, user, id, body.0).await)
     }
 
     /// Stop the answer being generated

@@ -156,8 +156,8 @@ struct ConversationPatch {
 
 /// What was done, for people.
 #[derive(Debug, Object)]
-struct Done {
-    message: String,
+pub(super) struct Done {
+    pub message: String,
 }
 
 fn title(raw: Option<&str>) -> Result<Title, ApiError> {

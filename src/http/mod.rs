@@ -2,6 +2,8 @@
 
 mod account;
 mod archive;
+mod actions;
+mod approvals;
 mod auth;
 mod chat;
 mod conversations;
@@ -16,6 +18,7 @@ mod middleware;
 mod optional_json;
 mod search;
 mod session;
+mod tool_policies;
 mod toolkits;
 
 use crate::state::AppState;
@@ -39,6 +42,8 @@ pub enum ApiTags {
     Memories,
     /// The person's data: export everything, import (meAI or ChatGPT)
     Data,
+    /// Consent: tool policies, approvals of tool calls, and the action log
+    Consent,
 }
 
 /// Every API area; [`merged::Merged`] gives each path one entry in the spec.
@@ -52,6 +57,9 @@ type Apis = merged::Merged<(
     memories::MemoriesApi,
     archive::ArchiveApi,
     account::AccountApi,
+    approvals::ApprovalsApi,
+    tool_policies::ToolPoliciesApi,
+    actions::ActionsApi,
 )>;
 
 /// The spec's introduction (rendered at the top of `/docs`).
@@ -66,7 +74,13 @@ Every error is `{\"detail\": \"...\"}` with its status; paths work with and with
 Browsers use Socket.IO (protocol v5) at path `/socket.io`, namespace `/conversations/stream`, authenticated by the \
 session cookie (or `auth: {token}`): emit `join_conversation {conversation_id}` (answered by `joined {message}`) and \
 `message {content, conversation_id}`; receive `assistant {role, content}` chunks, `tool {role, content}` progress, \
-`error {error}`, and always a final `last_chunk {last_chunk: true}`.";
+`error {error}`, and always a final `last_chunk {last_chunk: true}`.
+
+**Consent.** Tool calls that may write wait for the person: the answer streams the request as text, then \
+`tool_approval {approval_id, conversation_id, toolkit, tool, arguments, summary}` (an SSE event too), and ends. \
+Decide with `POST /conversations/{conversation_id}/approvals/{approval_id}` or the socket event \
+`tool_decision {approval_id, decision: \"approve\"|\"deny\", arguments?, always_allow?}`; a plain \"yes\" as the next \
+message approves too, any other message declines. `GET /actions` is the log of what was done.";
 
 /// The OpenAPI service over every API area; also what `meai openapi` prints.
 pub fn api_service() -> OpenApiService<Apis, ()> {
@@ -80,6 +94,9 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
         memories::MemoriesApi,
         archive::ArchiveApi,
         account::AccountApi,
+        approvals::ApprovalsApi,
+        tool_policies::ToolPoliciesApi,
+        actions::ActionsApi,
     );
     OpenApiService::new(merged::Merged(apis), "meAI", env!("CARGO_PKG_VERSION")).description(API_DESCRIPTION)
 }

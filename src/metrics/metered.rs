@@ -61,6 +61,10 @@ impl ToolExecutor for MeteredTools {
         self.0.tools_for_message(user, message).await
     }
 
+    async fn available(&self, user: UserId) -> Result<Vec<ToolSpec>, ToolError> {
+        self.0.available(user).await
+    }
+
     async fn execute(&self, user: UserId, call: &ToolCall) -> Result<String, ToolError> {
         let result = self.0.execute(user, call).await;
         let outcome = match &result {

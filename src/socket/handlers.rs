@@ -1,4 +1,5 @@
-//! The `/conversations/stream` namespace: `join_conversation`, `message`, `resume`, `stop`.
+//! The `/conversations/stream` namespace: `join_conversation`, `message`, `tool_decision`,
+//! `resume`, `stop`.
 //!
 //! Runs are not tied to sockets: `message` starts a run in the core, and every socket of the
 //! conversation's room *follows* it (see [`super::follow`]), each with its own subscription to
@@ -6,13 +7,13 @@
 
 use super::auth::SocketUser;
 use super::follow::{follow, room};
-use super::payloads::{self, Resume, Target, Targeted};
+use super::payloads::{self, DecisionTarget, Resume, Target, Targeted};
 use super::wire;
 use crate::failure::Failure;
 use crate::state::AppState;
-use crate::turn_start::{self, SendMessage};
-use meai_core::ConversationId;
+use crate::turn_start::{self, DecideApproval, SendMessage, Started};
 use meai_core::turn::Attachment;
+use meai_core::{ApprovalId, ConversationId, UserId};
 use serde_json::{Value, json};
 use socketioxide::extract::{Extension, SocketRef, State, TryData};
 use tracing::Instrument;
@@ -23,6 +24,7 @@ use tracing::Instrument;
 pub async fn register(socket: SocketRef) -> Result<(), std::convert::Infallible> {
     socket.on("join_conversation", join_conversation);
     socket.on("message", message);
+    socket.on("tool_decision", tool_decision);
     socket.on("resume", resume);
     socket.on("stop", stop);
     crate::metrics::metrics().active_sockets.inc();
@@ -136,38 +138,72 @@ async fn message(
             Ok(body) => turn_start::start(&state, user, id, body).await,
             Err(f) => Err(f),
         };
-        let started = match started {
-            Ok(s) => s,
-            Err(f) => return refuse_message(&socket, f.detail, Some(id)),
-        };
-        // The sender follows this conversation from now on, joined or not (ownership was
-        // checked by the core); the other sockets of its room follow the run too.
-        socket.join(room(id));
-        let run = started.run;
-        follow(
-            socket.clone(),
-            id,
-            Attachment {
-                run,
-                active: true,
-                events: started.events,
-            },
-        );
-        for peer in socket
-            .within(room(id))
-            .sockets()
-            .into_iter()
-            .filter(|p| p.id != socket.id)
-        {
-            match state.turns.attach(user, id, 0).await {
-                Ok(Some(att)) if att.run == run => follow(peer, id, att),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "could not attach a socket of the room to a run"),
-            }
+        match started {
+            Ok(started) => follow_started(&socket, &state, user, id, started).await,
+            Err(f) => refuse_message(&socket, f.detail, Some(id)),
         }
     }
     .instrument(span)
     .await
+}
+
+/// `tool_decision {approval_id, decision, arguments?, always_allow?, conversation_id?}`: the
+/// decision's run streams like a message's answer (refusals too: `error`, then `last_chunk`).
+async fn tool_decision(
+    socket: SocketRef,
+    State(state): State<AppState>,
+    Extension(SocketUser(user)): Extension<SocketUser>,
+    TryData(data): TryData<Value>,
+) {
+    let data = payload(data);
+    let (target, id) = match read::<DecisionTarget>(&socket, &data).await {
+        Ok(read) => read,
+        Err(m) => return refuse_message(&socket, m, None),
+    };
+    let Some(approval) = target.approval_id else {
+        return refuse_message(&socket, "approval_id is required", Some(id));
+    };
+    let span = tracing::info_span!("tool_decision", user_id = %user, conversation_id = %id, approval_id = approval);
+    async {
+        let started = match DecideApproval::from_payload(data) {
+            Ok(body) => turn_start::decide(&state, user, id, ApprovalId(approval), body).await,
+            Err(f) => Err(f),
+        };
+        match started {
+            Ok(started) => follow_started(&socket, &state, user, id, started).await,
+            Err(f) => refuse_message(&socket, f.detail, Some(id)),
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+/// The sender follows the run it started, from then on joined to the conversation (ownership
+/// was checked by the core); the other sockets of its room follow the run too.
+async fn follow_started(socket: &SocketRef, state: &AppState, user: UserId, id: ConversationId, started: Started) {
+    socket.join(room(id));
+    let run = started.run;
+    follow(
+        socket.clone(),
+        id,
+        Attachment {
+            run,
+            active: true,
+            events: started.events,
+        },
+    );
+    for peer in socket
+        .within(room(id))
+        .sockets()
+        .into_iter()
+        .filter(|p| p.id != socket.id)
+    {
+        match state.turns.attach(user, id, 0).await {
+            Ok(Some(att)) if att.run == run => follow(peer, id, att),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not attach a socket of the room to a run"),
+        }
+    }
 }
 
 async fn resume(

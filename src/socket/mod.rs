@@ -2,8 +2,10 @@
 //! meAI streaming contract, served by socketioxide inside poem.
 //!
 //! Client events: `join_conversation {conversation_id}`, `message {content, conversation_id,
-//! client_message_id?}`, `resume {conversation_id, after_seq}`, `stop {conversation_id}`.
+//! client_message_id?}`, `tool_decision {approval_id, decision, arguments?, always_allow?,
+//! conversation_id?}`, `resume {conversation_id, after_seq}`, `stop {conversation_id}`.
 //! Server events: `joined {message}`, `tool {role, content}`, `assistant {role, content}`,
+//! `tool_approval {approval_id, conversation_id, toolkit, tool, arguments, summary}`,
 //! `last_chunk {last_chunk: true}`, `error {error}`; run events also carry `seq` and
 //! `conversation_id`.
 

@@ -40,12 +40,28 @@ pub struct Resume {
     pub after_seq: u64,
 }
 
+/// `tool_decision`'s target: the approval (required) in the conversation it names, or the one
+/// joined last. The decision itself is read like the REST body ([`crate::turn_start::DecideApproval`]).
+#[derive(Debug, Default, Deserialize)]
+pub struct DecisionTarget {
+    #[serde(default, deserialize_with = "conversation_id")]
+    pub conversation_id: Option<ConversationId>,
+    #[serde(default)]
+    pub approval_id: Option<i64>,
+}
+
 /// A payload that names the conversation it is about (or not: then the one joined last).
 pub trait Targeted: serde::de::DeserializeOwned + Default {
     fn conversation_id(&self) -> Option<ConversationId>;
 }
 
 impl Targeted for Target {
+    fn conversation_id(&self) -> Option<ConversationId> {
+        self.conversation_id
+    }
+}
+
+impl Targeted for DecisionTarget {
     fn conversation_id(&self) -> Option<ConversationId> {
         self.conversation_id
     }

@@ -13,6 +13,15 @@ pub fn payload(conversation: ConversationId, e: &RunEvent) -> (&'static str, Val
         TurnEvent::Assistant { content } => {
             json!({"role": "assistant", "content": content, "seq": e.seq, "conversation_id": c})
         }
+        TurnEvent::ToolApproval {
+            approval_id,
+            conversation_id: _,
+            toolkit,
+            tool,
+            arguments,
+            summary,
+        } => json!({"approval_id": approval_id.0, "conversation_id": c, "toolkit": toolkit, "tool": tool,
+                    "arguments": arguments, "summary": summary, "seq": e.seq}),
         TurnEvent::Error { error } => json!({"error": error, "seq": e.seq, "conversation_id": c}),
         TurnEvent::LastChunk { stopped } => {
             json!({"last_chunk": true, "stopped": stopped, "seq": e.seq, "conversation_id": c})

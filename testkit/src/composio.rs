@@ -127,8 +127,17 @@ pub struct FakeComposio {
     _shutdown: oneshot::Sender<()>,
 }
 
-/// A tool in the list shape of the reference (§2.1).
-pub fn tool(slug: &str, toolkit: &str, description: &str, properties: Value, required: &[&str]) -> Value {
+/// A tool in the list shape of the reference (§2.1). `tags` as Composio tags tools: behaviour
+/// tags (`readOnlyHint`, `createHint`, `updateHint`, `destructiveHint`, `idempotentHint`,
+/// `openWorldHint`) mixed with free-form ones (`important`, a category).
+pub fn tool(
+    slug: &str,
+    toolkit: &str,
+    description: &str,
+    properties: Value,
+    required: &[&str],
+    tags: &[&str],
+) -> Value {
     json!({
         "slug": slug,
         "name": slug.replace('_', " ").to_lowercase(),
@@ -137,14 +146,17 @@ pub fn tool(slug: &str, toolkit: &str, description: &str, properties: Value, req
         "toolkit": {"slug": toolkit, "name": toolkit, "logo": format!("https://logos.composio.dev/api/{toolkit}")},
         "input_parameters": {"title": "Request", "type": "object", "properties": properties, "required": required},
         "output_parameters": {"type": "object", "properties": {"data": {"type": "object"}, "successful": {"type": "boolean"}}, "required": ["data", "successful"]},
-        "scopes": [], "tags": [], "no_auth": toolkit == "composio_search",
+        "scopes": [], "tags": tags, "no_auth": toolkit == "composio_search",
         "version": "20251027_00", "available_versions": ["20251027_00"], "is_deprecated": false,
         "deprecated": {"displayName": slug, "version": "20251027_00", "available_versions": ["20251027_00"], "is_deprecated": false, "toolkit": {"logo": ""}}
     })
 }
 
+/// The tools every fake starts with, tagged as Composio tags the real ones (a send and a draft
+/// carry the same tags there: only the name tells them apart).
 fn default_tools() -> Vec<Value> {
     let s = |d: &str| json!({"type": "string", "description": d});
+    let mail = || json!({"recipient_email": s("Recipient address"), "subject": s("Subject"), "body": s("Body text")});
     vec![
         tool(
             "GMAIL_FETCH_EMAILS",
@@ -152,13 +164,23 @@ fn default_tools() -> Vec<Value> {
             "Fetch a list of email messages from the Gmail inbox, optionally filtered by a search query.",
             json!({"query": s("Gmail search query"), "max_results": {"type": "integer", "default": 10}}),
             &[],
+            &["gmail", "readOnlyHint", "idempotentHint"],
         ),
         tool(
             "GMAIL_SEND_EMAIL",
             "gmail",
             "Send an email message to one or more recipients.",
-            json!({"recipient_email": s("Recipient address"), "subject": s("Subject"), "body": s("Body text")}),
+            mail(),
             &["recipient_email", "body"],
+            &["important", "openWorldHint", "createHint"],
+        ),
+        tool(
+            "GMAIL_CREATE_EMAIL_DRAFT",
+            "gmail",
+            "Create a draft email message, without sending it.",
+            mail(),
+            &["recipient_email", "body"],
+            &["important", "openWorldHint", "createHint"],
         ),
         tool(
             "GMAIL_CREATE_LABEL",
@@ -166,6 +188,7 @@ fn default_tools() -> Vec<Value> {
             "Create a new label in Gmail.",
             json!({"label_name": s("Label")}),
             &["label_name"],
+            &["createHint"],
         ),
         tool(
             "GOOGLECALENDAR_FIND_EVENT",
@@ -173,6 +196,7 @@ fn default_tools() -> Vec<Value> {
             "Find events in a Google Calendar by text and time range.",
             json!({"query": s("Text to search")}),
             &[],
+            &["readOnlyHint", "idempotentHint"],
         ),
         tool(
             "GOOGLECALENDAR_CREATE_EVENT",
@@ -180,6 +204,7 @@ fn default_tools() -> Vec<Value> {
             "Create an event (a meeting) in a Google Calendar.",
             json!({"summary": s("Title"), "start_datetime": s("Start, RFC 3339")}),
             &["start_datetime"],
+            &["openWorldHint", "createHint"],
         ),
         tool(
             "NOTION_CREATE_PAGE",
@@ -187,6 +212,7 @@ fn default_tools() -> Vec<Value> {
             "Create a page in Notion.",
             json!({"title": s("Title")}),
             &["title"],
+            &["createHint"],
         ),
         tool(
             "COMPOSIO_SEARCH_WEB_SEARCH",
@@ -194,6 +220,7 @@ fn default_tools() -> Vec<Value> {
             "Search the web and return results with links.",
             json!({"query": s("What to search for")}),
             &["query"],
+            &["readOnlyHint", "openWorldHint"],
         ),
     ]
 }

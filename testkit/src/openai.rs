@@ -424,6 +424,8 @@ pub struct FakeBackend {
 #[derive(Debug, Default)]
 struct BackendState {
     queue: VecDeque<Reply>,
+    /// Replies for requests whose last user message contains the key, taken before the queue.
+    keyed: Vec<(String, VecDeque<Reply>)>,
     requests: Vec<RecordedRequest>,
     echo_first_token_delay: Duration,
     echo_chunk_delay: Duration,
@@ -442,6 +444,17 @@ impl FakeBackend {
 
     pub fn push_all(&self, replies: impl IntoIterator<Item = Reply>) {
         self.lock().queue.extend(replies);
+    }
+
+    /// Queues the answer to a later chat request whose last user message contains `trigger`,
+    /// ahead of [`FakeBackend::push`]'s queue: for clients that share one fake and cannot script
+    /// it in order (the frontend compatibility suite's concurrent test files).
+    pub fn push_when(&self, trigger: &str, reply: Reply) {
+        let mut state = self.lock();
+        match state.keyed.iter_mut().find(|(k, _)| k == trigger) {
+            Some((_, replies)) => replies.push_back(reply),
+            None => state.keyed.push((trigger.to_owned(), VecDeque::from([reply]))),
+        }
     }
 
     /// Replies not used yet.
@@ -521,6 +534,16 @@ impl FakeBackend {
     /// The next scripted reply, or an echo of `last_user_text` at the echo pace.
     pub(crate) fn next_reply(&self, last_user_text: Option<&str>) -> Reply {
         let mut state = self.lock();
+        let keyed = last_user_text.and_then(|text| {
+            let (_, replies) = state
+                .keyed
+                .iter_mut()
+                .find(|(k, r)| text.contains(k.as_str()) && !r.is_empty())?;
+            replies.pop_front()
+        });
+        if let Some(reply) = keyed {
+            return reply;
+        }
         state.queue.pop_front().unwrap_or_else(|| {
             Reply::text(&format!("Echo: {}", last_user_text.unwrap_or("(nothing)")))
                 .with_first_token_delay(state.echo_first_token_delay)
@@ -945,6 +968,22 @@ async fn embeddings(req: &Request, body: Body, backend: Data<&Arc<FakeBackend>>)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keyed_replies_answer_only_their_trigger_then_the_queue_and_the_echo_resume() {
+        let backend = FakeBackend::default();
+        backend.push_when("[approve me]", Reply::text("keyed"));
+        backend.push(Reply::text("queued"));
+        assert_eq!(backend.next_reply(Some("other")), Reply::text("queued"));
+        assert_eq!(
+            backend.next_reply(Some("please [approve me] now")),
+            Reply::text("keyed")
+        );
+        assert_eq!(
+            backend.next_reply(Some("[approve me]")),
+            Reply::text("Echo: [approve me]")
+        );
+    }
 
     #[test]
     fn words_split_into_chunks_that_rebuild_the_text() {

@@ -135,3 +135,14 @@ impl TestApp {
 pub async fn json(resp: reqwest::Response) -> serde_json::Value {
     resp.json().await.expect("JSON body")
 }
+
+/// `(event, data)` of each frame of a Server-Sent Events body.
+pub fn sse_frames(body: &str) -> Vec<(String, serde_json::Value)> {
+    body.split("\n\n")
+        .filter_map(|block| {
+            let event = block.lines().find_map(|l| l.strip_prefix("event: "))?.to_owned();
+            let data: String = block.lines().filter_map(|l| l.strip_prefix("data: ")).collect();
+            Some((event, serde_json::from_str(&data).ok()?))
+        })
+        .collect()
+}

@@ -5,7 +5,16 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import createClient from "openapi-fetch";
-import { BASE, ORIGIN, SUPPORTED_TOOLKITS, servedSpec, signIn, uniqueTitle } from "./lib/server.mjs";
+import {
+  BASE,
+  ORIGIN,
+  SUPPORTED_TOOLKITS,
+  TOOL_TRIGGERS,
+  connectToolkit,
+  servedSpec,
+  signIn,
+  uniqueTitle,
+} from "./lib/server.mjs";
 import { SPEC, allOperations, conformance, operation } from "./lib/spec.mjs";
 
 const seen = new Set();
@@ -271,6 +280,78 @@ test("data: export, import it back, and the account deletion's confirmation", as
   // Deleting the shared local user would sign out the other suites: only the refusal here.
   failed(await api.DELETE("/auth/me", { body: { confirm: "not-my@address.example" } }), 400, "DELETE /auth/me");
   failed(await anonymous.DELETE("/auth/me", { body: { confirm: "x" } }), 401, "DELETE /auth/me signed out");
+});
+
+test("consent: tool policies, a decision on a pending call, the action log", async () => {
+  requireOperation("GET", "/tool-policies");
+  const policies = ok(await api.GET("/tool-policies"), "GET /tool-policies");
+  assert.ok(["ask_writes", "ask_all", "auto"].includes(policies.mode), policies.mode);
+  // A toolkit nothing else in the suite uses, so no other test sees these rules.
+  const toolkit = { toolkit: "TWITTER" };
+  const tool = { ...toolkit, tool: "TWITTER_CREATION_OF_A_POST" };
+  const rule = ok(
+    await api.PUT("/tool-policies/{toolkit}", { params: { path: toolkit }, body: { policy: "drafts_only" } }),
+    "PUT /tool-policies/{toolkit}",
+  );
+  assert.deepEqual([rule.toolkit, rule.tool, rule.policy], ["TWITTER", null, "drafts_only"]);
+  ok(
+    await api.PUT("/tool-policies/{toolkit}/{tool}", { params: { path: tool }, body: { policy: "never" } }),
+    "PUT /tool-policies/{toolkit}/{tool}",
+  );
+  failed(
+    await api.PUT("/tool-policies/{toolkit}/{tool}", { params: { path: tool }, body: { policy: "drafts_only" } }),
+    400,
+    "drafts_only for one tool",
+  );
+  const rules = ok(await api.GET("/tool-policies"), "GET /tool-policies").rules;
+  assert.equal(rules.filter((r) => r.toolkit === "TWITTER").length, 2);
+  ok(await api.DELETE("/tool-policies/{toolkit}/{tool}", { params: { path: tool } }), "DELETE a tool's rule");
+  ok(await api.DELETE("/tool-policies/{toolkit}", { params: { path: toolkit } }), "DELETE a toolkit's rule");
+  failed(await api.DELETE("/tool-policies/{toolkit}", { params: { path: toolkit } }), 404, "DELETE it again");
+
+  // A call that waits for approval, decided with edited arguments.
+  await connectToolkit("GOOGLETASKS");
+  const { conversation_id } = await conversation();
+  const path = { conversation_id };
+  const sent = await api.POST("/conversations/{conversation_id}/messages", {
+    params: { path },
+    body: { content: `Remind me to buy milk ${TOOL_TRIGGERS.taskThroughTheClient}` },
+    parseAs: "text",
+  });
+  assert.equal(sent.response.status, 200);
+  const asked = parseSse(sent.data).find((e) => e.event === "tool_approval")?.data;
+  assert.ok(asked, `a tool_approval event: ${sent.data}`);
+  const { approvals } = ok(
+    await api.GET("/conversations/{conversation_id}/approvals", { params: { path } }),
+    "GET /conversations/{conversation_id}/approvals",
+  );
+  assert.deepEqual(approvals.map((a) => a.approval_id), [asked.approval_id]);
+  const decision = { params: { path: { conversation_id, approval_id: asked.approval_id } } };
+  const decided = await api.POST("/conversations/{conversation_id}/approvals/{approval_id}", {
+    ...decision,
+    body: { decision: "approve", arguments: { title: "Buy oat milk" } },
+    parseAs: "text",
+  });
+  assert.equal(decided.response.status, 200, `decide: ${decided.response.status} ${JSON.stringify(decided.error)}`);
+  assert.equal(parseSse(decided.data).at(-1)?.event, "last_chunk");
+  failed(
+    await api.POST("/conversations/{conversation_id}/approvals/{approval_id}", { ...decision, body: { decision: "deny" } }),
+    409,
+    "a second decision",
+  );
+
+  const { actions } = ok(
+    await api.GET("/actions", { params: { query: { toolkit: "googletasks", limit: 10 } } }),
+    "GET /actions",
+  );
+  const action = actions.find((a) => a.conversation_id === conversation_id);
+  assert.deepEqual([action.decision, action.outcome, action.arguments], ["edited", "succeeded", { title: "Buy oat milk" }]);
+  const mine = ok(
+    await api.GET("/conversations/{conversation_id}/actions", { params: { path } }),
+    "GET /conversations/{conversation_id}/actions",
+  );
+  assert.deepEqual(mine.actions.map((a) => a.action_id), [action.action_id]);
+  failed(await anonymous.GET("/actions"), 401, "GET /actions signed out");
 });
 
 test("every operation of the spec was exercised through the generated client", () => {

@@ -4,7 +4,7 @@ use crate::cache::{Cached, ToolCache};
 use crate::client::{Http, Replay};
 use crate::config::ComposioConfig;
 use crate::wire;
-use meai_core::model::ToolSpec;
+use meai_core::model::{ToolHints, ToolSpec};
 use meai_core::toolkits::{AccountStatus, ConnectedAccount, ConnectionRequest, ToolkitError, Toolkits};
 use meai_core::{ToolkitSlug, UserId};
 use reqwest::{Method, StatusCode};
@@ -61,7 +61,10 @@ fn spec(t: wire::Tool) -> ToolSpec {
         Value::Object(map) => Value::Object(map),
         _ => json!({"type": "object", "properties": {}}),
     };
+    let hints = ToolHints::from_tags(t.tags.iter().map(String::as_str));
     ToolSpec::new(t.slug, t.description, parameters)
+        .with_hints(hints)
+        .in_toolkit(t.toolkit.slug.to_ascii_uppercase())
 }
 
 impl ComposioToolkits {

@@ -25,6 +25,10 @@ pub struct Tool {
     pub toolkit: ToolkitRef,
     #[serde(default)]
     pub input_parameters: Value,
+    /// Behaviour tags (`readOnlyHint`, `createHint`, `updateHint`, `destructiveHint`, ...) mixed
+    /// with free-form ones.
+    #[serde(default)]
+    pub tags: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]

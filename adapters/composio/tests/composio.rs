@@ -36,11 +36,21 @@ async fn lists_tools_of_toolkits_with_the_latest_versions_and_caches_them() {
         [
             "GMAIL_FETCH_EMAILS",
             "GMAIL_SEND_EMAIL",
+            "GMAIL_CREATE_EMAIL_DRAFT",
             "GMAIL_CREATE_LABEL",
             "NOTION_CREATE_PAGE"
         ]
     );
     assert_eq!(tools[1].parameters["required"], json!(["recipient_email", "body"]));
+    // Composio's behaviour tags become the tools' hints; the toolkit is Composio's, upper-case.
+    assert!(tools[0].hints.is_read_only(), "{:?}", tools[0].hints);
+    assert_eq!(tools[0].hints.idempotent, Some(true));
+    assert_eq!(tools[1].hints.read_only, Some(false), "a send tool writes");
+    assert_eq!(tools[1].hints.open_world, Some(true));
+    assert_eq!(
+        (tools[1].toolkit(), tools[4].toolkit()),
+        ("GMAIL".into(), "NOTION".into())
+    );
     let sent = &fake.requests()[0];
     assert_eq!(
         (sent.method.as_str(), sent.prefix.as_str(), sent.path.as_str()),
@@ -72,7 +82,7 @@ async fn tool_specs_are_fetched_again_after_their_ttl() {
     for _ in 0..3 {
         fake.inject(Fault::server_error(503));
     }
-    assert_eq!(composio.tools(&slugs(&["GMAIL"])).await.unwrap().len(), 3);
+    assert_eq!(composio.tools(&slugs(&["GMAIL"])).await.unwrap().len(), 4);
 }
 
 #[tokio::test]
@@ -174,7 +184,7 @@ async fn server_errors_are_retried_on_reads_but_not_on_executions() {
     fake.add_account("7", "gmail", "ACTIVE");
     fake.inject(Fault::server_error(503));
     fake.inject(Fault::server_error(500));
-    assert_eq!(client(&fake).tools(&slugs(&["GMAIL"])).await.unwrap().len(), 3);
+    assert_eq!(client(&fake).tools(&slugs(&["GMAIL"])).await.unwrap().len(), 4);
     assert_eq!(fake.count("GET", "/tools"), 3);
 
     for _ in 0..3 {

@@ -3,6 +3,7 @@
 mod account;
 mod archive;
 mod memories;
+mod consent;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use meai_core::session::TokenId;
@@ -35,6 +36,8 @@ struct State {
     switches: HashMap<UserId, MemorySwitch>,
     /// Import keys per user, with the conversation each created.
     imports: HashMap<(UserId, String), ConversationId>,
+    /// Tool policies, approvals and the action log.
+    consent: consent::ConsentState,
 }
 
 /// Id sequences, one per table, starting at 1 like the databases'.
@@ -259,6 +262,7 @@ impl ConversationStore for MemoryStore {
         s.conversation(user, id)?;
         s.conversations.remove(&id);
         s.messages.remove(&id);
+        s.consent.conversation_deleted(id);
         Ok(())
     }
 }

@@ -2,7 +2,7 @@
 //! account that becomes usable once activated, and a tool runs only for a user with an active
 //! account of its toolkit (unless that toolkit needs no account, like web search).
 
-use meai_core::model::ToolSpec;
+use meai_core::model::{ToolHints, ToolSpec};
 use meai_core::toolkits::{AccountStatus, ConnectedAccount, ConnectionRequest, ToolkitError, Toolkits};
 use meai_core::{ToolkitSlug, UserId};
 use serde_json::Value;
@@ -82,6 +82,18 @@ impl MockToolkits {
         };
         self.lock().tools.insert(tool.spec.name.clone(), tool);
         self
+    }
+
+    /// A tool with Composio's behaviour tags (`readOnlyHint`, `createHint`, `updateHint`,
+    /// `destructiveHint`, ...) as its hints, as the Composio adapter reads them.
+    pub fn with_tagged_tool(
+        self,
+        spec: ToolSpec,
+        tags: &[&str],
+        handler: impl Fn(&Value) -> Result<Value, ToolkitError> + Send + Sync + 'static,
+    ) -> Self {
+        let hints = ToolHints::from_tags(tags.iter().copied());
+        self.with_tool(spec.with_hints(hints), handler)
     }
 
     /// The toolkit's tools run for everyone, without a connected account.

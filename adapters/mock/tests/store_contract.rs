@@ -5,5 +5,6 @@ async fn store() -> std::sync::Arc<meai_mock::MemoryStore> {
 }
 
 meai_core::store_contract_tests!(store);
+meai_core::consent_store_contract_tests!(store);
 meai_core::message_source_contract_tests!(store);
 meai_core::data_contract_tests!(store);

@@ -5,7 +5,7 @@ use crate::entity::{conversations, memories, messages, pending_logins, toolkit_c
 use crate::error::SqlError;
 use meai_core::*;
 
-fn corrupt(table: &'static str, column: &'static str, value: &str) -> StoreError {
+pub(crate) fn corrupt(table: &'static str, column: &'static str, value: &str) -> StoreError {
     SqlError::CorruptRow {
         table,
         column,

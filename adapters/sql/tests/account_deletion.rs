@@ -8,6 +8,7 @@
 
 mod common;
 
+use meai_core::consent::{ActionCall, Allowed, NewAction, NewApproval, NewPolicyRule, PolicyScope, PolicySetting};
 use meai_core::memory::{VectorIndex, VectorItem, VectorPoint};
 use meai_core::store::*;
 use meai_core::*;
@@ -93,6 +94,31 @@ async fn populated(store: &SqlStore, index: &SqlVectorIndex, email: &str) -> Use
     };
     let key = ImportKey::parse(&format!("test:{email}")).unwrap();
     store.import_conversation(user.id, &key, &imported).await.unwrap();
+    let gmail = ToolkitSlug::parse("GMAIL").unwrap();
+    let rule = NewPolicyRule::new(PolicyScope::Toolkit(gmail), PolicySetting::Ask).unwrap();
+    store.put_tool_policy(user.id, &rule).await.unwrap();
+    let approval = NewApproval {
+        message_id: Some(m.id),
+        call_id: "call_1".into(),
+        toolkit: "GMAIL".into(),
+        tool: "GMAIL_SEND_EMAIL".into(),
+        arguments: serde_json::json!({"to": "bob@example.com"}),
+        summary: "Send an e-mail to bob@example.com".into(),
+        expires_at: None,
+    };
+    store.create_approvals(user.id, c.id, &[approval]).await.unwrap();
+    let call = ActionCall {
+        conversation_id: Some(c.id),
+        message_id: Some(m.id),
+        approval_id: None,
+        toolkit: "GMAIL".into(),
+        tool: "GMAIL_FETCH_EMAILS".into(),
+        arguments: serde_json::json!({"q": "from:bob"}),
+    };
+    store
+        .record_action(user.id, &NewAction::ran(call, Allowed::Auto, Ok(serde_json::json!({"id": "m1"}))))
+        .await
+        .unwrap();
     index
         .upsert(
             "t#2",

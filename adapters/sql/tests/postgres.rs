@@ -28,8 +28,11 @@ async fn ids_are_64_bit() {
             row.try_get_by_index(1).unwrap(),
             row.try_get_by_index(2).unwrap(),
         );
-        let textual = matches!(column.as_str(), "token_id" | "connected_account_id" | "auth_config_id")
-            || column.ends_with("request_id")
+        // `call_id`: the model provider's id of a tool call.
+        let textual = matches!(
+            column.as_str(),
+            "token_id" | "connected_account_id" | "auth_config_id" | "call_id"
+        ) || column.ends_with("request_id")
             || column == "client_message_id";
         if !textual {
             assert_eq!(ty, "bigint", "{table}.{column}");

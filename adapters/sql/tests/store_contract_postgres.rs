@@ -5,5 +5,6 @@
 mod common;
 
 meai_core::store_contract_tests!(common::TempPostgres::new);
+meai_core::consent_store_contract_tests!(common::TempPostgres::new);
 meai_core::message_source_contract_tests!(common::TempPostgres::new);
 meai_core::data_contract_tests!(common::TempPostgres::new);

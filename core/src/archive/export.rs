@@ -2,8 +2,11 @@
 //! through the store, so memory stays bounded however much a person has.
 
 use super::format::*;
+use crate::consent::{ActionFilter, ActionOutcome, ActionRecord, PolicyRule};
 use crate::store::Store;
-use crate::{ConversationId, MemoryFact, MemoryId, Message, MessageId, Page, StoreError, UserId};
+use crate::{
+    ActionId, ConversationId, MemoryFact, MemoryId, Message, MessageId, Page, StoreError, ToolPolicyId, UserId,
+};
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use serde::Serialize;
 use std::sync::Arc;
@@ -186,6 +189,81 @@ impl ExportSection for Connections {
     }
 }
 
+fn policy_json(r: &PolicyRule) -> Result<String, ExportError> {
+    json(&ExportedToolPolicy {
+        toolkit: r.scope.toolkit().as_str().to_owned(),
+        tool: r.scope.tool().map(|t| t.as_str().to_owned()),
+        policy: r.setting.as_str().to_owned(),
+        updated_at: r.updated_at,
+    })
+}
+
+struct ToolPolicies(Arc<dyn Store>);
+
+impl ExportSection for ToolPolicies {
+    fn name(&self) -> &'static str {
+        "tool_policies"
+    }
+
+    fn produce(&self, user: UserId) -> Fragments {
+        let store = self.0.clone();
+        let fetch = move |before: Option<ToolPolicyId>| {
+            let store = store.clone();
+            async move {
+                let page = Page {
+                    limit: Some(PAGE),
+                    before,
+                };
+                store.list_tool_policies(user, page).await
+            }
+        };
+        pages(fetch, |r: &PolicyRule| r.id, policy_json)
+    }
+}
+
+fn action_json(a: &ActionRecord) -> Result<String, ExportError> {
+    json(&ExportedAction {
+        action_id: a.id.0,
+        conversation_id: a.call.conversation_id.map(|c| c.0),
+        message_id: a.call.message_id.map(|m| m.0),
+        approval_id: a.call.approval_id.map(|a| a.0),
+        toolkit: a.call.toolkit.clone(),
+        tool: a.call.tool.clone(),
+        arguments: a.call.arguments.clone(),
+        decision: a.decision.as_str().to_owned(),
+        outcome: a.outcome.as_str().to_owned(),
+        error: match &a.outcome {
+            ActionOutcome::Failed(e) => Some(e.clone()),
+            _ => None,
+        },
+        provider_ids: a.provider_ids.clone(),
+        created_at: a.created_at,
+    })
+}
+
+struct Actions(Arc<dyn Store>);
+
+impl ExportSection for Actions {
+    fn name(&self) -> &'static str {
+        "actions"
+    }
+
+    fn produce(&self, user: UserId) -> Fragments {
+        let store = self.0.clone();
+        let fetch = move |before: Option<ActionId>| {
+            let store = store.clone();
+            async move {
+                let page = Page {
+                    limit: Some(PAGE),
+                    before,
+                };
+                store.list_actions(user, &ActionFilter::default(), page).await
+            }
+        };
+        pages(fetch, |a: &ActionRecord| a.id, action_json)
+    }
+}
+
 fn message_json(m: &Message) -> Result<String, ExportError> {
     json(&ExportedMessage {
         message_id: m.id.0,
@@ -272,13 +350,15 @@ pub struct Export {
 
 impl Export {
     /// The sections this build knows (profile, memory settings, memories, toolkit connections,
-    /// conversations with every message).
+    /// tool policies, the action log, conversations with every message).
     pub fn new(store: Arc<dyn Store>) -> Self {
         let sections: Vec<Arc<dyn ExportSection>> = vec![
             Arc::new(Profile(store.clone())),
             Arc::new(MemorySettings(store.clone())),
             Arc::new(Memories(store.clone())),
             Arc::new(Connections(store.clone())),
+            Arc::new(ToolPolicies(store.clone())),
+            Arc::new(Actions(store.clone())),
             Arc::new(Conversations(store)),
         ];
         Self {

@@ -68,6 +68,36 @@ pub struct ExportedMessage {
     pub created_at: DateTime<Utc>,
 }
 
+/// A person's rule for a toolkit (`tool` null) or one tool.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportedToolPolicy {
+    pub toolkit: String,
+    pub tool: Option<String>,
+    /// `auto`, `ask`, `never` or `drafts_only`.
+    pub policy: String,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// An entry of the action log: a tool call the assistant made (or was refused) on the
+/// person's accounts. Arguments are as recorded: secrets already redacted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportedAction {
+    pub action_id: i64,
+    pub conversation_id: Option<i64>,
+    pub message_id: Option<i64>,
+    pub approval_id: Option<i64>,
+    pub toolkit: String,
+    pub tool: String,
+    pub arguments: serde_json::Value,
+    /// `auto`, `approved`, `edited`, `denied` or `expired`.
+    pub decision: String,
+    /// `succeeded`, `failed` or `not_run`.
+    pub outcome: String,
+    pub error: Option<String>,
+    pub provider_ids: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
 /// A conversation with every message, oldest first. `messages` is the last key, so a writer
 /// can stream them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

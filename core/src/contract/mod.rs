@@ -5,5 +5,6 @@
 //! backend is missing fails the case, naming what to start (see `meai_testkit::need`).
 
 pub mod data;
+pub mod consent;
 pub mod source;
 pub mod store;

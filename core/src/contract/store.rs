@@ -30,7 +30,7 @@ macro_rules! store_contract_tests {
 
 static SEQ: AtomicU64 = AtomicU64::new(0);
 
-async fn user(store: &dyn Store) -> User {
+pub(super) async fn user(store: &dyn Store) -> User {
     let n = SEQ.fetch_add(1, Ordering::Relaxed);
     let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
     let profile = NewUser {
@@ -46,7 +46,7 @@ fn title(s: &str) -> Title {
     Title::parse(s).unwrap()
 }
 
-async fn conv(store: &dyn Store, u: UserId, t: &str) -> Conversation {
+pub(super) async fn conv(store: &dyn Store, u: UserId, t: &str) -> Conversation {
     store
         .create_conversation(u, Some(&title(t)))
         .await
@@ -65,7 +65,7 @@ async fn tick() {
     tokio::time::sleep(std::time::Duration::from_millis(15)).await;
 }
 
-fn assert_not_found<T: std::fmt::Debug>(r: Result<T, StoreError>, what: &str) {
+pub(super) fn assert_not_found<T: std::fmt::Debug>(r: Result<T, StoreError>, what: &str) {
     assert!(
         matches!(r, Err(StoreError::NotFound)),
         "{what}: expected NotFound, got {r:?}"

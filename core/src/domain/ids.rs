@@ -36,3 +36,15 @@ id_type!(
     /// A memory's database id (a durable fact about the person).
     MemoryId
 );
+id_type!(
+    /// A pending (or decided) approval of a tool call.
+    ApprovalId
+);
+id_type!(
+    /// An entry of the action log.
+    ActionId
+);
+id_type!(
+    /// A person's tool policy rule.
+    ToolPolicyId
+);

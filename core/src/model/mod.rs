@@ -21,4 +21,4 @@ pub use error::ModelError;
 pub use event::{ChatEvent, ChatStream, FinishReason};
 pub use message::ChatMessage;
 pub use request::ChatRequest;
-pub use tool::{ToolCall, ToolSpec};
+pub use tool::{ToolCall, ToolHints, ToolSpec, toolkit_of};

@@ -6,6 +6,8 @@
 
 mod account;
 mod archive;
+mod actions;
+mod approvals;
 mod connections;
 mod conversations;
 mod error;
@@ -13,10 +15,13 @@ mod logins;
 mod memories;
 mod messages;
 mod revocations;
+mod tool_policies;
 mod users;
 
 pub use account::{AccountStore, Removed};
 pub use archive::{ArchiveStore, ImportKey, Imported, ImportedConversation, ImportedMessage};
+pub use actions::ActionStore;
+pub use approvals::ApprovalStore;
 pub use connections::ConnectionStore;
 pub use conversations::ConversationStore;
 pub use error::StoreError;
@@ -24,6 +29,7 @@ pub use logins::LoginStore;
 pub use memories::{MemoryFactStore, Remembered};
 pub use messages::MessageStore;
 pub use revocations::RevocationStore;
+pub use tool_policies::ToolPolicyStore;
 pub use users::UserStore;
 
 /// The whole persistence port, as one object.
@@ -38,6 +44,9 @@ pub trait Store:
     + MemoryFactStore
     + ArchiveStore
     + AccountStore
+    + ToolPolicyStore
+    + ApprovalStore
+    + ActionStore
     + Send
     + Sync
     + 'static

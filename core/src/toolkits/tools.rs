@@ -96,6 +96,10 @@ impl ToolExecutor for ToolkitTools {
         Ok(tools)
     }
 
+    async fn available(&self, user: UserId) -> Result<Vec<ToolSpec>, ToolError> {
+        self.all_tools(user).await
+    }
+
     #[tracing::instrument(skip_all, fields(user_id = %user, tool = %call.name))]
     async fn execute(&self, user: UserId, call: &ToolCall) -> Result<String, ToolError> {
         // Only tools of the user's active toolkits run, whatever the model asks for.

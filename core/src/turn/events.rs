@@ -1,7 +1,10 @@
 //! What a run tells its listeners. The names and payloads are the Socket.IO contract's
-//! (`tool`, `assistant`, `error`, `last_chunk`); the SSE endpoint reuses them.
+//! (`tool`, `assistant`, `error`, `last_chunk`, plus `tool_approval`); the SSE endpoint reuses
+//! them.
 
+use crate::{ApprovalId, ConversationId};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 /// One thing that happened during an assistant turn.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -11,6 +14,17 @@ pub enum TurnEvent {
     Tool { content: String },
     /// A chunk of the answer's text.
     Assistant { content: String },
+    /// A tool call waits for the person's decision (`tool_decision`, or a plain "yes"); the run
+    /// ends right after, with `last_chunk`, and the decision starts a new one.
+    ToolApproval {
+        approval_id: ApprovalId,
+        conversation_id: ConversationId,
+        toolkit: String,
+        tool: String,
+        /// As the model asked (what approving runs, unless edited).
+        arguments: Value,
+        summary: String,
+    },
     /// Why the turn could not finish normally. Always followed by [`TurnEvent::LastChunk`].
     Error { error: String },
     /// The end of the turn: every run ends with exactly one. `stopped` is set when a `stop`
@@ -24,6 +38,7 @@ impl TurnEvent {
         match self {
             Self::Tool { .. } => "tool",
             Self::Assistant { .. } => "assistant",
+            Self::ToolApproval { .. } => "tool_approval",
             Self::Error { .. } => "error",
             Self::LastChunk { .. } => "last_chunk",
         }

@@ -8,7 +8,9 @@
 //!    ([`Recall`], optional), the latest messages;
 //! 3. one streamed model call per step; tool calls are announced (`tool` events), run in
 //!    parallel ([`ToolExecutor`], optional), stored as `Tool` messages `[TOOL_SLUG] result` and
-//!    fed back, up to [`TurnSettings::max_steps`];
+//!    fed back, up to [`TurnSettings::max_steps`]; calls the person's policies do not let run
+//!    at once are stored as approvals and the run ends asking for a decision (`gate`), which
+//!    later starts a new run ([`Turns::decide`], or a plain "yes");
 //! 4. the answer is stored; an interrupted one is stored as far as it got, marked
 //!    ([`STOPPED_MARK`], [`FAILED_MARK`]); the run always ends with `last_chunk`;
 //! 5. then, in the background: title and summary, and memories extracted in that same call
@@ -16,7 +18,9 @@
 
 mod background;
 mod context;
+mod decide;
 mod events;
+mod gate;
 mod run;
 mod runs;
 mod service;

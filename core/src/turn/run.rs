@@ -6,13 +6,13 @@
 //! [`FAILED_MARK`] after a provider error. Nothing is stored when nothing was streamed.
 
 use super::background;
+use super::gate::{Gate, Ran, Resume};
 use super::service::Deps;
-use super::step::{self, Step, StopSignal, publish};
+use super::step::{self, Step, publish};
 use super::{RunWriter, TurnEvent, context};
 use crate::memory::Recalled;
-use crate::model::{ChatMessage, ChatModel, ChatRequest, ToolCall};
+use crate::model::{ChatMessage, ChatModel, ChatRequest};
 use crate::{Conversation, Message, MessageKind, NewMessage, Page, UserId};
-use futures::future::{Either, join_all, select};
 use std::sync::Arc;
 
 /// Appended to an answer cut short by `stop`.
@@ -36,6 +36,8 @@ pub(super) struct Turn {
     pub user: UserId,
     pub conversation: Conversation,
     pub human: Message,
+    /// A decision run's continuation ([`super::decide`]).
+    pub resume: Option<Resume>,
 }
 
 impl Turn {
@@ -95,9 +97,14 @@ impl Turn {
             before: None,
         };
         let history = d.store.list_messages(self.user, self.conversation.id, page);
-        let (tools, recalled, history) = futures::join!(tools, recalled, history);
+        let gate = Gate::load(d, self.user);
+        let (tools, recalled, history, gate) = futures::join!(tools, recalled, history, gate);
+        let tools = gate.offered(tools, self.resume.as_ref());
         let history = match history {
-            Ok(h) => h,
+            Ok(h) => match &self.resume {
+                Some(resume) => resume.history(h),
+                None => h,
+            },
             Err(e) => {
                 tracing::error!(error = %e, "could not read the conversation");
                 publish(
@@ -118,6 +125,7 @@ impl Turn {
             &recalled.messages,
             &history,
         );
+        messages.extend(self.resume.iter().flat_map(|r| r.messages.iter().cloned()));
         let mut text = String::new();
         for _ in 0..d.settings.max_steps {
             let request = ChatRequest::new(messages.clone()).with_tools(tools.clone());
@@ -129,9 +137,11 @@ impl Turn {
                 }
                 Step::ToolCalls(calls) => {
                     messages.push(ChatMessage::assistant_with_tools(&text[step_start..], calls.clone()));
-                    match self.run_tools(&calls, &stop).await {
-                        Some(results) => messages.extend(results),
-                        None => return self.interrupted(text, Outcome::Stopped).await,
+                    match self.run_tools(&calls, &stop, &gate, &tools).await {
+                        Ran::Results(results) => messages.extend(results),
+                        Ran::Asked(approvals) => return self.ask(text, &approvals).await,
+                        Ran::Stopped => return self.interrupted(text, Outcome::Stopped).await,
+                        Ran::Failed => return self.interrupted(text, Outcome::Failed).await,
                     }
                 }
                 Step::Failed(e) => {
@@ -151,48 +161,6 @@ impl Turn {
         self.interrupted(text, Outcome::Failed).await
     }
 
-    /// Runs the calls in parallel, announcing each and persisting its result; `None` when a
-    /// stop request came first.
-    async fn run_tools(&self, calls: &[ToolCall], stop: &StopSignal) -> Option<Vec<ChatMessage>> {
-        for call in calls {
-            publish(
-                &*self.writer,
-                TurnEvent::Tool {
-                    content: format!("Using {}", call.name),
-                },
-            )
-            .await;
-        }
-        let all = join_all(calls.iter().map(|call| self.run_tool(call)));
-        match select(Box::pin(all), stop.clone()).await {
-            Either::Left((results, _)) => Some(results),
-            Either::Right(_) => None,
-        }
-    }
-
-    async fn run_tool(&self, call: &ToolCall) -> ChatMessage {
-        let result = match &self.deps.tools {
-            Some(tools) => match tools.execute(self.user, call).await {
-                Ok(out) => out,
-                Err(e) => {
-                    tracing::warn!(tool = %call.name, error = %e, "tool failed");
-                    format!("error: {e}")
-                }
-            },
-            None => format!("error: unknown tool {}", call.name),
-        };
-        let labelled = format!("[{}] {result}", call.name.to_uppercase());
-        publish(
-            &*self.writer,
-            TurnEvent::Tool {
-                content: labelled.clone(),
-            },
-        )
-        .await;
-        self.persist(MessageKind::Tool, labelled).await;
-        ChatMessage::tool_result(call, result)
-    }
-
     async fn interrupted(&self, text: String, outcome: Outcome) -> Outcome {
         if !text.trim().is_empty() {
             let mark = if outcome == Outcome::Stopped {
@@ -205,7 +173,7 @@ impl Turn {
         outcome
     }
 
-    async fn persist(&self, kind: MessageKind, content: String) {
+    pub(super) async fn persist(&self, kind: MessageKind, content: String) {
         if kind == MessageKind::Ai && content.is_empty() {
             return;
         }

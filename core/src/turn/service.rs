@@ -1,7 +1,9 @@
 //! The `Turns` use case: start a turn, attach to its run, stop it.
 
+use super::decide;
 use super::run::{Turn, replay_stored_reply};
 use super::{Attachment, MemoryKeeper, Recall, RunEvent, RunId, RunRegistry, ToolExecutor, TurnSettings};
+use crate::consent::Consent;
 use crate::model::ChatModel;
 use crate::{ClientMessageId, ConversationId, CoreError, Message, MessageKind, NewMessage, Page, Store, UserId};
 use futures::future::BoxFuture;
@@ -20,7 +22,8 @@ pub struct TurnRequest {
 /// gets the run's events from its start; other listeners [`Turns::attach`] to the run.
 pub struct StartedTurn {
     pub run: RunId,
-    /// The stored human message.
+    /// The human message the run answers (the stored new one; for a decision, the one whose
+    /// turn asked).
     pub human: Message,
     /// Every event of the run, from the first.
     pub events: BoxStream<'static, RunEvent>,
@@ -50,12 +53,13 @@ pub(super) struct Deps {
     pub recall: Option<Arc<dyn Recall>>,
     pub memories: Option<Arc<dyn MemoryKeeper>>,
     pub settings: TurnSettings,
+    pub consent: Consent,
 }
 
 /// The assistant turn, for one signed-in user at a time. Built with [`Turns::builder`].
 #[derive(Clone)]
 pub struct Turns {
-    deps: Arc<Deps>,
+    pub(super) deps: Arc<Deps>,
 }
 
 /// Wires [`Turns`]: the store, the run registry and the settings are required; the model, the
@@ -89,6 +93,13 @@ impl TurnsBuilder {
         self
     }
 
+    /// Approval policies and their ports (default: [`Consent::default`], which asks before
+    /// any tool not declared read-only).
+    pub fn consent(mut self, consent: Consent) -> Self {
+        self.deps.consent = consent;
+        self
+    }
+
     /// A (cheaper) model for titles and summaries.
     pub fn summary_model(mut self, model: Option<String>) -> Self {
         self.deps.summary_model = model;
@@ -114,6 +125,7 @@ impl Turns {
                 recall: None,
                 memories: None,
                 settings,
+                consent: Consent::default(),
             },
         }
     }
@@ -146,6 +158,8 @@ impl Turns {
             .await
             .map_err(CoreError::store("Conversation"))?;
         let writer = d.runs.begin(conversation, user).await.map_err(CoreError::from)?;
+        // Calls waiting for a decision: a plain "yes" approves them, anything else declines them.
+        let approving = decide::answer_pending(d, user, conversation, content).await?;
         // Durable before anything else happens: even if the model fails, the question is kept.
         // (On error the writer is dropped, which ends the run.)
         let message = NewMessage {
@@ -177,12 +191,17 @@ impl Turns {
                 work: Box::pin(replay_stored_reply(deps, writer, user, replayed)),
             });
         }
+        if !approving.is_empty() {
+            let decided = decide::approve_all(d, user, approving).await;
+            return Ok(decide::settlement(deps, writer, events, user, conv, human, decided));
+        }
         let turn = Turn {
             deps,
             writer,
             user,
             conversation: conv,
             human: human.clone(),
+            resume: None,
         };
         Ok(StartedTurn {
             run,

@@ -32,6 +32,13 @@ pub trait ToolExecutor: Send + Sync + 'static {
         self.tools_for(user).await
     }
 
+    /// Every tool the user may use right now, unranked: where a decision looks up the tool's
+    /// schema, and where the policy endpoints list effective policies. The default is
+    /// [`ToolExecutor::tools_for`].
+    async fn available(&self, user: UserId) -> Result<Vec<ToolSpec>, ToolError> {
+        self.tools_for(user).await
+    }
+
     /// Runs one call for the user; the result text is fed back to the model.
     async fn execute(&self, user: UserId, call: &ToolCall) -> Result<String, ToolError>;
 }

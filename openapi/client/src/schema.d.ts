@@ -609,6 +609,172 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/conversations/{conversation_id}/approvals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Pending approvals of a conversation
+         * @description Tool calls the assistant asked to make that wait for the person's decision, oldest first.
+         *     Those past their expiry are denied first and not listed. 404 when the conversation does
+         *     not exist or is someone else's.
+         */
+        get: operations["listApprovals"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/conversations/{conversation_id}/approvals/{approval_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Decide a pending tool call
+         * @description `approve` runs the call (with `arguments` instead of the model's, when given: they must
+         *     match the tool's input schema, else 400), `deny` skips it; `always_allow` also lets the
+         *     tool run without asking from now on. Then the model is told what happened and its answer
+         *     streams as Server-Sent Events, exactly like `POST /conversations/{conversation_id}/messages`.
+         *     A decision is applied once: 409 when the approval was already decided (or expired), or
+         *     while a reply is being generated in the conversation; 404 for an unknown approval.
+         */
+        post: operations["decideApproval"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/tool-policies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Tool policies
+         * @description The operator's default (`ask_writes`: tools declared read-only run at once, every other
+         *     tool asks; `ask_all`; `auto`), the person's rules (a tool's rule wins over its toolkit's),
+         *     and the effective policy of every tool of their connected toolkits.
+         */
+        get: operations["getToolPolicies"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/tool-policies/{toolkit}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set a toolkit's policy
+         * @description `auto`, `ask` or `never` for every tool of the toolkit without a rule of its own, or
+         *     `drafts_only`: its send tools are never offered, its draft tools run at once. 400 for an
+         *     invalid toolkit slug.
+         */
+        put: operations["setToolkitPolicy"];
+        post?: never;
+        /**
+         * Remove a toolkit's policy
+         * @description Its tools are back to the default. 404 when the toolkit has no rule.
+         */
+        delete: operations["clearToolkitPolicy"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/tool-policies/{toolkit}/{tool}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set a tool's policy
+         * @description `auto` (e.g. "always allow"), `ask` or `never` for one tool; it wins over the toolkit's
+         *     rule. 400 for `drafts_only` (a toolkit setting) or an invalid name.
+         */
+        put: operations["setToolPolicy"];
+        post?: never;
+        /**
+         * Remove a tool's policy
+         * @description The tool is back to its toolkit's rule, or the default. 404 when the tool has no rule.
+         */
+        delete: operations["clearToolPolicy"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/actions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The action log
+         * @description Every tool call executed on the person's accounts, and every one declined or expired,
+         *     newest first: what ran, with which arguments (secrets redacted), how it was allowed, the
+         *     outcome and the provider's ids. `limit` (1-1000, default 100), `before` (an `action_id`:
+         *     older entries), `toolkit` and `conversation_id` filter. Entries stay when their
+         *     conversation is deleted.
+         */
+        get: operations["listActions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/conversations/{conversation_id}/actions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The action log of a conversation
+         * @description Like `GET /actions?conversation_id=...`: what the assistant did (or was refused) in this
+         *     conversation, newest first, also after the conversation was deleted (then it is the only
+         *     way to see it); another person's conversation lists nothing.
+         */
+        get: operations["listConversationActions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -629,6 +795,140 @@ export interface components {
             toolkits_configured: boolean;
             /** @description The vector index the person's vectors were removed from (`local`, `chroma`, `qdrant`). */
             vector_index: string;
+        };
+        /**
+         * @description How the call came to run, or why it did not: `auto` (its policy let it), `approved`,
+         *     `edited` (approved with the person's arguments), `denied`, `expired`.
+         * @enum {string}
+         */
+        ActionDecisionValue: "auto" | "approved" | "edited" | "denied" | "expired";
+        /**
+         * ActionList
+         * @description Entries of the action log, newest first.
+         */
+        ActionList: {
+            actions: components["schemas"]["ActionOut"][];
+        };
+        /**
+         * ActionOut
+         * @description One entry of the action log.
+         * @example {
+         *       "action_id": 5,
+         *       "user_id": 1,
+         *       "conversation_id": 42,
+         *       "message_id": 7,
+         *       "approval_id": 12,
+         *       "toolkit": "GMAIL",
+         *       "tool": "GMAIL_SEND_EMAIL",
+         *       "arguments": {
+         *         "recipient_email": "bob@example.com",
+         *         "subject": "Lunch",
+         *         "body": "Friday at noon?"
+         *       },
+         *       "decision": "approved",
+         *       "outcome": "succeeded",
+         *       "error": null,
+         *       "provider_ids": {
+         *         "id": "18c2a4f0",
+         *         "threadId": "18c2a4e9"
+         *       },
+         *       "created_at": "2025-05-01T09:42:00+00:00"
+         *     }
+         */
+        ActionOut: {
+            /** Format: int64 */
+            action_id: number;
+            /** Format: int64 */
+            user_id: number;
+            /**
+             * Format: int64
+             * @description Kept when the conversation is deleted.
+             */
+            conversation_id?: number | null;
+            /**
+             * Format: int64
+             * @description The person's message whose turn made the call.
+             */
+            message_id?: number | null;
+            /**
+             * Format: int64
+             * @description The approval it was decided by, if it asked.
+             */
+            approval_id?: number | null;
+            toolkit: string;
+            tool: string;
+            /** @description As executed, secrets and tokens redacted. */
+            arguments: unknown;
+            decision: components["schemas"]["ActionDecisionValue"];
+            outcome: components["schemas"]["ActionOutcomeValue"];
+            /** @description Why it failed. */
+            error?: string | null;
+            /**
+             * @description Identifiers the provider returned (message id, event id, link...), by their place in the
+             *     result.
+             */
+            provider_ids: unknown;
+            /** Format: date-time */
+            created_at: string;
+        };
+        /**
+         * @description `succeeded`, `failed` (see `error`), or `not_run` (denied or expired).
+         * @enum {string}
+         */
+        ActionOutcomeValue: "succeeded" | "failed" | "not_run";
+        /**
+         * @description Run the call, or not.
+         * @enum {string}
+         */
+        ApprovalDecision: "approve" | "deny";
+        /**
+         * ApprovalList
+         * @description The conversation's pending approvals, oldest first.
+         */
+        ApprovalList: {
+            approvals: components["schemas"]["ApprovalOut"][];
+        };
+        /**
+         * @description The operator's default (`TOOL_APPROVAL`).
+         * @enum {string}
+         */
+        ApprovalModeValue: "ask_writes" | "ask_all" | "auto";
+        /**
+         * ApprovalOut
+         * @description A tool call waiting for the person's decision.
+         * @example {
+         *       "approval_id": 12,
+         *       "conversation_id": 42,
+         *       "toolkit": "GMAIL",
+         *       "tool": "GMAIL_SEND_EMAIL",
+         *       "arguments": {
+         *         "recipient_email": "bob@example.com",
+         *         "subject": "Lunch",
+         *         "body": "Friday at noon?"
+         *       },
+         *       "summary": "GMAIL: send email (recipient_email: bob@example.com, subject: Lunch, body: Friday at noon?)",
+         *       "created_at": "2025-05-01T09:41:00+00:00",
+         *       "expires_at": "2025-05-02T09:41:00+00:00"
+         *     }
+         */
+        ApprovalOut: {
+            /** Format: int64 */
+            approval_id: number;
+            /** Format: int64 */
+            conversation_id: number;
+            toolkit: string;
+            tool: string;
+            /** @description The call's arguments, as the model gave them (what approving runs, unless edited). */
+            arguments: unknown;
+            /** @description What the call would do, in one line. */
+            summary: string;
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When it is denied if nobody decides; null: never.
+             */
+            expires_at?: string | null;
         };
         /**
          * BearerToken
@@ -712,6 +1012,21 @@ export interface components {
             /** @description The new title (required). */
             title?: string;
         };
+        /**
+         * DecideApproval
+         * @description A person's decision on a pending tool call (the REST body, and the `tool_decision` event's
+         *     payload besides its `approval_id`).
+         */
+        DecideApproval: {
+            decision: components["schemas"]["ApprovalDecision"];
+            /**
+             * @description With `approve`: arguments to run the call with instead of the model's (a JSON object,
+             *     checked against the tool's input schema).
+             */
+            arguments?: unknown;
+            /** @description With `approve`: also let this tool run without asking from now on. */
+            always_allow?: boolean;
+        };
         /** DeleteAccount */
         DeleteAccount: {
             /**
@@ -739,6 +1054,17 @@ export interface components {
             message: string;
         };
         /**
+         * EffectivePolicyOut
+         * @description A tool the person can use now, and how its calls run.
+         */
+        EffectivePolicyOut: {
+            toolkit: string;
+            tool: string;
+            policy: components["schemas"]["ToolPolicyValue"];
+            source: components["schemas"]["ToolPolicySource"];
+            hints: components["schemas"]["ToolHintsOut"];
+        };
+        /**
          * ExportDocument
          * @description The export document's schema (documentation of `meai_core::archive::format`, version 1).
          */
@@ -759,6 +1085,10 @@ export interface components {
             memories: components["schemas"]["MemoryOut"][];
             /** @description State only: never credentials or account ids. */
             toolkit_connections: components["schemas"]["ExportedConnection"][];
+            /** @description The person's rules for toolkits and tools. */
+            tool_policies: components["schemas"]["PolicyRuleOut"][];
+            /** @description What the assistant did (or was refused) on the person's accounts, newest first. */
+            actions: components["schemas"]["ActionOut"][];
             /** @description Every conversation with every message, oldest first. */
             conversations: components["schemas"]["ExportedConversation"][];
         };
@@ -1001,6 +1331,28 @@ export interface components {
             title?: string;
         };
         /**
+         * PoliciesOut
+         * @description The operator's default, the person's rules, and the policy of each tool they can use now.
+         */
+        PoliciesOut: {
+            mode: components["schemas"]["ApprovalModeValue"];
+            rules: components["schemas"]["PolicyRuleOut"][];
+            /** @description Empty without connected toolkits (or while Composio is unreachable). */
+            tools: components["schemas"]["EffectivePolicyOut"][];
+        };
+        /**
+         * PolicyRuleOut
+         * @description A rule the person set.
+         */
+        PolicyRuleOut: {
+            toolkit: string;
+            /** @description Null for a rule of the whole toolkit. */
+            tool?: string | null;
+            policy: components["schemas"]["ToolPolicySetting"];
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /**
          * SearchResult
          * @description A message matching the search, with its conversation and how it ranked.
          */
@@ -1053,6 +1405,13 @@ export interface components {
             client_message_id?: string;
         };
         /**
+         * SetPolicy
+         * @description A new setting.
+         */
+        SetPolicy: {
+            policy: components["schemas"]["ToolPolicySetting"];
+        };
+        /**
          * Status
          * @description A probe's answer.
          */
@@ -1069,10 +1428,11 @@ export interface components {
         };
         /**
          * StreamEvent
-         * @description One event of the answer. The SSE `event:` field names it (`tool`, `assistant`, `error`,
-         *     `last_chunk`), `id:` is `seq`, and `data:` is this object with only the fields of that event:
-         *     `tool`/`assistant` have `role` and `content`, `error` has `error`, `last_chunk` has
-         *     `last_chunk: true` and `stopped`.
+         * @description One event of the answer. The SSE `event:` field names it (`tool`, `assistant`,
+         *     `tool_approval`, `error`, `last_chunk`), `id:` is `seq`, and `data:` is this object with only
+         *     the fields of that event: `tool`/`assistant` have `role` and `content`, `tool_approval` has
+         *     `approval_id`, `toolkit`, `tool`, `arguments` and `summary`, `error` has `error`, `last_chunk`
+         *     has `last_chunk: true` and `stopped`.
          * @example {
          *       "seq": 3,
          *       "conversation_id": 42,
@@ -1098,6 +1458,20 @@ export interface components {
             last_chunk?: boolean;
             /** @description On `last_chunk`: the answer was cut short by a stop request. */
             stopped?: boolean;
+            /**
+             * Format: int64
+             * @description On `tool_approval`: the pending approval to decide
+             *     (`POST /conversations/{conversation_id}/approvals/{approval_id}`).
+             */
+            approval_id?: number;
+            /** @description On `tool_approval`: the toolkit of the tool. */
+            toolkit?: string;
+            /** @description On `tool_approval`: the tool the assistant wants to call. */
+            tool?: string;
+            /** @description On `tool_approval`: the call's arguments, as the model gave them. */
+            arguments?: unknown;
+            /** @description On `tool_approval`: what the call would do, in one line. */
+            summary?: string;
         };
         /**
          * SyncOut
@@ -1111,6 +1485,32 @@ export interface components {
             /** Format: date-time */
             last_synced_at?: string | null;
         };
+        /**
+         * ToolHintsOut
+         * @description What a tool says about its effects (MCP-style hints; null: not said).
+         */
+        ToolHintsOut: {
+            read_only?: boolean | null;
+            destructive?: boolean | null;
+            idempotent?: boolean | null;
+            open_world?: boolean | null;
+        };
+        /**
+         * @description A person's setting: `drafts_only` (toolkits only) never offers the toolkit's send tools and
+         *     runs its draft tools at once.
+         * @enum {string}
+         */
+        ToolPolicySetting: "auto" | "ask" | "never" | "drafts_only";
+        /**
+         * @description Where a tool's policy comes from.
+         * @enum {string}
+         */
+        ToolPolicySource: "default" | "toolkit" | "tool";
+        /**
+         * @description How a tool's calls run.
+         * @enum {string}
+         */
+        ToolPolicyValue: "auto" | "ask" | "never";
         /**
          * ToolkitConnectionOut
          * @description The user's connection of a toolkit.
@@ -3664,6 +4064,734 @@ export interface operations {
             };
             /** @description The file is larger than `IMPORT_MAX_BYTES`. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The server failed; details are in its logs, never in the response. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description A dependency (e.g. the database) is unavailable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    listApprovals: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The conversation's id. */
+                conversation_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ApprovalList"];
+                };
+            };
+            /** @description The request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description No valid session. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The resource does not exist or belongs to someone else. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The server failed; details are in its logs, never in the response. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description A dependency (e.g. the database) is unavailable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    decideApproval: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The conversation's id. */
+                conversation_id: number;
+                /** @description The approval's id (from `tool_approval` or the list of pending approvals). */
+                approval_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["DecideApproval"];
+            };
+        };
+        responses: {
+            /**
+             * @description The answer as `text/event-stream`; the stream ends after `last_chunk`. The answer keeps
+             *     being generated (and stored) if the client goes away; stop it with
+             *     `POST /conversations/{id}/stop`.
+             */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": components["schemas"]["StreamEvent"][];
+                };
+            };
+            /** @description The request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description No valid session. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The resource does not exist or belongs to someone else. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /**
+             * @description A limit was reached (messages per minute, or answers being generated at once): retry
+             *     after `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    "RETRY-AFTER": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The server failed; details are in its logs, never in the response. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description A dependency (e.g. the database) is unavailable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    getToolPolicies: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["PoliciesOut"];
+                };
+            };
+            /** @description The request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description No valid session. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The resource does not exist or belongs to someone else. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The server failed; details are in its logs, never in the response. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description A dependency (e.g. the database) is unavailable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    setToolkitPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The toolkit, e.g. `GMAIL` (any case). */
+                toolkit: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["SetPolicy"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["PolicyRuleOut"];
+                };
+            };
+            /** @description The request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description No valid session. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The resource does not exist or belongs to someone else. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The server failed; details are in its logs, never in the response. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description A dependency (e.g. the database) is unavailable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    clearToolkitPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The toolkit, e.g. `GMAIL` (any case). */
+                toolkit: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Done"];
+                };
+            };
+            /** @description The request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description No valid session. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The resource does not exist or belongs to someone else. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The server failed; details are in its logs, never in the response. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description A dependency (e.g. the database) is unavailable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    setToolPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The tool's toolkit, e.g. `GMAIL` (any case). */
+                toolkit: string;
+                /** @description The tool, e.g. `GMAIL_SEND_EMAIL`. */
+                tool: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["SetPolicy"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["PolicyRuleOut"];
+                };
+            };
+            /** @description The request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description No valid session. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The resource does not exist or belongs to someone else. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The server failed; details are in its logs, never in the response. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description A dependency (e.g. the database) is unavailable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    clearToolPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The tool's toolkit, e.g. `GMAIL` (any case). */
+                toolkit: string;
+                /** @description The tool, e.g. `GMAIL_SEND_EMAIL`. */
+                tool: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Done"];
+                };
+            };
+            /** @description The request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description No valid session. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The resource does not exist or belongs to someone else. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The server failed; details are in its logs, never in the response. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description A dependency (e.g. the database) is unavailable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    listActions: {
+        parameters: {
+            query?: {
+                /** @description Page size (1-1000, default 100). */
+                limit?: number;
+                /** @description Only entries older than this action id. */
+                before?: number;
+                /** @description Only this toolkit's (e.g. `GMAIL`, any case). */
+                toolkit?: string;
+                /** @description Only this conversation's (deleted ones too). */
+                conversation_id?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ActionList"];
+                };
+            };
+            /** @description The request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description No valid session. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The resource does not exist or belongs to someone else. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The server failed; details are in its logs, never in the response. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description A dependency (e.g. the database) is unavailable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    listConversationActions: {
+        parameters: {
+            query?: {
+                /** @description Page size (1-1000, default 100). */
+                limit?: number;
+                /** @description Only entries older than this action id. */
+                before?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The conversation's id. */
+                conversation_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ActionList"];
+                };
+            };
+            /** @description The request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description No valid session. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The resource does not exist or belongs to someone else. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request conflicts with the current state. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

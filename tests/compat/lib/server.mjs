@@ -185,3 +185,30 @@ export function expectConnection(c, what) {
 export function uniqueTitle(prefix) {
   return `${prefix} ${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
 }
+
+/**
+ * Phrases the test server's fake model (tests/compat_suite.rs) answers with a tool call, once
+ * each: the calendar event and the task wait for the person's approval. Against a server on a
+ * real model these tests cannot run.
+ */
+export const TOOL_TRIGGERS = {
+  calendarThenYes: "[compat: calendar, then yes]",
+  calendarThenOther: "[compat: calendar, then something else]",
+  taskThroughTheClient: "[compat: a task through the client]",
+};
+
+/** Connects a toolkit for the signed-in user as the frontend does: connect, then sync until active. */
+export async function connectToolkit(slug) {
+  const connect = await json(
+    await frontendFetch(`/toolkits/connect/${slug}`, { method: "POST" }),
+    200,
+    `POST /toolkits/connect/${slug}`,
+  );
+  for (let i = 0; i < 50; i++) {
+    const res = await frontendFetch(`/toolkits/connections/sync/${connect.connection_request_id}`, { method: "POST" });
+    const sync = await json(res, 200, "POST /toolkits/connections/sync/{id}");
+    if (sync.connection_status === "active") return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`${slug} did not become active`);
+}

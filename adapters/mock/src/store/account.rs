@@ -35,7 +35,8 @@ impl AccountStore for MemoryStore {
         s.extracted.retain(|_, owner| *owner != user);
         s.imports.retain(|(owner, _), _| *owner != user);
         let switch = u64::from(s.switches.remove(&user).is_some());
-        Ok(vec![
+        let consent = s.consent.user_deleted(user);
+        let mut removed = vec![
             Removed {
                 what: "conversations",
                 rows: mine.len() as u64,
@@ -64,7 +65,9 @@ impl AccountStore for MemoryStore {
                 what: "import_keys",
                 rows: count(i0, s.imports.len()),
             },
-            Removed { what: "users", rows: 1 },
-        ])
+        ];
+        removed.extend(consent.into_iter().map(|(what, rows)| Removed { what, rows }));
+        removed.push(Removed { what: "users", rows: 1 });
+        Ok(removed)
     }
 }

@@ -9,5 +9,8 @@ pub mod memory_settings;
 pub mod messages;
 pub mod pending_logins;
 pub mod revoked_tokens;
+pub mod tool_actions;
+pub mod tool_approvals;
+pub mod tool_policies;
 pub mod toolkit_connections;
 pub mod users;

@@ -1,6 +1,7 @@
 use super::SqlStore;
 use crate::entity::{
-    conversations, import_keys, memories, memory_extractions, memory_settings, messages, toolkit_connections, users,
+    conversations, import_keys, memories, memory_extractions, memory_settings, messages, tool_actions, tool_approvals,
+    tool_policies, toolkit_connections, users,
 };
 use crate::error::db_err;
 use meai_core::store::{AccountStore, Removed};
@@ -50,6 +51,9 @@ impl AccountStore for SqlStore {
                     what: "memory_vectors",
                     rows: memory_vectors,
                 },
+                by_user::<tool_approvals::Entity>(db, tool_approvals::Column::UserId, user, "tool_approvals").await?,
+                by_user::<tool_actions::Entity>(db, tool_actions::Column::UserId, user, "tool_actions").await?,
+                by_user::<tool_policies::Entity>(db, tool_policies::Column::UserId, user, "tool_policies").await?,
                 by_user::<messages::Entity>(db, messages::Column::UserId, user, "messages").await?,
                 by_user::<conversations::Entity>(db, conversations::Column::UserId, user, "conversations").await?,
                 by_user::<memories::Entity>(db, memories::Column::UserId, user, "memories").await?,

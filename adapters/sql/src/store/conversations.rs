@@ -112,6 +112,12 @@ impl ConversationStore for SqlStore {
                 .exec(txn.conn())
                 .await
                 .map_err(db_err)?;
+            // Its pending and decided approvals too (the action log stays).
+            crate::entity::tool_approvals::Entity::delete_many()
+                .filter(crate::entity::tool_approvals::COLUMN.conversation_id.eq(id.0))
+                .exec(txn.conn())
+                .await
+                .map_err(db_err)?;
             conversations::Entity::delete_by_id(id.0)
                 .exec(txn.conn())
                 .await

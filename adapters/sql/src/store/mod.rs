@@ -2,10 +2,13 @@
 
 mod account;
 mod archive;
+mod actions;
+mod approvals;
 mod connections;
 mod conversations;
 mod memories;
 mod messages;
+mod policies;
 mod sessions;
 mod users;
 
