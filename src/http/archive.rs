@@ -431,6 +431,8 @@ mod tests {
                 "memory_settings",
                 "memories",
                 "toolkit_connections",
+                "tool_policies",
+                "actions",
                 "conversations"
             ])
         );

@@ -1,9 +1,9 @@
 //! The HTTP edge: REST API (poem-openapi, which also generates the spec), docs and middleware.
 
 mod account;
-mod archive;
 mod actions;
 mod approvals;
+mod archive;
 mod auth;
 mod chat;
 mod conversations;

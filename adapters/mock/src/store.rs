@@ -2,8 +2,8 @@
 
 mod account;
 mod archive;
-mod memories;
 mod consent;
+mod memories;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use meai_core::session::TokenId;

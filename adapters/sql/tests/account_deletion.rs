@@ -116,7 +116,10 @@ async fn populated(store: &SqlStore, index: &SqlVectorIndex, email: &str) -> Use
         arguments: serde_json::json!({"q": "from:bob"}),
     };
     store
-        .record_action(user.id, &NewAction::ran(call, Allowed::Auto, Ok(serde_json::json!({"id": "m1"}))))
+        .record_action(
+            user.id,
+            &NewAction::ran(call, Allowed::Auto, Ok(serde_json::json!({"id": "m1"}))),
+        )
         .await
         .unwrap();
     index

@@ -224,6 +224,7 @@ impl ExportSection for ToolPolicies {
 fn action_json(a: &ActionRecord) -> Result<String, ExportError> {
     json(&ExportedAction {
         action_id: a.id.0,
+        user_id: a.user_id.0,
         conversation_id: a.call.conversation_id.map(|c| c.0),
         message_id: a.call.message_id.map(|m| m.0),
         approval_id: a.call.approval_id.map(|a| a.0),

@@ -83,6 +83,7 @@ pub struct ExportedToolPolicy {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExportedAction {
     pub action_id: i64,
+    pub user_id: i64,
     pub conversation_id: Option<i64>,
     pub message_id: Option<i64>,
     pub approval_id: Option<i64>,

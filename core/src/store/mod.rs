@@ -5,9 +5,9 @@
 //! holds no matter which handler calls the store.
 
 mod account;
-mod archive;
 mod actions;
 mod approvals;
+mod archive;
 mod connections;
 mod conversations;
 mod error;
@@ -19,9 +19,9 @@ mod tool_policies;
 mod users;
 
 pub use account::{AccountStore, Removed};
-pub use archive::{ArchiveStore, ImportKey, Imported, ImportedConversation, ImportedMessage};
 pub use actions::ActionStore;
 pub use approvals::ApprovalStore;
+pub use archive::{ArchiveStore, ImportKey, Imported, ImportedConversation, ImportedMessage};
 pub use connections::ConnectionStore;
 pub use conversations::ConversationStore;
 pub use error::StoreError;

@@ -1,9 +1,9 @@
 //! [`SqlStore`]: the handle, its write discipline, and one module per port trait.
 
 mod account;
-mod archive;
 mod actions;
 mod approvals;
+mod archive;
 mod connections;
 mod conversations;
 mod memories;
