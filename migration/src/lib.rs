@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20250101_000001_initial;
 mod m20250601_000001_message_vectors;
+mod m20251120_000001_session_cutoffs;
 
 /// Every migration, oldest first; `Migrator::up(&conn, None)` applies the pending ones.
 pub struct Migrator;
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20250101_000001_initial::Migration),
             Box::new(m20250601_000001_message_vectors::Migration),
+            Box::new(m20251120_000001_session_cutoffs::Migration),
         ]
     }
 }

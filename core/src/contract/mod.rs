@@ -4,5 +4,6 @@
 //! a handle (anything that derefs to the adapter). A suite never skips itself: a factory whose
 //! backend is missing fails the case, naming what to start (see `meai_testkit::need`).
 
+pub mod notices;
 pub mod source;
 pub mod store;

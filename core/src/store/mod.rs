@@ -10,6 +10,7 @@ mod error;
 mod logins;
 mod messages;
 mod revocations;
+mod session_cutoffs;
 mod users;
 
 pub use connections::ConnectionStore;
@@ -18,12 +19,22 @@ pub use error::StoreError;
 pub use logins::LoginStore;
 pub use messages::MessageStore;
 pub use revocations::RevocationStore;
+pub use session_cutoffs::SessionCutoffStore;
 pub use users::UserStore;
 
 /// The whole persistence port, as one object.
 #[async_trait::async_trait]
 pub trait Store:
-    UserStore + ConversationStore + MessageStore + ConnectionStore + RevocationStore + LoginStore + Send + Sync + 'static
+    UserStore
+    + ConversationStore
+    + MessageStore
+    + ConnectionStore
+    + RevocationStore
+    + SessionCutoffStore
+    + LoginStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Cheap liveness check of the backing database (for `/ready`).
     async fn ping(&self) -> Result<(), StoreError>;

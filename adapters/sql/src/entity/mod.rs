@@ -5,5 +5,6 @@ pub mod conversations;
 pub mod messages;
 pub mod pending_logins;
 pub mod revoked_tokens;
+pub mod session_cutoffs;
 pub mod toolkit_connections;
 pub mod users;

@@ -3,6 +3,7 @@
 mod connections;
 mod conversations;
 mod messages;
+mod session_cutoffs;
 mod sessions;
 mod users;
 
