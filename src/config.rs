@@ -406,11 +406,23 @@ impl Config {
             ("MAX_CONNECTIONS", self.max_connections, 1, 1 << 20),
             ("MAX_HEADER_BYTES", self.max_header_bytes, 1024, 1 << 20),
             ("MAX_URI_BYTES", self.max_uri_bytes, 256, self.max_header_bytes),
-            ("HTTP_HEADER_TIMEOUT_SECONDS", to_usize(self.http_header_timeout_seconds), 1, 3600),
-            ("HTTP_KEEP_ALIVE_SECONDS", to_usize(self.http_keep_alive_seconds), 1, 24 * 3600),
+            (
+                "HTTP_HEADER_TIMEOUT_SECONDS",
+                to_usize(self.http_header_timeout_seconds),
+                1,
+                3600,
+            ),
+            (
+                "HTTP_KEEP_ALIVE_SECONDS",
+                to_usize(self.http_keep_alive_seconds),
+                1,
+                24 * 3600,
+            ),
         ] {
             if !(min..=max).contains(&value) {
-                return Err(ConfigError(format!("{name} must be between {min} and {max}, not {value}")));
+                return Err(ConfigError(format!(
+                    "{name} must be between {min} and {max}, not {value}"
+                )));
             }
         }
         Ok(())

@@ -276,7 +276,14 @@ mod tests {
         for path in ["/auth/google", "/auth/google/", "/auth/google/callback"] {
             assert!(is_sign_in(path), "{path}");
         }
-        for path in ["/auth/me", "/auth/logout", "/auth/token", "/auth", "/conversations", "/auth/googlex"] {
+        for path in [
+            "/auth/me",
+            "/auth/logout",
+            "/auth/token",
+            "/auth",
+            "/conversations",
+            "/auth/googlex",
+        ] {
             assert!(!is_sign_in(path), "{path}");
         }
     }

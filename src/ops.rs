@@ -60,7 +60,9 @@ impl Ops {
 #[cfg(feature = "redis")]
 fn redis_prefix(config: &Config) -> String {
     let prefix = config.redis_key_prefix.as_deref().filter(|p| !p.is_empty());
-    prefix.unwrap_or(&meai_runs::redis::RedisRunsConfig::default().prefix).to_owned()
+    prefix
+        .unwrap_or(&meai_runs::redis::RedisRunsConfig::default().prefix)
+        .to_owned()
 }
 
 /// Where ended sessions are announced: Redis with `REDIS_URL` (every instance hears them), else

@@ -595,7 +595,10 @@ async fn logout_on_b_disconnects_the_socket_on_a_within_a_second_and_nothing_it_
     let disconnect = named(&lines, "disconnect");
     assert_eq!(disconnect[0]["data"]["reason"], "io server disconnect", "{lines:?}");
     assert_eq!(disconnect[0]["at"], "a");
-    assert_eq!(named(&lines, "connect_error")[0]["data"]["message"], "Not authenticated");
+    assert_eq!(
+        named(&lines, "connect_error")[0]["data"]["message"],
+        "Not authenticated"
+    );
     // The local user signs in again (a new session) to look: nothing was stored.
     let (fresh, _) = session_and_conversation(&b).await;
     assert!(stored(&a, &fresh, conv).await.is_empty(), "{}", a.log_tail());

@@ -85,7 +85,11 @@ async fn only_the_sign_in_flow_is_rate_limited_per_ip_with_retry_after() {
     let anonymous = app.browser();
     for _ in 0..5 {
         let me = anonymous.get(app.url("/auth/me")).send().await.unwrap();
-        assert_eq!(me.status(), StatusCode::UNAUTHORIZED, "refused for the session, not the rate");
+        assert_eq!(
+            me.status(),
+            StatusCode::UNAUTHORIZED,
+            "refused for the session, not the rate"
+        );
     }
     assert_eq!(
         browser.post(app.url("/auth/logout")).send().await.unwrap().status(),
@@ -104,8 +108,17 @@ async fn only_the_sign_in_flow_is_rate_limited_per_ip_with_retry_after() {
             .unwrap()
             .contains("Too many requests")
     );
-    let callback = app.browser().get(app.url("/auth/google/callback?code=c&state=s")).send().await.unwrap();
-    assert_eq!(callback.status(), StatusCode::TOO_MANY_REQUESTS, "the callback is sign-in too");
+    let callback = app
+        .browser()
+        .get(app.url("/auth/google/callback?code=c&state=s"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        callback.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "the callback is sign-in too"
+    );
     // Other paths are not affected.
     assert_eq!(
         anonymous.get(app.url("/health")).send().await.unwrap().status(),

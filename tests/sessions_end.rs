@@ -81,7 +81,10 @@ async fn logout_disconnects_the_open_socket_within_a_second_and_its_messages_are
     .await;
     assert_eq!(named(&lines, "http")[0]["data"]["status"], 200);
     assert_closed_for_its_session(&lines, ENDED);
-    assert_eq!(named(&lines, "connect_error")[0]["data"]["message"], "Not authenticated");
+    assert_eq!(
+        named(&lines, "connect_error")[0]["data"]["message"],
+        "Not authenticated"
+    );
     assert_eq!(humans(&app, user, conv).await, 0, "nothing it sent was stored");
 }
 
@@ -95,7 +98,11 @@ async fn a_revocation_without_its_notice_still_stops_the_next_message() {
     let claims = app.state.sessions.authenticate(&token).await.unwrap();
     let revoke = async {
         sockets_connected(&app, 1).await;
-        app.state.store.revoke_token(&claims.token_id, claims.expires_at).await.unwrap();
+        app.state
+            .store
+            .revoke_token(&claims.token_id, claims.expires_at)
+            .await
+            .unwrap();
     };
     let client = run_client(
         &app,
@@ -153,7 +160,11 @@ async fn ending_every_session_of_a_user_closes_all_their_sockets_and_no_one_else
             json!({"wait": "joined", "count": 2}),
         ],
     ]);
-    let clients = futures::future::join3(run_client(&app, ended(&first)), run_client(&app, ended(&second)), run_client(&app, stays));
+    let clients = futures::future::join3(
+        run_client(&app, ended(&first)),
+        run_client(&app, ended(&second)),
+        run_client(&app, stays),
+    );
     let end_all = async {
         sockets_connected(&app, 3).await;
         app.state.sessions.end_all(ada).await.unwrap();
@@ -162,7 +173,9 @@ async fn ending_every_session_of_a_user_closes_all_their_sockets_and_no_one_else
     assert_closed_for_its_session(&a, ENDED);
     assert_closed_for_its_session(&b, ENDED);
     assert!(
-        named(&g, "disconnect").iter().all(|d| d["data"]["reason"] == "io client disconnect"),
+        named(&g, "disconnect")
+            .iter()
+            .all(|d| d["data"]["reason"] == "io client disconnect"),
         "only closed by the client itself, at the end: {g:?}"
     );
     assert!(named(&g, "error").is_empty(), "{g:?}");

@@ -48,7 +48,9 @@ async fn idle_and_partial_connections_are_closed_while_requests_are_served() {
     let mut trickle = TcpStream::connect(app.addr).await.unwrap();
     // One request on a keep-alive connection, then idle.
     let mut kept = TcpStream::connect(app.addr).await.unwrap();
-    kept.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    kept.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
 
     // Meanwhile, and after, everyone else is served.
     for _ in 0..3 {
@@ -66,7 +68,10 @@ async fn idle_and_partial_connections_are_closed_while_requests_are_served() {
 
     let within = Duration::from_secs(10);
     assert!(closed_by_server(&mut silent, within).await.is_empty());
-    assert!(closed_by_server(&mut partial, within).await.is_empty(), "no answer to half a request");
+    assert!(
+        closed_by_server(&mut partial, within).await.is_empty(),
+        "no answer to half a request"
+    );
     let answered = closed_by_server(&mut kept, within).await;
     assert!(
         answered.starts_with(b"HTTP/1.1 200"),
@@ -84,7 +89,11 @@ async fn idle_and_partial_connections_are_closed_while_requests_are_served() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_beyond_the_cap_wait_for_a_free_slot() {
-    let app = spawn_mock_app(&[("MAX_CONNECTIONS", "2"), ("HTTP_HEADER_TIMEOUT_SECONDS", "60")], |a| a).await;
+    let app = spawn_mock_app(
+        &[("MAX_CONNECTIONS", "2"), ("HTTP_HEADER_TIMEOUT_SECONDS", "60")],
+        |a| a,
+    )
+    .await;
     let first = TcpStream::connect(app.addr).await.unwrap();
     let _second = TcpStream::connect(app.addr).await.unwrap();
     // Both slots are taken: this request waits to be accepted.
@@ -120,6 +129,11 @@ async fn oversized_heads_get_431_and_414_with_detail() {
     assert_eq!(long.status(), StatusCode::URI_TOO_LONG);
     assert_eq!(common::json(long).await["detail"], "Request URI too long");
     // Heads within the limits are served.
-    let ok = http.get(app.url("/health")).header("x-filler", "a".repeat(4000)).send().await.unwrap();
+    let ok = http
+        .get(app.url("/health"))
+        .header("x-filler", "a".repeat(4000))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ok.status(), StatusCode::OK);
 }

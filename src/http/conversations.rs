@@ -77,8 +77,9 @@ impl From<Conversation> for ConversationOut {
 #[derive(Debug, Object)]
 struct ConversationList {
     conversations: Vec<ConversationOut>,
-    /// Pass as `before` for the next (older) page; null on the last page.
-    #[oai(nullable)]
+    /// Pass as `before` for the next (older) page; absent on the last page (so a list that fits
+    /// one page is exactly the original `{"conversations": [...]}`).
+    #[oai(skip_serializing_if_is_none)]
     next_before: Option<i64>,
 }
 
@@ -147,8 +148,8 @@ impl From<Message> for MessageOut {
 #[derive(Debug, Object)]
 struct MessageList {
     messages: Vec<MessageOut>,
-    /// Pass as `before` for the page of older messages; null when there are none.
-    #[oai(nullable)]
+    /// Pass as `before` for the page of older messages; absent when there are none.
+    #[oai(skip_serializing_if_is_none)]
     next_before: Option<i64>,
 }
 
@@ -219,7 +220,7 @@ impl ConversationsApi {
     /// List conversations
     ///
     /// The user's conversations, most recently active first, 100 per page without `limit`.
-    /// `next_before` is the `before` of the next page (null on the last). The original path
+    /// `next_before` is the `before` of the next page (absent on the last). The original path
     /// `/conversations/` works too.
     #[oai(path = "/conversations", method = "get", operation_id = "listConversations")]
     async fn list(
@@ -263,8 +264,8 @@ impl ConversationsApi {
     /// Messages of a conversation
     ///
     /// The latest messages, oldest first: `limit` of them (200 without it), before the message
-    /// `before` if given. `next_before` is the `before` of the page of older messages (null when
-    /// there are none). 404 when the conversation does not exist or is someone else's.
+    /// `before` if given. `next_before` is the `before` of the page of older messages (absent
+    /// when there are none). 404 when the conversation does not exist or is someone else's.
     #[oai(
         path = "/conversations/:conversation_id/messages",
         method = "get",

@@ -80,7 +80,8 @@ struct Order {
 
 impl Gate {
     pub fn new(limits: EventLimits, expires_at: DateTime<Utc>) -> Self {
-        let strikes = Quota::per_second(NonZeroU32::MIN).allow_burst(NonZeroU32::new(STRIKES).unwrap_or(NonZeroU32::MIN));
+        let strikes =
+            Quota::per_second(NonZeroU32::MIN).allow_burst(NonZeroU32::new(STRIKES).unwrap_or(NonZeroU32::MIN));
         Self {
             limits,
             expires_at,

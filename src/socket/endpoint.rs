@@ -33,7 +33,12 @@ fn is_websocket_upgrade(req: &Request) -> bool {
 /// connection's read buffer (8-16 KiB), so keeping the originals would keep that whole buffer
 /// alive for every open socket.
 fn kept_headers(headers: &http::HeaderMap) -> http::HeaderMap {
-    const KEPT: [header::HeaderName; 4] = [header::COOKIE, header::ORIGIN, header::USER_AGENT, header::AUTHORIZATION];
+    const KEPT: [header::HeaderName; 4] = [
+        header::COOKIE,
+        header::ORIGIN,
+        header::USER_AGENT,
+        header::AUTHORIZATION,
+    ];
     let mut kept = http::HeaderMap::with_capacity(KEPT.len() + 1);
     let forwarded = header::HeaderName::from_static("x-forwarded-for");
     for name in KEPT.iter().chain(std::iter::once(&forwarded)) {

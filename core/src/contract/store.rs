@@ -510,9 +510,17 @@ pub async fn session_cutoffs_only_move_forward(store: &dyn Store) {
     assert_eq!(store.sessions_ended_at(u.id).await.unwrap(), Some(first));
     let later = first + Duration::minutes(5);
     store.end_sessions(u.id, later).await.unwrap();
-    assert_eq!(store.sessions_ended_at(u.id).await.unwrap(), Some(later), "a later cutoff wins");
+    assert_eq!(
+        store.sessions_ended_at(u.id).await.unwrap(),
+        Some(later),
+        "a later cutoff wins"
+    );
     store.end_sessions(u.id, first).await.unwrap();
-    assert_eq!(store.sessions_ended_at(u.id).await.unwrap(), Some(later), "never moved back");
+    assert_eq!(
+        store.sessions_ended_at(u.id).await.unwrap(),
+        Some(later),
+        "never moved back"
+    );
     store.end_sessions(u.id, later).await.expect("idempotent");
     assert_eq!(store.sessions_ended_at(u.id).await.unwrap(), Some(later));
 }
@@ -522,7 +530,11 @@ pub async fn session_cutoffs_are_per_user(store: &dyn Store) {
     let at = Utc::now().trunc_subsecs(6);
     store.end_sessions(a.id, at).await.unwrap();
     assert_eq!(store.sessions_ended_at(a.id).await.unwrap(), Some(at));
-    assert_eq!(store.sessions_ended_at(b.id).await.unwrap(), None, "other users keep theirs");
+    assert_eq!(
+        store.sessions_ended_at(b.id).await.unwrap(),
+        None,
+        "other users keep theirs"
+    );
     // A user id without a row (a deleted account) keeps its cutoff all the same.
     let gone = UserId(i64::MAX - 11 - (SEQ.fetch_add(1, Ordering::Relaxed) as i64));
     store.end_sessions(gone, at).await.unwrap();

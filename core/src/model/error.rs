@@ -37,7 +37,8 @@ impl ModelError {
             ),
             Self::RateLimited { .. } => format!("the model provider is rate limiting this server: {wait}"),
             Self::Upstream {
-                status: Some(401 | 403), ..
+                status: Some(401 | 403),
+                ..
             } => "the model provider refused the request: check the server's API key".into(),
             Self::Upstream { status: Some(402), .. } => {
                 "the model provider refused the request: check the account's billing and quota".into()
