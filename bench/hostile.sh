@@ -47,24 +47,8 @@ if [ -z "${MEAI_BIN:-}" ] && [ "$BUILD" = 1 ]; then
 fi
 BIN="${MEAI_BIN:-$TARGET/release/meai}"
 
-WORK="$(mktemp -d)"
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-wait_http() {
-  for _ in $(seq 1 200); do
-    curl -fsS "$1" >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  echo "bench: $1 did not come up" >&2
-  exit 1
-}
+# WORK, PIDS (cleaned up on exit), free_port, wait_http.
+source "$ROOT/bench/lib.sh"
 
 LLM_PORT=$(free_port)
 node "$ROOT/bench/stream-fake-llm.mjs" "$LLM_PORT" 50 5 20 >"$WORK/llm.log" 2>&1 &
@@ -83,7 +67,7 @@ start_server() {
   APP_PID=$!
   PIDS+=("$APP_PID")
   BASE="http://127.0.0.1:$port"
-  wait_http "$BASE/health"
+  wait_http "$BASE/health" 200
 }
 
 stop_server() { kill "$APP_PID" 2>/dev/null || true; wait "$APP_PID" 2>/dev/null || true; }

@@ -122,7 +122,7 @@ impl Limits {
         })
     }
 
-    /// Checks one `/auth/*` request from `ip`.
+    /// Checks one sign-in request from `ip`.
     pub fn check_auth(&self, ip: IpAddr) -> Result<(), Refused> {
         let Some(limiter) = &self.auth else {
             return Ok(());
