@@ -45,24 +45,8 @@ if [ "$BUILD" = 1 ]; then
 fi
 BIN="$TARGET/release/meai"
 
-WORK="$(mktemp -d)"
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-wait_http() {
-  for _ in $(seq 1 100); do
-    curl -fsS "$1" >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  echo "bench: $1 did not come up" >&2
-  exit 1
-}
+# WORK, PIDS (cleaned up on exit), free_port, wait_http.
+source "$ROOT/bench/lib.sh"
 
 # run_scenario NAME SOCKETS TURNS TTFT PACE -> prints the driver's JSON with peak RSS added
 run_scenario() {

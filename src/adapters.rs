@@ -8,7 +8,7 @@ use meai_core::Store;
 use meai_core::identity::Identity;
 use meai_core::memory::{MessageSource, VectorIndex};
 use meai_core::model::{ChatModel, Embedder};
-use meai_core::session::TokenCodec;
+use meai_core::session::{SessionNotices, TokenCodec};
 use meai_core::toolkits::Toolkits;
 use meai_core::turn::RunRegistry;
 use meai_sql::SqlStore;
@@ -25,6 +25,8 @@ pub struct Adapters {
     /// `None` without Composio: no toolkits, no tools.
     pub toolkits: Option<Arc<dyn Toolkits>>,
     pub runs: Arc<dyn RunRegistry>,
+    /// "A session ended", to every instance (Redis with `REDIS_URL`, else in-process).
+    pub notices: Arc<dyn SessionNotices>,
     pub codec: Arc<dyn TokenCodec>,
     /// `None` in local (single-user) mode.
     pub identity: Option<Arc<dyn Identity>>,
@@ -42,6 +44,7 @@ impl Adapters {
         let store: Arc<dyn Store> = Arc::new(sql.clone());
         Ok(Self {
             runs: crate::ops::registry(config, store.clone())?,
+            notices: crate::ops::notices(config)?,
             index: crate::memory::index(config, &sql).await?,
             embedder: crate::memory::embedder(config)?,
             source: Arc::new(sql),

@@ -195,7 +195,7 @@ pub struct Config {
     /// Messages a user may send per minute (Socket.IO and REST together); 0 disables.
     #[serde(default = "defaults::message_rate_per_minute")]
     pub message_rate_per_minute: u32,
-    /// Requests per minute to `/auth/*` from one client IP; 0 disables.
+    /// Sign-in requests (`/auth/google`, its callback) per minute from one client IP; 0 disables.
     #[serde(default = "defaults::auth_rate_per_minute")]
     pub auth_rate_per_minute: u32,
     /// Answers being generated at once for one user (across conversations); 0 disables.
@@ -207,6 +207,34 @@ pub struct Config {
     /// Take the client IP from `X-Forwarded-For` (only behind a proxy that sets it).
     #[serde(default)]
     pub trust_forwarded_for: bool,
+
+    /// Per socket: client events per second (token bucket); 0 disables.
+    #[serde(default = "defaults::socket_event_rate")]
+    pub socket_event_rate: u32,
+    /// Per socket: events allowed at once above the rate.
+    #[serde(default = "defaults::socket_event_burst")]
+    pub socket_event_burst: u32,
+    /// Largest client event, in bytes; larger ones are refused with an `error` (twice this
+    /// closes the connection).
+    #[serde(default = "defaults::socket_max_event_bytes")]
+    pub socket_max_event_bytes: usize,
+
+    /// HTTP connections: seconds a client has to send a request's headers, from its first
+    /// byte (and a new connection to send anything).
+    #[serde(default = "defaults::http_header_timeout_seconds")]
+    pub http_header_timeout_seconds: u64,
+    /// Seconds an idle keep-alive connection stays open between requests.
+    #[serde(default = "defaults::http_keep_alive_seconds")]
+    pub http_keep_alive_seconds: u64,
+    /// Connections (HTTP and WebSocket) open at once; more wait to be accepted.
+    #[serde(default = "defaults::max_connections")]
+    pub max_connections: usize,
+    /// Largest request head (request line and headers) in bytes: over it, 431 (or 414 for the
+    /// URI alone, over `MAX_URI_BYTES`).
+    #[serde(default = "defaults::max_header_bytes")]
+    pub max_header_bytes: usize,
+    #[serde(default = "defaults::max_uri_bytes")]
+    pub max_uri_bytes: usize,
 }
 
 /// A setting with a fixed set of values, read case-insensitively; a wrong one names the
@@ -387,6 +415,40 @@ impl Config {
                     return Err(ConfigError(format!("{name} is required when GOOGLE_CLIENT_ID is set")));
                 }
             }
+            // The session key is one HKDF step from the secret: a short one can be guessed
+            // offline from any token. (A key file is checked when it is read.)
+            if self.session_key_file.is_none()
+                && let Some(secret) = &self.secret_key
+                && secret.expose().len() < MIN_SECRET_KEY_BYTES
+            {
+                return Err(ConfigError(format!(
+                    "SECRET_KEY must be at least {MIN_SECRET_KEY_BYTES} bytes with Google sign-in (e.g. `openssl rand -hex 32`), or set SESSION_KEY_FILE"
+                )));
+            }
+        }
+        for (name, value, min, max) in [
+            ("SOCKET_MAX_EVENT_BYTES", self.socket_max_event_bytes, 1024, 64 << 20),
+            ("MAX_CONNECTIONS", self.max_connections, 1, 1 << 20),
+            ("MAX_HEADER_BYTES", self.max_header_bytes, 1024, 1 << 20),
+            ("MAX_URI_BYTES", self.max_uri_bytes, 256, self.max_header_bytes),
+            (
+                "HTTP_HEADER_TIMEOUT_SECONDS",
+                to_usize(self.http_header_timeout_seconds),
+                1,
+                3600,
+            ),
+            (
+                "HTTP_KEEP_ALIVE_SECONDS",
+                to_usize(self.http_keep_alive_seconds),
+                1,
+                24 * 3600,
+            ),
+        ] {
+            if !(min..=max).contains(&value) {
+                return Err(ConfigError(format!(
+                    "{name} must be between {min} and {max}, not {value}"
+                )));
+            }
         }
         Ok(())
     }
@@ -400,6 +462,13 @@ impl Config {
     pub fn allowed_origins(&self) -> impl Iterator<Item = &str> {
         self.allowed_origin.split(',').map(str::trim).filter(|s| !s.is_empty())
     }
+}
+
+/// The shortest `SECRET_KEY` Google mode accepts: 256 bits if it is random bytes.
+pub const MIN_SECRET_KEY_BYTES: usize = 32;
+
+fn to_usize(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
 }
 
 /// envy names fields in lower case; the user knows them in upper case.
@@ -476,6 +545,30 @@ mod defaults {
     pub fn tool_approval_ttl_seconds() -> u64 {
         24 * 3600
     }
+    pub fn socket_event_rate() -> u32 {
+        20
+    }
+    pub fn socket_event_burst() -> u32 {
+        40
+    }
+    pub fn socket_max_event_bytes() -> usize {
+        256 * 1024
+    }
+    pub fn http_header_timeout_seconds() -> u64 {
+        10
+    }
+    pub fn http_keep_alive_seconds() -> u64 {
+        60
+    }
+    pub fn max_connections() -> usize {
+        16_384
+    }
+    pub fn max_header_bytes() -> usize {
+        16 * 1024
+    }
+    pub fn max_uri_bytes() -> usize {
+        8 * 1024
+    }
     pub fn local_user_email() -> String {
         "me@localhost.localdomain".into()
     }
@@ -542,6 +635,47 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("GOOGLE_CLIENT_SECRET"), "{e}");
+    }
+
+    #[test]
+    fn google_mode_refuses_a_weak_secret_key_and_names_it() {
+        let google = |secret: &str, key_file: Option<&str>| {
+            let mut v = vec![
+                ("GOOGLE_CLIENT_ID", "id"),
+                ("GOOGLE_CLIENT_SECRET", "s"),
+                ("GOOGLE_REDIRECT_URI", "https://meai.example.com/auth/google/callback"),
+                ("SECRET_KEY", secret),
+            ];
+            v.extend(key_file.map(|f| ("SESSION_KEY_FILE", f)));
+            Config::from_vars(vars(&v))
+        };
+        let e = google("x", None).unwrap_err().to_string();
+        assert!(e.contains("SECRET_KEY") && e.contains("32"), "{e}");
+        let e = google(&"k".repeat(31), None).unwrap_err().to_string();
+        assert!(e.contains("SECRET_KEY"), "{e}");
+        assert!(google(&"k".repeat(32), None).is_ok());
+        // A key file replaces the secret (and is itself checked when the codec reads it).
+        assert!(google("x", Some("/etc/meai/session.key")).is_ok());
+        // Local mode keeps accepting whatever it is given.
+        assert!(Config::from_vars(vars(&[("SECRET_KEY", "x")])).is_ok());
+    }
+
+    #[test]
+    fn limits_are_bounded() {
+        for (var, bad) in [
+            ("MAX_CONNECTIONS", "0"),
+            ("MAX_HEADER_BYTES", "10"),
+            ("HTTP_HEADER_TIMEOUT_SECONDS", "0"),
+            ("HTTP_KEEP_ALIVE_SECONDS", "999999999"),
+            ("SOCKET_MAX_EVENT_BYTES", "1"),
+        ] {
+            let e = Config::from_vars(vars(&[(var, bad)])).unwrap_err().to_string();
+            assert!(e.contains(var), "{e}");
+        }
+        let e = Config::from_vars(vars(&[("MAX_HEADER_BYTES", "4096"), ("MAX_URI_BYTES", "8192")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("MAX_URI_BYTES"), "{e}");
     }
 
     #[test]

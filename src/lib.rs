@@ -10,6 +10,7 @@ pub mod memory;
 pub mod metrics;
 pub mod ops;
 pub mod runs;
+pub mod serve;
 pub mod sign_in;
 pub mod socket;
 pub mod startup;

@@ -1,5 +1,5 @@
-//! Abuse limits at the edge: messages per user per minute, requests to `/auth/*` per client IP
-//! per minute, and answers generated at once per user. (The body size limit is
+//! Abuse limits at the edge: messages per user per minute, sign-in requests per client IP per
+//! minute, and answers generated at once per user. (The body size limit is
 //! `http::middleware::BodyLimit`; the message length is checked by the core's turn, from
 //! `MAX_MESSAGE_CHARS`.)
 //!
@@ -122,7 +122,7 @@ impl Limits {
         })
     }
 
-    /// Checks one `/auth/*` request from `ip`.
+    /// Checks one sign-in request from `ip`.
     pub fn check_auth(&self, ip: IpAddr) -> Result<(), Refused> {
         let Some(limiter) = &self.auth else {
             return Ok(());
@@ -191,8 +191,14 @@ pub fn too_many_requests(refused: &Refused) -> Response {
     resp
 }
 
-/// Limits requests to `/auth/*` per client IP (sign-in is where credential stuffing and
-/// OAuth-state flooding would go).
+/// The sign-in flow: where credential stuffing and OAuth-state flooding would go. The other
+/// `/auth/*` operations (`me`, `token`, `logout`) need a session already and are ordinary use:
+/// limiting them per IP would lock out everyone behind one NAT.
+fn is_sign_in(path: &str) -> bool {
+    matches!(path.trim_end_matches('/'), "/auth/google" | "/auth/google/callback")
+}
+
+/// Limits requests to the sign-in flow per client IP.
 pub struct AuthRateLimit(pub Arc<Limits>);
 
 impl<E: Endpoint> Middleware<E> for AuthRateLimit {
@@ -214,8 +220,7 @@ impl<E: Endpoint> Endpoint for AuthRateLimitEndpoint<E> {
     type Output = Response;
 
     async fn call(&self, req: Request) -> poem::Result<Response> {
-        let path = req.uri().path();
-        if (path == "/auth" || path.starts_with("/auth/"))
+        if is_sign_in(req.uri().path())
             && let Some(ip) = self.limits.client_ip(&req)
             && let Err(refused) = self.limits.check_auth(ip)
         {
@@ -264,6 +269,23 @@ mod tests {
         assert!(l.check_auth(x).is_ok());
         assert!(l.check_auth(x).is_err());
         assert!(l.check_auth(y).is_ok());
+    }
+
+    #[test]
+    fn only_the_sign_in_flow_counts_as_sign_in() {
+        for path in ["/auth/google", "/auth/google/", "/auth/google/callback"] {
+            assert!(is_sign_in(path), "{path}");
+        }
+        for path in [
+            "/auth/me",
+            "/auth/logout",
+            "/auth/token",
+            "/auth",
+            "/conversations",
+            "/auth/googlex",
+        ] {
+            assert!(!is_sign_in(path), "{path}");
+        }
     }
 
     #[test]

@@ -3,6 +3,13 @@ use meai::config::Config;
 use meai::startup::{self, Server};
 use std::process::ExitCode;
 
+/// jemalloc with its background thread: memory freed after a burst (closed sockets, a flood)
+/// goes back to the system within seconds; glibc's allocator kept it (BENCHMARKS.md, "Hostile
+/// clients").
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// meAI: the backend of a personal AI assistant.
 #[derive(Parser)]
 #[command(version, about)]

@@ -6,8 +6,9 @@ use crate::config::{Config, ConfigError};
 use crate::limits::Limits;
 use crate::runs::TrackedRuns;
 use meai_core::Store;
+use meai_core::session::SessionNotices;
 use meai_core::turn::RunRegistry;
-use meai_runs::LocalRuns;
+use meai_runs::{LocalNotices, LocalRuns};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -55,6 +56,34 @@ impl Ops {
     }
 }
 
+/// The prefix of every Redis key and channel.
+#[cfg(feature = "redis")]
+fn redis_prefix(config: &Config) -> String {
+    let prefix = config.redis_key_prefix.as_deref().filter(|p| !p.is_empty());
+    prefix
+        .unwrap_or(&meai_runs::redis::RedisRunsConfig::default().prefix)
+        .to_owned()
+}
+
+/// Where ended sessions are announced: Redis with `REDIS_URL` (every instance hears them), else
+/// in-process.
+#[cfg(feature = "redis")]
+pub fn notices(config: &Config) -> Result<Arc<dyn SessionNotices>, ConfigError> {
+    match &config.redis_url {
+        Some(url) => Ok(Arc::new(
+            meai_runs::redis::RedisNotices::new(url.expose(), &redis_prefix(config))
+                .map_err(|e| ConfigError::new(format!("REDIS_URL: {e}")))?,
+        )),
+        None => Ok(Arc::new(LocalNotices::default())),
+    }
+}
+
+#[cfg(not(feature = "redis"))]
+pub fn notices(_config: &Config) -> Result<Arc<dyn SessionNotices>, ConfigError> {
+    // Without Redis support `registry` refuses REDIS_URL, so one instance is all there is.
+    Ok(Arc::new(LocalNotices::default()))
+}
+
 /// The run registry configuration names: Redis with `REDIS_URL`, else in-process. `store`
 /// receives the partial answers of runs whose instance died (shared runs only).
 #[cfg(feature = "redis")]
@@ -62,10 +91,10 @@ pub fn registry(config: &Config, store: Arc<dyn Store>) -> Result<Arc<dyn RunReg
     use meai_runs::redis::{RedisRuns, RedisRunsConfig};
     match &config.redis_url {
         Some(url) => {
-            let mut settings = RedisRunsConfig::default();
-            if let Some(prefix) = config.redis_key_prefix.as_deref().filter(|p| !p.is_empty()) {
-                settings.prefix = prefix.to_owned();
-            }
+            let settings = RedisRunsConfig {
+                prefix: redis_prefix(config),
+                ..Default::default()
+            };
             let runs = RedisRuns::new(url.expose(), settings)
                 .map_err(|e| ConfigError::new(format!("REDIS_URL: {e}")))?
                 .with_store(store);

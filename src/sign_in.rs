@@ -60,3 +60,39 @@ pub fn codec(config: &Config) -> Result<Arc<dyn TokenCodec>, ConfigError> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn google_with_key_file(path: &str) -> Config {
+        let vars = [
+            ("GOOGLE_CLIENT_ID", "id"),
+            ("GOOGLE_CLIENT_SECRET", "s"),
+            ("GOOGLE_REDIRECT_URI", "https://meai.example.com/auth/google/callback"),
+            ("SESSION_KEY_FILE", path),
+        ];
+        Config::from_vars(vars.iter().map(|(k, v)| (k.to_string(), v.to_string()))).unwrap()
+    }
+
+    #[test]
+    fn a_key_file_that_is_not_a_key_is_refused_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let bad = dir.path().join("session.key");
+        std::fs::write(&bad, "not a key").unwrap();
+        let e = codec(&google_with_key_file(bad.to_str().unwrap()))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("SESSION_KEY_FILE"), "{e}");
+        let missing = dir.path().join("missing.key");
+        let e = codec(&google_with_key_file(missing.to_str().unwrap()))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("SESSION_KEY_FILE"), "{e}");
+        let good = dir.path().join("good.key");
+        std::fs::write(&good, "ab".repeat(32)).unwrap();
+        assert!(codec(&google_with_key_file(good.to_str().unwrap())).is_ok());
+    }
+}

@@ -13,7 +13,6 @@ use meai_core::service::{AccountDeletion, Conversations, Logins, SessionPolicy, 
 use meai_core::toolkits::{ToolkitConnections, ToolkitTools};
 use meai_core::turn::{MemoryKeeper, Recall, ToolExecutor, Turns};
 use meai_core::{AuthMethod, Email, NewUser};
-use poem::listener::{Acceptor, AcceptorExt, Listener, TcpListener};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -48,12 +47,14 @@ pub async fn assemble(config: Config, adapters: Adapters) -> Result<AppState, St
         model,
         toolkits,
         runs,
+        notices,
         codec,
         identity,
     } = adapters;
     let sessions = Sessions::new(
         store.clone(),
         codec,
+        notices,
         SessionPolicy {
             lifetime: chrono::Duration::seconds(config.cookie_max_age),
         },
@@ -139,7 +140,7 @@ pub fn listen_addr(config: &Config) -> SocketAddr {
 
 /// A bound server, ready to run. Binding first lets tests use port 0 and read the real port.
 pub struct Server {
-    acceptor: poem::listener::BoxAcceptor,
+    listener: tokio::net::TcpListener,
     addr: SocketAddr,
     state: AppState,
 }
@@ -150,14 +151,10 @@ impl Server {
             addr: addr.to_string(),
             source,
         };
-        let acceptor = TcpListener::bind(addr).into_acceptor().await.map_err(bind_error)?;
-        let bound = acceptor
-            .local_addr()
-            .into_iter()
-            .find_map(|a| a.as_socket_addr().copied())
-            .ok_or_else(|| bind_error(std::io::Error::other("the listener has no socket address")))?;
+        let listener = tokio::net::TcpListener::bind(addr).await.map_err(bind_error)?;
+        let bound = listener.local_addr().map_err(bind_error)?;
         Ok(Self {
-            acceptor: acceptor.boxed(),
+            listener,
             addr: bound,
             state,
         })
@@ -175,6 +172,7 @@ impl Server {
         tracing::info!(addr = %self.local_addr(), "listening");
         let ops = self.state.ops.clone();
         let grace = Duration::from_secs(self.state.config.shutdown_grace_seconds);
+        let limits = crate::serve::Limits::new(&self.state.config);
         let app = http::app(self.state);
         let (begun, on_begun) = tokio::sync::oneshot::channel::<()>();
         let signal = async move {
@@ -188,11 +186,7 @@ impl Server {
             }
         };
         // In-flight requests get the grace period plus time for stopped runs to wind down.
-        let serve = poem::Server::new_with_acceptor(self.acceptor).run_with_graceful_shutdown(
-            app,
-            signal,
-            Some(grace + Duration::from_secs(15)),
-        );
+        let serve = crate::serve::serve(self.listener, app, limits, signal, grace + Duration::from_secs(15));
         let (served, ()) = tokio::join!(serve, drain);
         tracing::info!("server stopped");
         served

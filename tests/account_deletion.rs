@@ -123,6 +123,8 @@ async fn deletes_everything(s: &Setup) {
         "nothing deleted without confirmation"
     );
 
+    // Another session of the same person (a second tab, an API client): it ends too.
+    let (_, other_session) = s.app.other_user("gone@example.com").await;
     let resp = s.delete_me(&token, "Gone@Example.com").send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     assert!(resp.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
@@ -158,10 +160,13 @@ async fn deletes_everything(s: &Setup) {
     );
     let at_composio: Vec<String> = s.fake.accounts().into_iter().map(|a| a.id).collect();
     assert_eq!(at_composio, vec![kept_account.clone()]);
-    for path in ["/auth/me", "/conversations", "/memories", "/export"] {
+    for (path, token) in ["/auth/me", "/conversations", "/memories", "/export"]
+        .into_iter()
+        .flat_map(|p| [(p, token.as_str()), (p, other_session.expose())])
+    {
         let r = reqwest::Client::new()
             .get(s.app.url(path))
-            .bearer_auth(&token)
+            .bearer_auth(token)
             .send()
             .await
             .unwrap();

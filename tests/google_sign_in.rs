@@ -206,7 +206,7 @@ async fn expired_tokens_are_refused() {
     sign_in(&app, &b, None).await;
     let me = json(b.get(app.url("/auth/me")).send().await.unwrap()).await;
     // Same key as the server (SECRET_KEY of the test config), but already expired.
-    let codec = meai_session::BiscuitCodec::from_secret(b"test-secret-key-for-sessions");
+    let codec = meai_session::BiscuitCodec::from_secret(common::TEST_SECRET_KEY.as_bytes());
     let now = chrono::Utc::now();
     let claims = SessionClaims {
         user_id: meai_core::UserId(me["user_id"].as_i64().unwrap()),

@@ -687,3 +687,41 @@ async fn an_approval_asked_on_a_is_decided_on_b_and_applied_once_when_both_are_a
     assert_eq!(actions["actions"][0]["decision"], "approved");
     assert_eq!(actions["actions"][0]["provider_ids"]["id"], "msg_from_b");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logout_on_b_disconnects_the_socket_on_a_within_a_second_and_nothing_it_sends_is_stored() {
+    let shared = Shared::new();
+    let fake = FakeOpenAi::start().await;
+    let a = shared.start("a", &fake).await;
+    let b = shared.start("b", &fake).await;
+    let (cookie, conv) = session_and_conversation(&a).await;
+
+    let lines = run(
+        &[&a, &b],
+        plan([
+            connect_and_join("a", &cookie, conv, 1),
+            vec![
+                json!({"http": {"method": "POST", "path": "/auth/logout", "cookie": cookie, "at": "b"}}),
+                json!({"wait": "disconnect", "timeout_ms": 1000}),
+                json!({"emit": "message", "data": {"content": "still there?", "conversation_id": conv}}),
+                json!({"connect": {"at": "a", "cookie": cookie}}),
+                json!({"wait": "connect_error"}),
+                json!({"emit": "message", "data": {"content": "and now?", "conversation_id": conv}}),
+                json!({"sleep": 300}),
+            ],
+        ]),
+    )
+    .await;
+
+    assert_eq!(named(&lines, "http")[0]["data"]["status"], 200);
+    let disconnect = named(&lines, "disconnect");
+    assert_eq!(disconnect[0]["data"]["reason"], "io server disconnect", "{lines:?}");
+    assert_eq!(disconnect[0]["at"], "a");
+    assert_eq!(
+        named(&lines, "connect_error")[0]["data"]["message"],
+        "Not authenticated"
+    );
+    // The local user signs in again (a new session) to look: nothing was stored.
+    let (fresh, _) = session_and_conversation(&b).await;
+    assert!(stored(&a, &fresh, conv).await.is_empty(), "{}", a.log_tail());
+}

@@ -72,14 +72,33 @@ async fn metrics_expose_the_series_and_can_require_a_token() {
 }
 
 #[tokio::test]
-async fn auth_endpoints_are_rate_limited_per_ip_with_retry_after() {
+async fn only_the_sign_in_flow_is_rate_limited_per_ip_with_retry_after() {
     let app = spawn_app_with(&[("AUTH_RATE_PER_MINUTE", "2")]).await;
-    let http = app.browser();
-    for _ in 0..2 {
-        let resp = http.get(app.url("/auth/me")).send().await.unwrap();
-        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    let browser = app.local_browser().await; // the first sign-in
+    // Using the session is not signing in: far more than the quota, never refused.
+    for _ in 0..10 {
+        let me = browser.get(app.url("/auth/me")).send().await.unwrap();
+        assert_eq!(me.status(), StatusCode::OK);
+        let token = browser.post(app.url("/auth/token")).send().await.unwrap();
+        assert_eq!(token.status(), StatusCode::OK);
     }
-    let resp = http.get(app.url("/auth/me")).send().await.unwrap();
+    let anonymous = app.browser();
+    for _ in 0..5 {
+        let me = anonymous.get(app.url("/auth/me")).send().await.unwrap();
+        assert_eq!(
+            me.status(),
+            StatusCode::UNAUTHORIZED,
+            "refused for the session, not the rate"
+        );
+    }
+    assert_eq!(
+        browser.post(app.url("/auth/logout")).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    // The second sign-in is within the quota, the third is not.
+    let second = app.browser().get(app.url("/auth/google")).send().await.unwrap();
+    assert_eq!(second.status(), StatusCode::FOUND);
+    let resp = app.browser().get(app.url("/auth/google/")).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
     let retry: u64 = resp.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry), "{retry}");
@@ -89,14 +108,24 @@ async fn auth_endpoints_are_rate_limited_per_ip_with_retry_after() {
             .unwrap()
             .contains("Too many requests")
     );
+    let callback = app
+        .browser()
+        .get(app.url("/auth/google/callback?code=c&state=s"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        callback.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "the callback is sign-in too"
+    );
     // Other paths are not affected.
     assert_eq!(
-        http.get(app.url("/health")).send().await.unwrap().status(),
+        anonymous.get(app.url("/health")).send().await.unwrap().status(),
         StatusCode::OK
     );
 }
 
-/// A server of our own (not `spawn_app`) so the test can signal the shutdown and see `run` end.
 #[tokio::test]
 async fn shutdown_lets_runs_finish_then_stops_them_with_partial_answers_kept() {
     let fake = FakeOpenAi::start().await;

@@ -8,6 +8,7 @@ mod m20250601_000001_message_vectors;
 mod m20261201_000010_message_search;
 mod m20261201_000020_memories;
 mod m20261210_000001_consent;
+mod m20261215_000001_session_cutoffs;
 
 /// Every migration, oldest first; `Migrator::up(&conn, None)` applies the pending ones.
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000010_message_search::Migration),
             Box::new(m20261201_000020_memories::Migration),
             Box::new(m20261210_000001_consent::Migration),
+            Box::new(m20261215_000001_session_cutoffs::Migration),
         ]
     }
 }

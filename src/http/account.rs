@@ -5,9 +5,7 @@ use super::session::Authenticated;
 use super::{ApiError, ApiTags, cookie};
 use crate::state::AppState;
 use meai_core::CoreError;
-use meai_core::UserId;
-use meai_core::service::{DeletionError, EndSessions, Sessions};
-use meai_core::session::SessionClaims;
+use meai_core::service::DeletionError;
 use poem::web::Data;
 use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 use std::collections::BTreeMap;
@@ -43,21 +41,6 @@ enum Deleted {
     Ok(Json<AccountDeleted>, #[oai(header = "Set-Cookie")] String),
 }
 
-/// The sessions step of the deletion: the presented token is revoked on every instance; every
-/// other token of the account is refused because its user no longer exists
-/// ([`Sessions::authenticate`]).
-struct EndPresentedSession<'a> {
-    sessions: &'a Sessions,
-    claims: &'a SessionClaims,
-}
-
-#[async_trait::async_trait]
-impl EndSessions for EndPresentedSession<'_> {
-    async fn end_sessions(&self, _user: UserId) -> Result<(), CoreError> {
-        self.sessions.logout(self.claims).await
-    }
-}
-
 fn failed(e: DeletionError) -> ApiError {
     match e {
         DeletionError::NotConfirmed => ApiError::bad_request(e.to_string()),
@@ -87,13 +70,10 @@ impl AccountApi {
         session: Authenticated,
         body: Json<DeleteAccount>,
     ) -> Result<Deleted, ApiError> {
-        let sessions = EndPresentedSession {
-            sessions: &state.sessions,
-            claims: &session.0,
-        };
+        // Every session of the account ends at once, on every instance (live sockets close).
         let deleted = state
             .account
-            .delete(session.0.user_id, &body.0.confirm, &sessions)
+            .delete(session.0.user_id, &body.0.confirm, &state.sessions)
             .await
             .map_err(failed)?;
         let removed = deleted

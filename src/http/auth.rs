@@ -206,8 +206,8 @@ impl AuthApi {
 
     /// Sign out
     ///
-    /// Revokes the presented session token on every instance and clears the cookie. 401 without
-    /// a valid session.
+    /// Revokes the presented session token on every instance, closes the sockets using it, and
+    /// clears the cookie. 401 without a valid session.
     #[oai(path = "/auth/logout", method = "post", operation_id = "logout")]
     async fn logout(&self, state: Data<&AppState>, session: Authenticated) -> Result<LoggedOut, ApiError> {
         state.sessions.logout(&session.0).await?;

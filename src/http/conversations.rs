@@ -15,6 +15,12 @@ pub struct ConversationsApi;
 
 /// Largest page a client may ask for.
 const MAX_LIMIT: u64 = 1000;
+/// Conversations per page without `limit`: the frontend's sidebar (which asks without one)
+/// shows the 100 most recently active.
+pub const DEFAULT_CONVERSATIONS: u64 = 100;
+/// Messages per page without `limit`: the frontend (which asks without one) shows the latest
+/// 200 of a conversation.
+pub const DEFAULT_MESSAGES: u64 = 200;
 
 /// A conversation of the signed-in user.
 #[derive(Debug, Object)]
@@ -67,10 +73,14 @@ impl From<Conversation> for ConversationOut {
     }
 }
 
-/// The user's conversations.
+/// A page of the user's conversations.
 #[derive(Debug, Object)]
 struct ConversationList {
     conversations: Vec<ConversationOut>,
+    /// Pass as `before` for the next (older) page; absent on the last page (so a list that fits
+    /// one page is exactly the original `{"conversations": [...]}`).
+    #[oai(skip_serializing_if_is_none)]
+    next_before: Option<i64>,
 }
 
 /// Who wrote a message.
@@ -134,10 +144,13 @@ impl From<Message> for MessageOut {
     }
 }
 
-/// Messages of a conversation, oldest first.
+/// A page of a conversation's messages, oldest first.
 #[derive(Debug, Object)]
 struct MessageList {
     messages: Vec<MessageOut>,
+    /// Pass as `before` for the page of older messages; absent when there are none.
+    #[oai(skip_serializing_if_is_none)]
+    next_before: Option<i64>,
 }
 
 /// A new conversation; the body may be left out altogether.
@@ -164,12 +177,53 @@ fn title(raw: Option<&str>) -> Result<Title, ApiError> {
     Title::parse(raw.unwrap_or_default()).map_err(|e: TitleError| ApiError::bad_request(e.to_string()))
 }
 
-/// A page of at most `limit` (1 to [`MAX_LIMIT`]) items before `before`.
+/// Items per page of the other lists (memories, approvals, the action log) without `limit`.
+pub(super) const DEFAULT_PAGE: u64 = 100;
+
+/// A page of at most `limit` (1 to [`MAX_LIMIT`], default [`DEFAULT_PAGE`]) items before
+/// `before`: every list is bounded, and the next page is the one before its last item.
 pub(super) fn page<Id>(limit: Option<u64>, before: Option<Id>) -> Result<Page<Id>, ApiError> {
+    Ok(Page {
+        limit: Some(page_size(limit, DEFAULT_PAGE)?),
+        before,
+    })
+}
+
+/// The page size asked for (or the default), checked.
+fn page_size(limit: Option<u64>, default: u64) -> Result<u64, ApiError> {
     match limit {
         Some(0) => Err(ApiError::bad_request("limit must be at least 1")),
         Some(l) if l > MAX_LIMIT => Err(ApiError::bad_request(format!("limit must be at most {MAX_LIMIT}"))),
-        _ => Ok(Page { limit, before }),
+        Some(l) => Ok(l),
+        None => Ok(default),
+    }
+}
+
+/// The store's page for `size` items plus one: whether the extra one comes says whether there
+/// is a next page.
+fn probe<Id>(size: u64, before: Option<Id>) -> Page<Id> {
+    Page {
+        limit: Some(size + 1),
+        before,
+    }
+}
+
+/// Cuts a probed list to `size` items. The extra item of a newest-first list (conversations)
+/// is its last; of an oldest-first list ending at the newest (messages), its first. Returns
+/// the list and the item the next (older) page comes before.
+fn cut<T: Copy, I>(mut items: Vec<I>, size: u64, oldest_first: bool, id: impl Fn(&I) -> T) -> (Vec<I>, Option<T>) {
+    let size = usize::try_from(size).unwrap_or(usize::MAX);
+    if items.len() <= size {
+        return (items, None);
+    }
+    if oldest_first {
+        items.drain(..items.len() - size);
+        let next = items.first().map(&id);
+        (items, next)
+    } else {
+        items.truncate(size);
+        let next = items.last().map(&id);
+        (items, next)
     }
 }
 
@@ -177,23 +231,26 @@ pub(super) fn page<Id>(limit: Option<u64>, before: Option<Id>) -> Result<Page<Id
 impl ConversationsApi {
     /// List conversations
     ///
-    /// The user's conversations, most recently active first. Without `limit`, all of them; to
-    /// page, pass the last `conversation_id` of a page as `before` for the next. The original
-    /// path `/conversations/` works too.
+    /// The user's conversations, most recently active first, 100 per page without `limit`.
+    /// `next_before` is the `before` of the next page (absent on the last). The original path
+    /// `/conversations/` works too.
     #[oai(path = "/conversations", method = "get", operation_id = "listConversations")]
     async fn list(
         &self,
         state: Data<&AppState>,
         session: Authenticated,
-        /// Page size (1-1000).
+        /// Page size (1-1000, default 100).
         limit: Query<Option<u64>>,
         /// Continue after this conversation id (the last one of the previous page).
         before: Query<Option<i64>>,
     ) -> Result<Json<ConversationList>, ApiError> {
-        let page = page(limit.0, before.0.map(ConversationId))?;
+        let size = page_size(limit.0, DEFAULT_CONVERSATIONS)?;
+        let page = probe(size, before.0.map(ConversationId));
         let list = state.conversations.list(session.0.user_id, page).await?;
+        let (list, next) = cut(list, size, false, |c| c.id.0);
         Ok(Json(ConversationList {
             conversations: list.into_iter().map(Into::into).collect(),
+            next_before: next,
         }))
     }
 
@@ -218,8 +275,9 @@ impl ConversationsApi {
 
     /// Messages of a conversation
     ///
-    /// Oldest first. With `limit`, the latest `limit` messages (before `before`, if given). 404
-    /// when the conversation does not exist or is someone else's.
+    /// The latest messages, oldest first: `limit` of them (200 without it), before the message
+    /// `before` if given. `next_before` is the `before` of the page of older messages (absent
+    /// when there are none). 404 when the conversation does not exist or is someone else's.
     #[oai(
         path = "/conversations/:conversation_id/messages",
         method = "get",
@@ -231,18 +289,21 @@ impl ConversationsApi {
         session: Authenticated,
         /// The conversation's id.
         conversation_id: Path<i64>,
-        /// Page size (1-1000).
+        /// Page size (1-1000, default 200).
         limit: Query<Option<u64>>,
         /// Only messages older than this message id.
         before: Query<Option<i64>>,
     ) -> Result<Json<MessageList>, ApiError> {
-        let page = page(limit.0, before.0.map(MessageId))?;
+        let size = page_size(limit.0, DEFAULT_MESSAGES)?;
+        let page = probe(size, before.0.map(MessageId));
         let list = state
             .conversations
             .messages(session.0.user_id, ConversationId(conversation_id.0), page)
             .await?;
+        let (list, next) = cut(list, size, true, |m| m.id.0);
         Ok(Json(MessageList {
             messages: list.into_iter().map(Into::into).collect(),
+            next_before: next,
         }))
     }
 
@@ -319,5 +380,21 @@ impl ConversationsApi {
         Ok(Json(Done {
             message: "Message deleted successfully".into(),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cut;
+
+    #[test]
+    fn a_probed_page_is_cut_to_size_and_says_where_the_next_begins() {
+        // Newest first (conversations): the extra item is the oldest, at the end.
+        assert_eq!(cut(vec![9, 8, 7], 2, false, |i| *i), (vec![9, 8], Some(8)));
+        assert_eq!(cut(vec![9, 8], 2, false, |i| *i), (vec![9, 8], None));
+        // Oldest first, ending at the newest (messages): the extra item is the oldest, first.
+        assert_eq!(cut(vec![1, 2, 3], 2, true, |i| *i), (vec![2, 3], Some(2)));
+        assert_eq!(cut(vec![2, 3], 2, true, |i| *i), (vec![2, 3], None));
+        assert_eq!(cut(Vec::<i64>::new(), 2, true, |i| *i), (vec![], None));
     }
 }

@@ -1,4 +1,5 @@
-//! Cross-cutting request handling: request ids with a tracing span, and the body size limit.
+//! Cross-cutting request handling: request ids with a tracing span, the request head and body
+//! size limits.
 
 use poem::http::{HeaderValue, StatusCode};
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
@@ -135,5 +136,68 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
             None => {}
         }
         self.inner.call(req).await
+    }
+}
+
+/// Refuses request heads over the configured sizes with the usual `{"detail"}`: 414 for a URI
+/// over `max_uri`, 431 for a request line and headers over `max_head` (hyper refuses heads
+/// twice that size itself, see `crate::serve`).
+pub struct HeadLimits {
+    max_uri: usize,
+    max_head: usize,
+}
+
+impl HeadLimits {
+    pub fn new(max_uri: usize, max_head: usize) -> Self {
+        Self { max_uri, max_head }
+    }
+}
+
+impl<E: Endpoint> Middleware<E> for HeadLimits {
+    type Output = HeadLimitsEndpoint<E>;
+    fn transform(&self, inner: E) -> Self::Output {
+        HeadLimitsEndpoint {
+            inner,
+            max_uri: self.max_uri,
+            max_head: self.max_head,
+        }
+    }
+}
+
+pub struct HeadLimitsEndpoint<E> {
+    inner: E,
+    max_uri: usize,
+    max_head: usize,
+}
+
+/// The size of the request line and headers as sent (`Name: value\r\n` each).
+fn head_size(req: &Request, uri: usize) -> usize {
+    let headers: usize = req.headers().iter().map(|(k, v)| k.as_str().len() + v.len() + 4).sum();
+    req.method().as_str().len() + uri + headers + 12
+}
+
+fn refuse(status: StatusCode, detail: &str) -> Response {
+    poem::web::Json(serde_json::json!({ "detail": detail }))
+        .with_status(status)
+        .into_response()
+}
+
+impl<E: Endpoint> Endpoint for HeadLimitsEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> Result<Response> {
+        let original = req.original_uri();
+        let uri = original.path_and_query().map_or(0, |p| p.as_str().len())
+            + original.authority().map_or(0, |a| a.as_str().len());
+        if uri > self.max_uri {
+            return Ok(refuse(StatusCode::URI_TOO_LONG, "Request URI too long"));
+        }
+        if head_size(&req, uri) > self.max_head {
+            return Ok(refuse(
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "Request header fields too large",
+            ));
+        }
+        self.inner.call(req).await.map(IntoResponse::into_response)
     }
 }

@@ -120,6 +120,7 @@ pub fn app(state: AppState) -> impl poem::Endpoint + 'static {
         .allow_headers(["content-type", "authorization", "x-request-id"])
         .expose_headers(["x-request-id"]);
     let max_body = state.config.max_body_bytes;
+    let (max_uri, max_head) = (state.config.max_uri_bytes, state.config.max_header_bytes);
     Route::new()
         // Socket.IO handles its own paths under /socket.io (nest would strip them).
         .nest_no_strip("/socket.io", crate::socket::endpoint(&state))
@@ -134,6 +135,8 @@ pub fn app(state: AppState) -> impl poem::Endpoint + 'static {
         // Inside CORS too: with an `Origin` header poem's Cors answers errors in plain text
         // itself, so the outer catch would never see them.
         .catch_all_error(detail::error_response)
+        // Inside CORS, so a browser can read the refusal.
+        .with(middleware::HeadLimits::new(max_uri, max_head))
         .with(cors)
         .data(state)
         .catch_all_error(detail::error_response)

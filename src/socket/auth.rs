@@ -48,6 +48,7 @@ pub async fn authenticate(
     match state.sessions.authenticate(&token).await {
         Ok(claims) => {
             socket.extensions.insert(SocketUser(claims.user_id));
+            super::sessions::enter(&socket, claims);
             Ok(())
         }
         Err(CoreError::Unauthenticated) => Err(Refusal::Unauthenticated),

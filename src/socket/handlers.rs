@@ -5,6 +5,7 @@
 //! conversation's room *follows* it (see [`super::follow`]), each with its own subscription to
 //! the run, so a second tab sees the answer and a socket that comes back catches up.
 
+use super::admission::{Admitted, AdmittedMessage, EventLimits, Gate};
 use super::auth::SocketUser;
 use super::follow::{follow, room};
 use super::payloads::{self, DecisionTarget, Resume, Target, Targeted};
@@ -21,14 +22,22 @@ use tracing::Instrument;
 /// Registers the event handlers. A connect *middleware*, not the connect handler: socketioxide
 /// spawns the handler after telling the client it is connected, so a client that emits at once
 /// (`join_conversation` on `connect`) could beat a handler registered there.
-pub async fn register(socket: SocketRef) -> Result<(), std::convert::Infallible> {
+pub async fn register(socket: SocketRef, State(state): State<AppState>) -> Result<(), std::convert::Infallible> {
+    if let Some(session) = super::sessions::of(&socket) {
+        let gate = Gate::new(EventLimits::new(&state.config), session.expires_at);
+        socket.extensions.insert(std::sync::Arc::new(gate));
+    }
     socket.on("join_conversation", join_conversation);
     socket.on("message", message);
     socket.on("tool_decision", tool_decision);
     socket.on("resume", resume);
     socket.on("stop", stop);
     crate::metrics::metrics().active_sockets.inc();
-    socket.on_disconnect(async || crate::metrics::metrics().active_sockets.dec());
+    socket.on_disconnect(async |socket: SocketRef| {
+        // Events still waiting for their turn are dropped.
+        super::admission::bar(&socket);
+        crate::metrics::metrics().active_sockets.dec()
+    });
     Ok(())
 }
 
@@ -91,11 +100,15 @@ async fn read<T: Targeted>(socket: &SocketRef, data: &Value) -> Result<(T, Conve
 }
 
 async fn join_conversation(
+    admitted: Admitted,
     socket: SocketRef,
     State(state): State<AppState>,
     Extension(SocketUser(user)): Extension<SocketUser>,
     TryData(data): TryData<Value>,
 ) {
+    if !admitted.turn().await {
+        return;
+    }
     let (_, id) = match read::<Target>(&socket, &payload(data)).await {
         Ok(read) => read,
         Err(m) => return emit_error(&socket, m, None),
@@ -122,11 +135,15 @@ async fn join_conversation(
 }
 
 async fn message(
+    admitted: AdmittedMessage,
     socket: SocketRef,
     State(state): State<AppState>,
     Extension(SocketUser(user)): Extension<SocketUser>,
     TryData(data): TryData<Value>,
 ) {
+    if !admitted.turn().await {
+        return;
+    }
     let data = payload(data);
     let (_, id) = match read::<Target>(&socket, &data).await {
         Ok(read) => read,
@@ -134,6 +151,10 @@ async fn message(
     };
     let span = tracing::info_span!("message", user_id = %user, conversation_id = %id);
     async {
+        // Its session may have ended a moment ago, the notice still on its way.
+        if !super::sessions::still_valid(&state, &socket).await {
+            return super::sessions::close(socket, super::sessions::SESSION_ENDED);
+        }
         let started = match SendMessage::from_payload(data) {
             Ok(body) => turn_start::start(&state, user, id, body).await,
             Err(f) => Err(f),
@@ -150,11 +171,15 @@ async fn message(
 /// `tool_decision {approval_id, decision, arguments?, always_allow?, conversation_id?}`: the
 /// decision's run streams like a message's answer (refusals too: `error`, then `last_chunk`).
 async fn tool_decision(
+    admitted: AdmittedMessage,
     socket: SocketRef,
     State(state): State<AppState>,
     Extension(SocketUser(user)): Extension<SocketUser>,
     TryData(data): TryData<Value>,
 ) {
+    if !admitted.turn().await {
+        return;
+    }
     let data = payload(data);
     let (target, id) = match read::<DecisionTarget>(&socket, &data).await {
         Ok(read) => read,
@@ -165,6 +190,10 @@ async fn tool_decision(
     };
     let span = tracing::info_span!("tool_decision", user_id = %user, conversation_id = %id, approval_id = approval);
     async {
+        // As for `message`: a session that ended a moment ago decides nothing.
+        if !super::sessions::still_valid(&state, &socket).await {
+            return super::sessions::close(socket, super::sessions::SESSION_ENDED);
+        }
         let started = match DecideApproval::from_payload(data) {
             Ok(body) => turn_start::decide(&state, user, id, ApprovalId(approval), body).await,
             Err(f) => Err(f),
@@ -207,11 +236,15 @@ async fn follow_started(socket: &SocketRef, state: &AppState, user: UserId, id: 
 }
 
 async fn resume(
+    admitted: Admitted,
     socket: SocketRef,
     State(state): State<AppState>,
     Extension(SocketUser(user)): Extension<SocketUser>,
     TryData(data): TryData<Value>,
 ) {
+    if !admitted.turn().await {
+        return;
+    }
     let (resume, id) = match read::<Resume>(&socket, &payload(data)).await {
         Ok(read) => read,
         Err(m) => return emit_error(&socket, m, None),
@@ -227,11 +260,15 @@ async fn resume(
 }
 
 async fn stop(
+    admitted: Admitted,
     socket: SocketRef,
     State(state): State<AppState>,
     Extension(SocketUser(user)): Extension<SocketUser>,
     TryData(data): TryData<Value>,
 ) {
+    if !admitted.turn().await {
+        return;
+    }
     let (_, id) = match read::<Target>(&socket, &payload(data)).await {
         Ok(read) => read,
         Err(m) => return emit_error(&socket, m, None),

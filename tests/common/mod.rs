@@ -44,6 +44,7 @@ pub fn mock_adapters() -> Adapters {
         model: None,
         toolkits: None,
         runs: Arc::new(meai_mock::LocalRuns::default()),
+        notices: Arc::new(meai_mock::LocalNotices::default()),
         codec: Arc::new(meai_mock::MemoryCodec::default()),
         identity: None,
     }
@@ -65,11 +66,14 @@ pub async fn spawn_app_customized(vars: &[(&str, &str)], customize: impl FnOnce(
     serve(config, customize(adapters), Some(dir)).await
 }
 
+/// The test servers' `SECRET_KEY` (long enough for Google mode).
+pub const TEST_SECRET_KEY: &str = "test-secret-key-for-sessions-at-least-32-bytes";
+
 /// The test defaults with `vars` on top.
 fn test_config(vars: &[(&str, &str)], db: &str) -> Config {
     let mut all: Vec<(String, String)> = vec![
         ("DATABASE_URL".into(), db.to_owned()),
-        ("SECRET_KEY".into(), "test-secret-key-for-sessions".into()),
+        ("SECRET_KEY".into(), TEST_SECRET_KEY.into()),
         ("FRONTEND_URL".into(), "http://frontend.test".into()),
         ("ALLOWED_ORIGIN".into(), "http://frontend.test".into()),
     ];

@@ -10,6 +10,7 @@
 //   {"wait": "<event>", "count"?: n, "timeout_ms"?: ms}   until n such events in total (default 1)
 //   {"sleep": ms}
 //   {"disconnect": true}
+//   {"http": {"method"?: "GET", "path": "/auth/logout", "cookie"?, "at"?}}  prints {"event":"http","data":{"status"}}
 // A wait that times out prints {"event":"timeout"} and exits 1.
 import { io } from "socket.io-client";
 
@@ -83,7 +84,12 @@ for (const step of plan) {
       process.exit(1);
     }
   } else if (step.sleep) await new Promise((r) => setTimeout(r, step.sleep));
-  else if (step.disconnect) {
+  else if (step.http) {
+    const { method = "GET", path: route, cookie, at: where = "default" } = step.http;
+    const res = await fetch(`${instances[where]}${route}`, { method, headers: cookie ? { cookie } : {} });
+    await res.text();
+    record("http", { status: res.status, path: route });
+  } else if (step.disconnect) {
     socket.close();
     socket = null;
   }

@@ -31,11 +31,36 @@ impl Redactor {
             Some(secret) => text.replace(secret.as_str(), "[redacted]"),
             None => text.to_owned(),
         };
+        let text = scrub_key_like(&text);
         match text.char_indices().nth(MAX_MESSAGE_CHARS) {
             Some((cut, _)) => format!("{}…", &text[..cut]),
             None => text,
         }
     }
+}
+
+/// How credentials and account ids begin when providers echo them in errors: OpenAI's keys
+/// (masked as `sk-...T123` or whole), organisations and projects, Google's API keys.
+const KEY_LIKE: [&str; 5] = ["sk-", "org-", "proj_", "AIza", "key-"];
+
+/// Replaces every word that starts like a credential with `[redacted]`.
+fn scrub_key_like(text: &str) -> String {
+    let is_word = |c: char| c.is_ascii_alphanumeric() || "-_.*".contains(c);
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(is_word) {
+        out.push_str(&rest[..start]);
+        let word_len = rest[start..].find(|c: char| !is_word(c)).unwrap_or(rest.len() - start);
+        let word = &rest[start..start + word_len];
+        if KEY_LIKE.iter().any(|p| word.starts_with(p)) {
+            out.push_str("[redacted]");
+        } else {
+            out.push_str(word);
+        }
+        rest = &rest[start + word_len..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// What went wrong, as the port names it.
@@ -318,6 +343,16 @@ mod tests {
             from_error_body(&google, &Redactor::new("")),
             ModelError::Upstream { status: Some(503), .. }
         ));
+    }
+
+    #[test]
+    fn key_fragments_and_account_ids_are_redacted() {
+        let text = "Incorrect API key provided: sk-proj-****T123. Org: org-AbC123; project proj_9x (HTTP 401)";
+        assert_eq!(
+            Redactor::new("").clean(text),
+            "Incorrect API key provided: [redacted] Org: [redacted]; project [redacted] (HTTP 401)"
+        );
+        assert_eq!(Redactor::new("").clean("task-based key: none"), "task-based key: none");
     }
 
     #[test]

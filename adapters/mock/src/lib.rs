@@ -2,7 +2,8 @@
 //!
 //! Each mirrors the semantics its port's contract suite pins down, so a test that passes
 //! against a mock says something about the real adapters too. The run registry has no copy
-//! here: the in-process one ([`LocalRuns`]) already lives in memory and is re-exported.
+//! here: the in-process one ([`LocalRuns`]) already lives in memory and is re-exported, and so
+//! are the in-process session notices ([`LocalNotices`]).
 
 mod identity;
 mod index;
@@ -14,7 +15,7 @@ mod toolkits;
 
 pub use identity::{AUTHORIZE_URL, MockIdentity};
 pub use index::MemoryIndex;
-pub use meai_runs::LocalRuns;
+pub use meai_runs::{LocalNotices, LocalRuns};
 pub use model::{HashEmbedder, Script, ScriptedChatModel};
 pub use session::MemoryCodec;
 pub use store::MemoryStore;

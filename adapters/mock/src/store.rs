@@ -29,6 +29,7 @@ struct State {
     messages: HashMap<ConversationId, BTreeMap<MessageId, Message>>,
     connections: BTreeMap<ConnectionId, ToolkitConnection>,
     revoked: HashMap<String, DateTime<Utc>>,
+    session_cutoffs: HashMap<UserId, DateTime<Utc>>,
     logins: HashMap<String, PendingLogin>,
     memories: BTreeMap<MemoryId, MemoryFact>,
     /// Messages memories were extracted from, with their owner.
@@ -447,6 +448,20 @@ impl RevocationStore for MemoryStore {
         let before = s.revoked.len();
         s.revoked.retain(|_, expires_at| *expires_at >= now);
         Ok((before - s.revoked.len()) as u64)
+    }
+}
+
+#[async_trait::async_trait]
+impl SessionCutoffStore for MemoryStore {
+    async fn end_sessions(&self, user: UserId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let mut s = self.state();
+        let cutoff = s.session_cutoffs.entry(user).or_insert(stored(at));
+        *cutoff = (*cutoff).max(stored(at));
+        Ok(())
+    }
+
+    async fn sessions_ended_at(&self, user: UserId) -> Result<Option<DateTime<Utc>>, StoreError> {
+        Ok(self.state().session_cutoffs.get(&user).copied())
     }
 }
 

@@ -6,5 +6,6 @@
 
 pub mod consent;
 pub mod data;
+pub mod notices;
 pub mod source;
 pub mod store;

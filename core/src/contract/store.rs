@@ -15,7 +15,8 @@ macro_rules! store_contract_tests {
             summaries_are_stored, messages_keep_their_order, messages_paginate, append_is_idempotent_per_client_id,
             append_bumps_conversation_activity, messages_are_deleted_one_by_one, deleting_conversation_cascades,
             users_are_isolated, concurrent_appends_all_land, connections_are_stored_per_toolkit,
-            connections_are_isolated, revocations_are_recorded_and_purged, logins_are_single_use);
+            connections_are_isolated, revocations_are_recorded_and_purged, session_cutoffs_only_move_forward,
+            session_cutoffs_are_per_user, logins_are_single_use);
     };
     (@cases $factory:expr; $($case:ident),+) => {
         $(
@@ -499,6 +500,45 @@ pub async fn revocations_are_recorded_and_purged(store: &dyn Store) {
     assert!(store.purge_revocations(now).await.unwrap() >= 1);
     assert!(!store.is_token_revoked(&stale).await.unwrap());
     assert!(store.is_token_revoked(&live).await.unwrap());
+}
+
+pub async fn session_cutoffs_only_move_forward(store: &dyn Store) {
+    let u = user(store).await;
+    assert_eq!(store.sessions_ended_at(u.id).await.unwrap(), None, "never ended");
+    let first = Utc::now().trunc_subsecs(6);
+    store.end_sessions(u.id, first).await.unwrap();
+    assert_eq!(store.sessions_ended_at(u.id).await.unwrap(), Some(first));
+    let later = first + Duration::minutes(5);
+    store.end_sessions(u.id, later).await.unwrap();
+    assert_eq!(
+        store.sessions_ended_at(u.id).await.unwrap(),
+        Some(later),
+        "a later cutoff wins"
+    );
+    store.end_sessions(u.id, first).await.unwrap();
+    assert_eq!(
+        store.sessions_ended_at(u.id).await.unwrap(),
+        Some(later),
+        "never moved back"
+    );
+    store.end_sessions(u.id, later).await.expect("idempotent");
+    assert_eq!(store.sessions_ended_at(u.id).await.unwrap(), Some(later));
+}
+
+pub async fn session_cutoffs_are_per_user(store: &dyn Store) {
+    let (a, b) = (user(store).await, user(store).await);
+    let at = Utc::now().trunc_subsecs(6);
+    store.end_sessions(a.id, at).await.unwrap();
+    assert_eq!(store.sessions_ended_at(a.id).await.unwrap(), Some(at));
+    assert_eq!(
+        store.sessions_ended_at(b.id).await.unwrap(),
+        None,
+        "other users keep theirs"
+    );
+    // A user id without a row (a deleted account) keeps its cutoff all the same.
+    let gone = UserId(i64::MAX - 11 - (SEQ.fetch_add(1, Ordering::Relaxed) as i64));
+    store.end_sessions(gone, at).await.unwrap();
+    assert_eq!(store.sessions_ended_at(gone).await.unwrap(), Some(at));
 }
 
 pub async fn logins_are_single_use(store: &dyn Store) {

@@ -1,6 +1,6 @@
-use crate::session::{SessionClaims, SessionToken, TokenCodec, TokenId};
-use crate::{CoreError, NewUser, Store, User};
-use chrono::{Duration, Utc};
+use crate::session::{SessionClaims, SessionEnded, SessionNotices, SessionToken, TokenCodec, TokenId};
+use crate::{CoreError, NewUser, Store, User, UserId};
+use chrono::{DateTime, Duration, Utc};
 use std::sync::Arc;
 
 /// How long sessions live.
@@ -9,13 +9,22 @@ pub struct SessionPolicy {
     pub lifetime: Duration,
 }
 
-/// Sign-in, authentication of a presented token, and logout.
+/// Sign-in, authentication of a presented token, and the ways sessions end: logout (one token)
+/// and [`Sessions::end_all`] (every session of a user). Both are recorded in the store, which
+/// every authentication checks, and announced through [`SessionNotices`] so every instance
+/// closes the connections still using them.
 #[derive(Clone)]
 pub struct Sessions {
     store: Arc<dyn Store>,
     codec: Arc<dyn TokenCodec>,
+    notices: Arc<dyn SessionNotices>,
     policy: SessionPolicy,
     new_token_id: Arc<dyn Fn() -> TokenId + Send + Sync>,
+}
+
+/// Tokens carry whole seconds: a token issued in the cutoff's second counts as issued before it.
+fn issued_by(claims: &SessionClaims, cutoff: DateTime<Utc>) -> bool {
+    claims.issued_at.timestamp() <= cutoff.timestamp()
 }
 
 impl Sessions {
@@ -23,12 +32,14 @@ impl Sessions {
     pub fn new(
         store: Arc<dyn Store>,
         codec: Arc<dyn TokenCodec>,
+        notices: Arc<dyn SessionNotices>,
         policy: SessionPolicy,
         new_token_id: impl Fn() -> TokenId + Send + Sync + 'static,
     ) -> Self {
         Self {
             store,
             codec,
+            notices,
             policy,
             new_token_id: Arc::new(new_token_id),
         }
@@ -36,6 +47,11 @@ impl Sessions {
 
     pub fn policy(&self) -> SessionPolicy {
         self.policy
+    }
+
+    /// Where ended sessions are announced (the edges subscribe to close their connections).
+    pub fn notices(&self) -> &Arc<dyn SessionNotices> {
+        &self.notices
     }
 
     /// Records the sign-in of a verified profile and opens a session for that user.
@@ -47,10 +63,18 @@ impl Sessions {
             .upsert_user(profile, now)
             .await
             .map_err(CoreError::store("User"))?;
+        let mut issued_at = now;
+        // Signing in again within the second of "sign out everywhere" must not yield a token
+        // that is dead on arrival.
+        if let Some(cutoff) = self.cutoff(user.id).await?
+            && issued_at.timestamp() <= cutoff.timestamp()
+        {
+            issued_at = cutoff + Duration::seconds(1);
+        }
         let claims = SessionClaims {
             user_id: user.id,
             token_id: (self.new_token_id)(),
-            issued_at: now,
+            issued_at,
             expires_at: now + self.policy.lifetime,
         };
         let token = self.codec.mint(&claims)?;
@@ -64,28 +88,35 @@ impl Sessions {
         let claims = SessionClaims {
             user_id: session.user_id,
             token_id: (self.new_token_id)(),
-            issued_at: Utc::now(),
+            issued_at: Utc::now().max(session.issued_at),
             expires_at: session.expires_at,
         };
         Ok((self.codec.mint(&claims)?, claims))
     }
 
-    /// Verifies signature, expiry and revocation, and that the user still exists (a deleted
-    /// account's tokens are refused everywhere, whatever was revoked).
+    /// Verifies signature, expiry, and that the session has not ended ([`Sessions::has_ended`]).
+    /// Deleting an account ends all its sessions ([`Sessions::end_all`]), so its tokens fail here.
     pub async fn authenticate(&self, token: &str) -> Result<SessionClaims, CoreError> {
         let claims = self.codec.verify(token, Utc::now())?;
-        let (revoked, user) = futures::join!(
-            self.store.is_token_revoked(&claims.token_id),
-            self.store.get_user(claims.user_id)
-        );
-        if revoked.map_err(CoreError::Storage)? {
+        if self.has_ended(&claims).await? {
             return Err(CoreError::Unauthenticated);
         }
-        match user {
-            Ok(_) => Ok(claims),
-            Err(crate::StoreError::NotFound) => Err(CoreError::Unauthenticated),
-            Err(other) => Err(CoreError::Storage(other)),
-        }
+        Ok(claims)
+    }
+
+    /// Whether the session was ended before its expiry: its token revoked, or every session of
+    /// its user ended after it was issued. (Expiry itself is the codec's check.)
+    pub async fn has_ended(&self, claims: &SessionClaims) -> Result<bool, CoreError> {
+        let (revoked, cutoff) = futures::join!(self.is_revoked(&claims.token_id), self.cutoff(claims.user_id));
+        Ok(revoked? || cutoff?.is_some_and(|c| issued_by(claims, c)))
+    }
+
+    async fn is_revoked(&self, token: &TokenId) -> Result<bool, CoreError> {
+        self.store.is_token_revoked(token).await.map_err(CoreError::Storage)
+    }
+
+    async fn cutoff(&self, user: UserId) -> Result<Option<DateTime<Utc>>, CoreError> {
+        self.store.sessions_ended_at(user).await.map_err(CoreError::Storage)
     }
 
     pub async fn current_user(&self, session: &SessionClaims) -> Result<User, CoreError> {
@@ -102,7 +133,40 @@ impl Sessions {
             .revoke_token(&session.token_id, session.expires_at)
             .await
             .map_err(CoreError::Storage)?;
+        self.announce(SessionEnded::Token(session.token_id.clone())).await;
         tracing::info!(user_id = %session.user_id, "signed out");
         Ok(())
+    }
+
+    /// Ends every session of `user` issued until now, on every instance (sign out everywhere;
+    /// account deletion). A later sign-in opens a new session as usual.
+    pub async fn end_all(&self, user: UserId) -> Result<(), CoreError> {
+        let now = Utc::now();
+        self.store.end_sessions(user, now).await.map_err(CoreError::Storage)?;
+        self.announce(SessionEnded::User {
+            user,
+            issued_until: now,
+        })
+        .await;
+        tracing::info!(user_id = %user, "all sessions ended");
+        Ok(())
+    }
+
+    /// The store already refuses the ended session everywhere; a lost notice only delays
+    /// closing live connections until the subscribers' next check (see [`SessionNotice::Missed`]).
+    ///
+    /// [`SessionNotice::Missed`]: crate::session::SessionNotice::Missed
+    async fn announce(&self, ended: SessionEnded) {
+        if let Err(e) = self.notices.publish(ended).await {
+            tracing::error!(error = %e, "could not announce an ended session: live connections stay open until rechecked");
+        }
+    }
+}
+
+/// Deleting an account ends all its sessions.
+#[async_trait::async_trait]
+impl super::EndSessions for Sessions {
+    async fn end_sessions(&self, user: UserId) -> Result<(), CoreError> {
+        self.end_all(user).await
     }
 }

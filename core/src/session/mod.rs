@@ -1,7 +1,10 @@
-//! Sessions: what a session token says, and the port that signs and checks tokens.
+//! Sessions: what a session token says, the port that signs and checks tokens, and the port
+//! that tells every instance when sessions end.
 
 mod claims;
 mod codec;
+mod notices;
 
 pub use claims::{SessionClaims, TokenId};
 pub use codec::{SessionToken, TokenCodec, TokenError};
+pub use notices::{NoticeError, SessionEnded, SessionNotice, SessionNotices};

@@ -16,6 +16,7 @@ mod memories;
 mod messages;
 mod revocations;
 mod tool_policies;
+mod session_cutoffs;
 mod users;
 
 pub use account::{AccountStore, Removed};
@@ -30,6 +31,7 @@ pub use memories::{MemoryFactStore, Remembered};
 pub use messages::MessageStore;
 pub use revocations::RevocationStore;
 pub use tool_policies::ToolPolicyStore;
+pub use session_cutoffs::SessionCutoffStore;
 pub use users::UserStore;
 
 /// The whole persistence port, as one object.
@@ -47,6 +49,7 @@ pub trait Store:
     + ToolPolicyStore
     + ApprovalStore
     + ActionStore
+    + SessionCutoffStore
     + Send
     + Sync
     + 'static

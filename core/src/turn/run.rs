@@ -146,7 +146,7 @@ impl Turn {
                 }
                 Step::Failed(e) => {
                     tracing::warn!(error = %e, "model failed");
-                    let error = format!("The assistant could not answer: {e}");
+                    let error = format!("The assistant could not answer: {}", e.user_message());
                     publish(&*self.writer, TurnEvent::Error { error }).await;
                     return self.interrupted(text, Outcome::Failed).await;
                 }

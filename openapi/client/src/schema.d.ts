@@ -172,8 +172,8 @@ export interface paths {
         put?: never;
         /**
          * Sign out
-         * @description Revokes the presented session token on every instance and clears the cookie. 401 without
-         *     a valid session.
+         * @description Revokes the presented session token on every instance, closes the sockets using it, and
+         *     clears the cookie. 401 without a valid session.
          */
         post: operations["logout"];
         delete?: never;
@@ -191,9 +191,9 @@ export interface paths {
         };
         /**
          * List conversations
-         * @description The user's conversations, most recently active first. Without `limit`, all of them; to
-         *     page, pass the last `conversation_id` of a page as `before` for the next. The original
-         *     path `/conversations/` works too.
+         * @description The user's conversations, most recently active first, 100 per page without `limit`.
+         *     `next_before` is the `before` of the next page (absent on the last). The original path
+         *     `/conversations/` works too.
          */
         get: operations["listConversations"];
         put?: never;
@@ -219,8 +219,9 @@ export interface paths {
         };
         /**
          * Messages of a conversation
-         * @description Oldest first. With `limit`, the latest `limit` messages (before `before`, if given). 404
-         *     when the conversation does not exist or is someone else's.
+         * @description The latest messages, oldest first: `limit` of them (200 without it), before the message
+         *     `before` if given. `next_before` is the `before` of the page of older messages (absent
+         *     when there are none). 404 when the conversation does not exist or is someone else's.
          */
         get: operations["getMessages"];
         put?: never;
@@ -970,10 +971,16 @@ export interface components {
         };
         /**
          * ConversationList
-         * @description The user's conversations.
+         * @description A page of the user's conversations.
          */
         ConversationList: {
             conversations: components["schemas"]["ConversationOut"][];
+            /**
+             * Format: int64
+             * @description Pass as `before` for the next (older) page; absent on the last page (so a list that fits
+             *     one page is exactly the original `{"conversations": [...]}`).
+             */
+            next_before?: number;
         };
         /**
          * ConversationOut
@@ -1287,10 +1294,15 @@ export interface components {
         };
         /**
          * MessageList
-         * @description Messages of a conversation, oldest first.
+         * @description A page of a conversation's messages, oldest first.
          */
         MessageList: {
             messages: components["schemas"]["MessageOut"][];
+            /**
+             * Format: int64
+             * @description Pass as `before` for the page of older messages; absent when there are none.
+             */
+            next_before?: number;
         };
         /**
          * MessageOut
@@ -2143,7 +2155,7 @@ export interface operations {
     listConversations: {
         parameters: {
             query?: {
-                /** @description Page size (1-1000). */
+                /** @description Page size (1-1000, default 100). */
                 limit?: number;
                 /** @description Continue after this conversation id (the last one of the previous page). */
                 before?: number;
@@ -2298,7 +2310,7 @@ export interface operations {
     getMessages: {
         parameters: {
             query?: {
-                /** @description Page size (1-1000). */
+                /** @description Page size (1-1000, default 200). */
                 limit?: number;
                 /** @description Only messages older than this message id. */
                 before?: number;

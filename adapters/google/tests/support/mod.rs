@@ -30,6 +30,7 @@ impl Rig {
         let sessions = Sessions::new(
             store.clone(),
             Arc::new(BiscuitCodec::from_secret(b"sign-in tests secret, long enough")),
+            Arc::new(meai_mock::LocalNotices::default()),
             SessionPolicy {
                 lifetime: Duration::days(7),
             },

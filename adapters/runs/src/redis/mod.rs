@@ -22,7 +22,10 @@
 //! it ([`RedisRuns::with_store`]): the dead instance never got to.
 
 mod hub;
+mod notices;
 mod writer;
+
+pub use notices::RedisNotices;
 
 #[cfg(test)]
 mod tests;
@@ -251,7 +254,7 @@ return 1
 /// Why building the registry failed.
 #[derive(Debug, thiserror::Error)]
 #[error("invalid Redis URL: {0}")]
-pub struct RedisUrlError(String);
+pub struct RedisUrlError(pub(crate) String);
 
 impl RedisRuns {
     /// Parses the URL; connections are made on first use (start-up does not wait for Redis).

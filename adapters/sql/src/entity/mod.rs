@@ -12,5 +12,6 @@ pub mod revoked_tokens;
 pub mod tool_actions;
 pub mod tool_approvals;
 pub mod tool_policies;
+pub mod session_cutoffs;
 pub mod toolkit_connections;
 pub mod users;

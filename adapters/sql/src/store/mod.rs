@@ -9,6 +9,7 @@ mod conversations;
 mod memories;
 mod messages;
 mod policies;
+mod session_cutoffs;
 mod sessions;
 mod users;
 
