@@ -15,8 +15,8 @@ mod logins;
 mod memories;
 mod messages;
 mod revocations;
-mod tool_policies;
 mod session_cutoffs;
+mod tool_policies;
 mod users;
 
 pub use account::{AccountStore, Removed};
@@ -30,8 +30,8 @@ pub use logins::LoginStore;
 pub use memories::{MemoryFactStore, Remembered};
 pub use messages::MessageStore;
 pub use revocations::RevocationStore;
-pub use tool_policies::ToolPolicyStore;
 pub use session_cutoffs::SessionCutoffStore;
+pub use tool_policies::ToolPolicyStore;
 pub use users::UserStore;
 
 /// The whole persistence port, as one object.
