@@ -43,7 +43,7 @@ impl Adapters {
         tracing::info!(backend = sql.backend(), "store connected");
         let store: Arc<dyn Store> = Arc::new(sql.clone());
         Ok(Self {
-            runs: crate::ops::registry(config, store.clone())?,
+            runs: crate::ops::registry(config)?,
             notices: crate::ops::notices(config)?,
             index: crate::memory::index(config, &sql).await?,
             embedder: crate::memory::embedder(config)?,

@@ -102,6 +102,15 @@ pub struct Config {
     pub summary_model: Option<String>,
     #[serde(default)]
     pub embedding_model: Option<String>,
+    /// Seconds a model may take to start its answer (retries included); 0 disables.
+    #[serde(default = "defaults::model_first_token_timeout_seconds")]
+    pub model_first_token_timeout_seconds: u64,
+    /// Seconds a model may stay silent in the middle of its answer; 0 disables.
+    #[serde(default = "defaults::model_chunk_timeout_seconds")]
+    pub model_chunk_timeout_seconds: u64,
+    /// Seconds one model answer may take in all; 0 disables.
+    #[serde(default = "defaults::model_answer_timeout_seconds")]
+    pub model_answer_timeout_seconds: u64,
 
     /// Memory: `provider` (default: the model provider's embeddings when one is configured) or
     /// `lexical` (offline hashed word/char n-grams: word overlap, not meaning).
@@ -523,6 +532,15 @@ mod defaults {
     }
     pub fn shutdown_grace_seconds() -> u64 {
         30
+    }
+    pub fn model_first_token_timeout_seconds() -> u64 {
+        30
+    }
+    pub fn model_chunk_timeout_seconds() -> u64 {
+        30
+    }
+    pub fn model_answer_timeout_seconds() -> u64 {
+        90
     }
     pub fn message_rate_per_minute() -> u32 {
         20

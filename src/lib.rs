@@ -9,6 +9,7 @@ pub mod limits;
 pub mod memory;
 pub mod metrics;
 pub mod ops;
+pub mod recovery;
 pub mod runs;
 pub mod serve;
 pub mod sign_in;

@@ -5,7 +5,6 @@
 use crate::config::{Config, ConfigError};
 use crate::limits::Limits;
 use crate::runs::TrackedRuns;
-use meai_core::Store;
 use meai_core::session::SessionNotices;
 use meai_core::turn::RunRegistry;
 use meai_runs::{LocalNotices, LocalRuns};
@@ -84,10 +83,9 @@ pub fn notices(_config: &Config) -> Result<Arc<dyn SessionNotices>, ConfigError>
     Ok(Arc::new(LocalNotices::default()))
 }
 
-/// The run registry configuration names: Redis with `REDIS_URL`, else in-process. `store`
-/// receives the partial answers of runs whose instance died (shared runs only).
+/// The run registry configuration names: Redis with `REDIS_URL`, else in-process.
 #[cfg(feature = "redis")]
-pub fn registry(config: &Config, store: Arc<dyn Store>) -> Result<Arc<dyn RunRegistry>, ConfigError> {
+pub fn registry(config: &Config) -> Result<Arc<dyn RunRegistry>, ConfigError> {
     use meai_runs::redis::{RedisRuns, RedisRunsConfig};
     match &config.redis_url {
         Some(url) => {
@@ -96,8 +94,7 @@ pub fn registry(config: &Config, store: Arc<dyn Store>) -> Result<Arc<dyn RunReg
                 ..Default::default()
             };
             let runs = RedisRuns::new(url.expose(), settings)
-                .map_err(|e| ConfigError::new(format!("REDIS_URL: {e}")))?
-                .with_store(store);
+                .map_err(|e| ConfigError::new(format!("REDIS_URL: {e}")))?;
             tracing::info!("runs are shared through Redis");
             Ok(Arc::new(runs))
         }
@@ -106,7 +103,7 @@ pub fn registry(config: &Config, store: Arc<dyn Store>) -> Result<Arc<dyn RunReg
 }
 
 #[cfg(not(feature = "redis"))]
-pub fn registry(config: &Config, _store: Arc<dyn Store>) -> Result<Arc<dyn RunRegistry>, ConfigError> {
+pub fn registry(config: &Config) -> Result<Arc<dyn RunRegistry>, ConfigError> {
     if config.redis_url.is_some() {
         return Err(ConfigError::new(
             "REDIS_URL is set but this build has no Redis support (build with the `redis` feature)",

@@ -139,6 +139,24 @@ impl RunRegistry for TrackedRuns {
     async fn started(&self) -> Result<Option<BoxStream<'static, RunStarted>>, RunError> {
         self.inner.started().await.inspect_err(registry_error)
     }
+
+    async fn is_alive(&self, conversation: ConversationId, run: RunId) -> Result<bool, RunError> {
+        self.inner.is_alive(conversation, run).await.inspect_err(registry_error)
+    }
+
+    async fn streamed_text(&self, conversation: ConversationId, run: RunId) -> Result<Option<String>, RunError> {
+        self.inner
+            .streamed_text(conversation, run)
+            .await
+            .inspect_err(registry_error)
+    }
+
+    async fn close_dead(&self, conversation: ConversationId, run: RunId) -> Result<(), RunError> {
+        self.inner
+            .close_dead(conversation, run)
+            .await
+            .inspect_err(registry_error)
+    }
 }
 
 fn registry_error(e: &RunError) {

@@ -105,7 +105,9 @@ pub async fn assemble(config: Config, adapters: Adapters) -> Result<AppState, St
         .recall(Some(recall))
         .memories(Some(Arc::new(memory.clone()) as Arc<dyn MemoryKeeper>))
         .summary_model(config.summary_model.clone())
+        .timer(Arc::new(crate::turns::TokioTimer))
         .build();
+    let conversations = Conversations::new(store.clone()).stopping_answers(turns.clone());
     Ok(AppState {
         turns,
         ops,
@@ -115,7 +117,7 @@ pub async fn assemble(config: Config, adapters: Adapters) -> Result<AppState, St
         account,
         consent: tool_consent,
         memory,
-        conversations: Conversations::new(store.clone()),
+        conversations,
         sessions,
         sign_in,
         store,
@@ -169,6 +171,10 @@ impl Server {
     /// answers are persisted and listeners get `last_chunk`), closes the sockets, and returns
     /// once in-flight requests (e.g. SSE answers) ended.
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send) -> std::io::Result<()> {
+        // Answers cut by the last stop are stored, and their conversations free, before anyone
+        // can send the next message.
+        crate::recovery::at_start_up(&self.state).await;
+        let sweeps = crate::recovery::spawn_sweeps(&self.state);
         tracing::info!(addr = %self.local_addr(), "listening");
         let ops = self.state.ops.clone();
         let grace = Duration::from_secs(self.state.config.shutdown_grace_seconds);
@@ -188,6 +194,9 @@ impl Server {
         // In-flight requests get the grace period plus time for stopped runs to wind down.
         let serve = crate::serve::serve(self.listener, app, limits, signal, grace + Duration::from_secs(15));
         let (served, ()) = tokio::join!(serve, drain);
+        if let Some(sweeps) = sweeps {
+            sweeps.abort();
+        }
         tracing::info!("server stopped");
         served
     }

@@ -6,6 +6,7 @@
 //! as a [`Failure`], so both transports say the same thing about the same bad input.
 
 use crate::failure::Failure;
+use crate::http::text::{ClientKeyText, MessageText, Text};
 use crate::state::AppState;
 use futures::stream::BoxStream;
 use meai_core::consent::Decision;
@@ -18,11 +19,13 @@ use tracing::Instrument;
 /// A message to the assistant (the SSE body, and the `message` event's payload).
 #[derive(Debug, Clone, Object)]
 pub struct SendMessage {
-    /// What the person says.
-    pub content: String,
+    /// What the person says: not blank, without U+0000, at most `MAX_MESSAGE_CHARS` characters
+    /// (32000 unless the server sets another limit).
+    pub content: Text<MessageText>,
     /// Makes sending idempotent: the same id again replays the stored answer instead of
-    /// answering twice.
-    pub client_message_id: Option<String>,
+    /// answering twice. 1 to 128 characters, not blank, without U+0000.
+    #[oai(nullable)]
+    pub client_message_id: Option<Text<ClientKeyText>>,
 }
 
 impl SendMessage {
@@ -82,8 +85,8 @@ pub async fn start(
     conversation: ConversationId,
     message: SendMessage,
 ) -> Result<Started, Failure> {
-    let client_message_id = match message.client_message_id.as_deref() {
-        Some(raw) => Some(ClientMessageId::parse(raw).ok_or_else(|| {
+    let client_message_id = match message.client_message_id.and_then(Text::into_inner) {
+        Some(raw) => Some(ClientMessageId::parse(&raw).ok_or_else(|| {
             Failure::bad_request(format!(
                 "client_message_id must be 1 to {} characters",
                 ClientMessageId::MAX_LEN
@@ -94,7 +97,7 @@ pub async fn start(
     // Limits before anything is stored; the permit is held for the whole turn.
     let permit = state.ops.limits.admit_message(user)?;
     let request = TurnRequest {
-        content: message.content,
+        content: message.content.into_inner().unwrap_or_default(),
         client_message_id,
     };
     let started = state.turns.start(user, conversation, request).await?;

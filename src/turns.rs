@@ -4,7 +4,7 @@
 use crate::config::{Config, ConfigError};
 use meai_core::model::ChatModel;
 use meai_core::turn::TurnSettings;
-use meai_llm::{GenaiChatModel, LlmConfig, LlmConfigError, Provider};
+use meai_llm::{AnswerTimeouts, GenaiChatModel, LlmConfig, LlmConfigError, Provider};
 use std::sync::Arc;
 
 /// The model settings, when a provider can be used: `MODEL` picks it (as in the original);
@@ -57,6 +57,12 @@ pub fn llm_config(config: &Config) -> Result<Option<LlmConfig>, ConfigError> {
     if let Some(m) = &config.embedding_model {
         llm = llm.with_embedding_model(m);
     }
+    let seconds = |s: u64| (s > 0).then(|| std::time::Duration::from_secs(s));
+    llm = llm.with_answer_timeouts(AnswerTimeouts {
+        first_token: seconds(config.model_first_token_timeout_seconds),
+        between_chunks: seconds(config.model_chunk_timeout_seconds),
+        total: seconds(config.model_answer_timeout_seconds),
+    });
     Ok(Some(llm))
 }
 
@@ -79,5 +85,14 @@ pub fn settings(config: &Config) -> TurnSettings {
     TurnSettings {
         max_message_chars: config.max_message_chars,
         ..TurnSettings::default()
+    }
+}
+
+/// The turn's clock (checkpoint pacing, bounded waits): tokio's.
+pub struct TokioTimer;
+
+impl meai_core::turn::Timer for TokioTimer {
+    fn sleep(&self, duration: std::time::Duration) -> futures::future::BoxFuture<'static, ()> {
+        Box::pin(tokio::time::sleep(duration))
     }
 }

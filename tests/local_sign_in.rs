@@ -195,3 +195,33 @@ async fn probes_and_cors() {
         .unwrap();
     assert_eq!(r.headers()["x-request-id"], "abc-123");
 }
+
+/// Every sign-in redirect is valid: control characters fall back to `FRONTEND_URL`, and
+/// anything outside ASCII reaches `Location` percent-encoded.
+#[tokio::test]
+async fn sign_in_redirects_are_always_valid() {
+    let app = spawn_app().await;
+    let b = app.browser();
+    for (return_to, location) in [
+        ("%2Fok%0D%0Ax", "http://frontend.test"),
+        ("/a%00b", "http://frontend.test"),
+        ("/x%09y", "http://frontend.test"),
+        (
+            "/caf%C3%A9%20%C3%BC?q=%E2%9C%93",
+            "http://frontend.test/caf%C3%A9%20%C3%BC?q=%E2%9C%93",
+        ),
+        ("/ok", "http://frontend.test/ok"),
+    ] {
+        let r = b
+            .get(app.url(&format!("/auth/google?return_to={return_to}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FOUND, "{return_to}");
+        assert_eq!(
+            r.headers().get("location").map(|l| l.to_str().unwrap()),
+            Some(location),
+            "{return_to}"
+        );
+    }
+}

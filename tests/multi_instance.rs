@@ -1,8 +1,10 @@
 //! Two real instances (`meai serve` child processes on two ports) sharing a fresh PostgreSQL
 //! database and Redis, driven by the npm socket.io-client (tests/node/multi.mjs): a client may
 //! move between instances, `stop` crosses them, a tab on one sees an answer streamed by the
-//! other, and a killed instance leaves its question and partial answer stored and every
-//! listener with an end.
+//! other, and a killed instance leaves its question and partial answer stored (once, marked)
+//! and every listener with an end. A killed instance restarted (or a single SQLite instance
+//! killed and restarted) has its cut answers stored before it serves, and takes new messages
+//! in those conversations at once.
 //!
 //! Needs `TEST_DATABASE_URL` (a role that may create databases), `TEST_REDIS_URL`, `psql` and
 //! `npm ci` in tests/node; without them every test fails, naming what is missing. Each test
@@ -12,7 +14,7 @@
 mod common;
 
 use common::node::{named, node_dir, text_of};
-use meai_core::turn::{FAILED_MARK, STOPPED_MARK};
+use meai_core::turn::{LOST_MARK, STOPPED_MARK};
 use meai_runs::redis::INSTANCE_LOST;
 use meai_testkit::composio::{self, FakeComposio};
 use meai_testkit::openai::{FakeOpenAi, Reply};
@@ -26,17 +28,30 @@ use std::time::{Duration, Instant};
 const SECRET_KEY: &str = "multi-instance-test-secret-key";
 
 /// The shared services of one test: a fresh database and a Redis key prefix, both removed on
-/// drop.
+/// drop (or, for a single instance, a SQLite file in the test's directory).
 struct Shared {
-    admin_url: String,
-    db_name: String,
+    /// The admin URL and the name of the test's PostgreSQL database.
+    postgres: Option<(String, String)>,
     db_url: String,
-    redis_url: String,
+    redis_url: Option<String>,
     prefix: String,
     dir: tempfile::TempDir,
 }
 
 impl Shared {
+    /// One self-hosted instance: a SQLite file, no Redis.
+    fn single() -> Self {
+        meai_testkit::need::node_package(&node_dir(), "socket.io-client");
+        let dir = tempfile::tempdir().unwrap();
+        Self {
+            postgres: None,
+            db_url: format!("sqlite://{}", dir.path().join("meai.db").display()),
+            redis_url: None,
+            prefix: String::new(),
+            dir,
+        }
+    }
+
     fn new() -> Self {
         let admin_url = meai_testkit::need::postgres_url();
         let redis_url = meai_testkit::need::redis_url();
@@ -51,10 +66,9 @@ impl Shared {
         let mut db_url = reqwest::Url::parse(&admin_url).expect("TEST_DATABASE_URL is a URL");
         db_url.set_path(&format!("/{db_name}"));
         Self {
-            admin_url,
-            db_name,
+            postgres: Some((admin_url, db_name)),
             db_url: db_url.to_string(),
-            redis_url,
+            redis_url: Some(redis_url),
             prefix: format!("meai-multi-{id}"),
             dir: tempfile::tempdir().unwrap(),
         }
@@ -70,16 +84,19 @@ impl Shared {
         let port = free_port();
         let log_path = self.dir.path().join(format!("{name}.log"));
         let log = std::fs::File::create(&log_path).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_meai"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_meai"));
+        command
             .arg("serve")
             // A clean environment (and a directory without `.env`): only what the test sets.
             .env_clear()
             .current_dir(self.dir.path())
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("RUST_LOG", "info")
-            .env("DATABASE_URL", &self.db_url)
-            .env("REDIS_URL", &self.redis_url)
-            .env("REDIS_KEY_PREFIX", &self.prefix)
+            .env("DATABASE_URL", &self.db_url);
+        if let Some(redis) = &self.redis_url {
+            command.env("REDIS_URL", redis).env("REDIS_KEY_PREFIX", &self.prefix);
+        }
+        let child = command
             .env("SECRET_KEY", SECRET_KEY)
             .env("HOST", "127.0.0.1")
             .env("PORT", port.to_string())
@@ -117,13 +134,13 @@ impl Shared {
 impl Drop for Shared {
     fn drop(&mut self) {
         // Instances are dropped (killed) before this: the test's locals drop in reverse order.
-        psql(
-            &self.admin_url,
-            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.db_name),
-        );
+        if let Some((admin_url, db_name)) = &self.postgres {
+            psql(admin_url, &format!("DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"));
+        }
+        let Some(redis_url) = &self.redis_url else { return };
         // Only this test's keys; most would expire on their own.
         let keys = Command::new("redis-cli")
-            .args(["-u", &self.redis_url, "--scan", "--pattern"])
+            .args(["-u", redis_url, "--scan", "--pattern"])
             .arg(format!("{}:*", self.prefix))
             .output();
         if let Ok(out) = keys {
@@ -133,7 +150,7 @@ impl Drop for Shared {
                 .collect();
             if !keys.is_empty() {
                 let _ = Command::new("redis-cli")
-                    .args(["-u", &self.redis_url, "DEL"])
+                    .args(["-u", redis_url, "DEL"])
                     .args(&keys)
                     .output();
             }
@@ -406,7 +423,8 @@ async fn a_client_that_leaves_instance_a_rejoins_on_b_and_gets_the_missed_and_li
         .filter(|l| l["conn"] == 2)
         .map(|l| l["data"]["seq"].as_u64().unwrap())
         .collect();
-    assert_eq!(seqs, (1..=12).collect::<Vec<_>>());
+    // Seq 1 is the run's `human` event (the question, for the conversation's other tabs).
+    assert_eq!(seqs, (2..=13).collect::<Vec<_>>());
     assert!(named(&lines, "error").is_empty(), "{lines:?}");
     let msgs = stored_when(&b, &cookie, conv, |m| m.len() >= 2).await;
     assert_eq!(
@@ -550,7 +568,7 @@ async fn killing_a_mid_answer_keeps_the_question_and_partial_answer_and_ends_the
         msgs,
         [
             ("Human".into(), "Tell a long story".into()),
-            ("AI".into(), format!("{partial}{FAILED_MARK}"))
+            ("AI".into(), format!("{partial}{LOST_MARK}"))
         ],
         "{}",
         b.log_tail()
@@ -724,4 +742,92 @@ async fn logout_on_b_disconnects_the_socket_on_a_within_a_second_and_nothing_it_
     // The local user signs in again (a new session) to look: nothing was stored.
     let (fresh, _) = session_and_conversation(&b).await;
     assert!(stored(&a, &fresh, conv).await.is_empty(), "{}", a.log_tail());
+}
+
+/// Sends a message on `at` and waits for `chunks` chunks of the answer, then leaves: what the
+/// person saw before the instance died.
+async fn watch_part_of_an_answer(at: &Instance, cookie: &str, conv: i64, chunks: u32) -> String {
+    let lines = run(
+        &[at],
+        plan([
+            connect_and_join(&at.name, cookie, conv, 1),
+            vec![
+                json!({"emit": "message", "data": {"content": "Tell a long story", "conversation_id": conv}}),
+                json!({"wait": "assistant", "count": chunks}),
+            ],
+        ]),
+    )
+    .await;
+    text_of(&lines, 1)
+}
+
+/// After a restart: the question, then the partial answer, once, marked; returns the partial.
+async fn cut_answer_is_stored_once(at: &Instance, cookie: &str, conv: i64, seen: &str) -> String {
+    let msgs = stored(at, cookie, conv).await;
+    assert_eq!(msgs.len(), 2, "{msgs:?}\n{}", at.log_tail());
+    assert_eq!(msgs[0], ("Human".into(), "Tell a long story".into()));
+    assert_eq!(msgs[1].0, "AI");
+    let partial = msgs[1]
+        .1
+        .strip_suffix(LOST_MARK)
+        .expect("marked as cut by the server's stop");
+    // Everything the person saw (more than a moment before the kill) is kept.
+    assert!(partial.starts_with(seen), "saw {seen:?}, stored {partial:?}");
+    partial.to_owned()
+}
+
+/// A new message in the conversation is accepted at once (no lease to wait for) and answered.
+async fn next_message_is_answered(at: &Instance, fake: &FakeOpenAi, cookie: &str, conv: i64) {
+    fake.push(Reply::text("Back."));
+    let again = run(
+        &[at],
+        plan([
+            connect_and_join(&at.name, cookie, conv, 1),
+            vec![
+                json!({"emit": "message", "data": {"content": "Still there?", "conversation_id": conv}}),
+                json!({"wait": "last_chunk"}),
+            ],
+        ]),
+    )
+    .await;
+    assert!(named(&again, "error").is_empty(), "{again:?}");
+    assert_eq!(text_of(&again, 1), "Back.");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_single_instance_killed_mid_answer_and_restarted_keeps_what_was_seen() {
+    let shared = Shared::single();
+    let fake = FakeOpenAi::start().await;
+    fake.push(Reply::chunks(words(300)).with_chunk_delay(Duration::from_millis(50)));
+    let mut a = shared.start("a", &fake).await;
+    let (cookie, conv) = session_and_conversation(&a).await;
+    let seen = watch_part_of_an_answer(&a, &cookie, conv, 10).await;
+    // The person saw `seen` more than a second before the kill.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    a.kill();
+    let b = shared.start("a", &fake).await;
+    let partial = cut_answer_is_stored_once(&b, &cookie, conv, &seen).await;
+    next_message_is_answered(&b, &fake, &cookie, conv).await;
+    let msgs = stored(&b, &cookie, conv).await;
+    assert_eq!(msgs.len(), 4, "the cut answer is stored once: {msgs:?}");
+    assert_eq!(msgs[1].1, format!("{partial}{LOST_MARK}"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_killed_mid_answer_and_restarted_frees_the_conversation_at_once() {
+    let shared = Shared::new();
+    let fake = FakeOpenAi::start().await;
+    fake.push(Reply::chunks(words(300)).with_chunk_delay(Duration::from_millis(50)));
+    let mut a = shared.start("a", &fake).await;
+    let (cookie, conv) = session_and_conversation(&a).await;
+    let seen = watch_part_of_an_answer(&a, &cookie, conv, 5).await;
+    a.kill();
+    // Back well within the run's lease (10 s): the restarted instance knows at once that the
+    // old one is gone.
+    let a2 = shared.start("a", &fake).await;
+    let partial = cut_answer_is_stored_once(&a2, &cookie, conv, &seen).await;
+    next_message_is_answered(&a2, &fake, &cookie, conv).await;
+    let msgs = stored(&a2, &cookie, conv).await;
+    assert_eq!(msgs.len(), 4, "the cut answer is stored once: {msgs:?}");
+    assert_eq!(msgs[1].1, format!("{partial}{LOST_MARK}"));
 }

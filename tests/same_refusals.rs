@@ -65,7 +65,8 @@ async fn malformed_messages_get_the_same_refusal_on_both_transports() {
         .map(|l| l["data"]["error"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(over_socket, over_sse);
-    assert!(over_sse[0].starts_with("Invalid request body"), "{over_sse:?}");
+    assert_eq!(over_sse[0], "Message content is required", "{over_sse:?}");
+    assert!(over_sse[2].starts_with("Invalid request body"), "{over_sse:?}");
     assert_eq!(over_sse[3], "Message content is required");
     assert_eq!(over_sse[4], "Message content must be at most 10 characters");
     assert_eq!(over_sse[5], "client_message_id must be 1 to 128 characters");

@@ -322,7 +322,8 @@ async fn a_client_that_disconnects_mid_answer_rejoins_and_gets_the_rest() {
         .filter(|l| l["conn"] == 2)
         .map(|l| l["data"]["seq"].as_u64().unwrap())
         .collect();
-    assert_eq!(seqs, (1..=12).collect::<Vec<_>>());
+    // Seq 1 is the run's `human` event (the question, for the conversation's other tabs).
+    assert_eq!(seqs, (2..=13).collect::<Vec<_>>());
     assert!(
         text_of(&lines, 1).len() < words.concat().len(),
         "the first connection left early"
@@ -342,7 +343,8 @@ async fn resume_after_a_sequence_number_sends_only_what_was_missed() {
         {"wait": "assistant", "count": 2},
         {"disconnect": true},
         {"connect": {"cookie": cookie}}, {"wait": "connect", "count": 2},
-        {"emit": "resume", "data": {"conversation_id": conv.0, "after_seq": 2}},
+        // 1 is the question (`human`), 2 and 3 the chunks "a" and "b".
+        {"emit": "resume", "data": {"conversation_id": conv.0, "after_seq": 3}},
         {"wait": "last_chunk"}
     ]);
     let lines = run_client(&app, plan).await;
@@ -391,11 +393,11 @@ async fn stop_ends_the_answer_and_drops_the_upstream_request() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_second_tab_in_the_room_sees_the_answer() {
+async fn a_second_tab_in_the_room_sees_the_question_and_the_answer() {
     let fake = FakeOpenAi::start().await;
     fake.push(Reply::chunks(["one ", "two"]).with_first_token_delay(Duration::from_millis(800)));
     let app = spawn_with_openai(&fake).await;
-    let (cookie, _, _, conv) = user_with_conversation(&app, "ada@example.com").await;
+    let (cookie, _, user, conv) = user_with_conversation(&app, "ada@example.com").await;
     let watcher = json!([
         {"connect": {"cookie": cookie}}, {"wait": "connect"},
         {"emit": "join_conversation", "data": {"conversation_id": conv.0}}, {"wait": "joined"},
@@ -413,13 +415,25 @@ async fn a_second_tab_in_the_room_sees_the_answer() {
         })
     };
     tokio::time::sleep(Duration::from_millis(400)).await; // the watcher has joined
-    run_client(&app, one_turn(&cookie, &["websocket"], conv, "Count")).await;
+    let sender = run_client(&app, one_turn(&cookie, &["websocket"], conv, "Count")).await;
     let out = watching.await.unwrap();
     let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(text_of(&lines, 1), "one two");
+    // The watcher sees the question too, before the answer; the sender knows it already.
+    let question = &app.state.conversations.messages(user, conv, Page::all()).await.unwrap()[0];
+    let human = named(&lines, "human");
+    assert_eq!(human.len(), 1, "{lines:?}");
+    assert_eq!(
+        human[0]["data"],
+        json!({"role": "human", "content": "Count", "message_id": question.id.0, "conversation_id": conv.0, "seq": 1})
+    );
+    let order: Vec<&str> = lines.iter().filter_map(|l| l["event"].as_str()).collect();
+    let at = |e: &str| order.iter().position(|o| *o == e).unwrap();
+    assert!(at("human") < at("assistant"), "{order:?}");
+    assert!(named(&sender, "human").is_empty(), "{sender:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::sse::frames;
 use common::{TestApp, json, spawn_app_with};
 use meai_core::turn::{NO_MODEL, STOPPED_MARK};
 use meai_core::{ConversationId, MessageKind, Page, UserId};
@@ -10,36 +11,6 @@ use meai_testkit::openai::{FakeOpenAi, Reply};
 use reqwest::StatusCode;
 use serde_json::Value;
 use std::time::Duration;
-
-/// One SSE frame: its `event:` name, `id:` and parsed `data:`.
-#[derive(Debug)]
-struct Frame {
-    event: String,
-    id: Option<String>,
-    data: Value,
-}
-
-fn frames(body: &str) -> Vec<Frame> {
-    body.split("\n\n")
-        .filter_map(|block| {
-            let (mut event, mut id, mut data) = (None, None, String::new());
-            for line in block.lines() {
-                if let Some(v) = line.strip_prefix("event: ") {
-                    event = Some(v.to_owned());
-                } else if let Some(v) = line.strip_prefix("id: ") {
-                    id = Some(v.to_owned());
-                } else if let Some(v) = line.strip_prefix("data: ") {
-                    data.push_str(v);
-                }
-            }
-            Some(Frame {
-                event: event?,
-                id,
-                data: serde_json::from_str(&data).ok()?,
-            })
-        })
-        .collect()
-}
 
 async fn setup(fake: Option<&FakeOpenAi>) -> (TestApp, String, UserId, ConversationId) {
     let app = match fake {
@@ -87,7 +58,8 @@ async fn a_message_is_answered_as_server_sent_events() {
     assert_eq!(names, ["assistant", "assistant", "last_chunk"], "{body}");
     assert_eq!(frames[0].data["role"], "assistant");
     assert_eq!(frames[0].data["content"], "Hel");
-    assert_eq!(frames[0].id.as_deref(), Some("1"));
+    // The run's first event (`human`, the question) is for the conversation's other tabs.
+    assert_eq!(frames[0].id.as_deref(), Some("2"));
     assert_eq!(frames[2].data["last_chunk"], true);
     assert_eq!(frames[2].data["stopped"], false);
     let stored = app.state.conversations.messages(user, conv, Page::all()).await.unwrap();

@@ -9,6 +9,7 @@ mod m20261201_000010_message_search;
 mod m20261201_000020_memories;
 mod m20261210_000001_consent;
 mod m20261215_000001_session_cutoffs;
+mod m20251201_000001_answer_drafts;
 
 /// Every migration, oldest first; `Migrator::up(&conn, None)` applies the pending ones.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000020_memories::Migration),
             Box::new(m20261210_000001_consent::Migration),
             Box::new(m20261215_000001_session_cutoffs::Migration),
+            Box::new(m20251201_000001_answer_drafts::Migration),
         ]
     }
 }

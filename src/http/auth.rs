@@ -4,7 +4,7 @@ use super::session::Authenticated;
 use super::{ApiError, ApiTags, cookie};
 use crate::state::{AppState, SignIn};
 use chrono::{DateTime, Utc};
-use meai_core::User;
+use meai_core::{ReturnTo, User};
 use poem::web::Data;
 use poem_openapi::types::Example;
 use poem_openapi::{ApiResponse, Object, OpenApi, param::Query, payload::Json};
@@ -92,13 +92,13 @@ enum LoggedOut {
     Ok(Json<Message>, #[oai(header = "Set-Cookie")] String),
 }
 
-/// Where to land in the frontend: a same-site path only, so sign-in cannot be turned into an
-/// open redirect.
+/// Where to land in the frontend: a same-site path only (so sign-in cannot be turned into an
+/// open redirect), fit for a `Location` header; anything else lands on `FRONTEND_URL`.
 fn frontend_target(state: &AppState, return_to: Option<&str>) -> String {
     let base = state.config.frontend_url.trim_end_matches('/');
-    match return_to {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => format!("{base}{p}"),
-        _ => state.config.frontend_url.clone(),
+    match return_to.and_then(ReturnTo::parse) {
+        Some(path) => format!("{base}{}", path.as_str()),
+        None => state.config.frontend_url.clone(),
     }
 }
 

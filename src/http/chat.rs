@@ -24,15 +24,18 @@ pub struct ChatApi;
 /// `tool_approval`, `error`, `last_chunk`), `id:` is `seq`, and `data:` is this object with only
 /// the fields of that event: `tool`/`assistant` have `role` and `content`, `tool_approval` has
 /// `approval_id`, `toolkit`, `tool`, `arguments` and `summary`, `error` has `error`, `last_chunk`
-/// has `last_chunk: true` and `stopped`.
+/// has `last_chunk: true` and `stopped`. (The sender's stream has no `human` event: that one tells
+/// the conversation's other Socket.IO tabs the question, with `role`, `content`, `message_id`.)
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none, example)]
 pub struct StreamEvent {
     /// Position in the run, from 1, without gaps.
     seq: u64,
     conversation_id: i64,
-    /// `tool` or `assistant`.
+    /// `tool` or `assistant` (`human` for the question, never in the sender's own stream).
     role: Option<String>,
+    /// On `human`: the stored question's id.
+    message_id: Option<i64>,
     /// A chunk of the answer, or tool progress.
     content: Option<String>,
     /// Why the answer could not be completed.
@@ -61,6 +64,7 @@ impl poem_openapi::types::Example for StreamEvent {
             seq: 3,
             conversation_id: 42,
             role: Some("assistant".into()),
+            message_id: None,
             content: Some("Here is a plan for".into()),
             error: None,
             last_chunk: None,
@@ -100,6 +104,7 @@ fn to_event(e: StreamEvent) -> Event {
         _ if e.approval_id.is_some() => "tool_approval",
         (_, Some(_), _) => "error",
         (Some(r), _, _) if r == "tool" => "tool",
+        (Some(r), _, _) if r == "human" => "human",
         _ => "assistant",
     };
     let seq = e.seq;
@@ -112,6 +117,7 @@ fn stream_event(conversation: ConversationId, e: meai_core::turn::RunEvent) -> S
         seq: e.seq,
         conversation_id: conversation.0,
         role: None,
+        message_id: None,
         content: None,
         error: None,
         last_chunk: None,
@@ -123,6 +129,9 @@ fn stream_event(conversation: ConversationId, e: meai_core::turn::RunEvent) -> S
         summary: None,
     };
     match e.event {
+        TurnEvent::Human { content, message_id } => {
+            (out.role, out.content, out.message_id) = (Some("human".into()), Some(content), Some(message_id))
+        }
         TurnEvent::Tool { content } => (out.role, out.content) = (Some("tool".into()), Some(content)),
         TurnEvent::Assistant { content } => (out.role, out.content) = (Some("assistant".into()), Some(content)),
         TurnEvent::ToolApproval {

@@ -2,6 +2,7 @@
 
 use super::optional_json::OptionalJson;
 use super::session::Authenticated;
+use super::text::{NewTitleText, Text, TitleText};
 use super::{ApiError, ApiTags};
 use crate::state::AppState;
 use chrono::{DateTime, Utc};
@@ -156,15 +157,17 @@ struct MessageList {
 /// A new conversation; the body may be left out altogether.
 #[derive(Debug, Object)]
 struct NewConversation {
-    /// Optional; the assistant titles untitled conversations after the first exchange.
-    title: Option<String>,
+    /// Optional (the assistant titles untitled conversations after the first exchange; a blank
+    /// one leaves it untitled): at most 255 characters, without U+0000.
+    #[oai(nullable)]
+    title: Option<Text<NewTitleText>>,
 }
 
 /// A new title.
 #[derive(Debug, Object)]
 struct ConversationPatch {
-    /// The new title (required).
-    title: Option<String>,
+    /// The new title: 1 to 255 characters, not blank, without U+0000.
+    title: Text<TitleText>,
 }
 
 /// What was done, for people.
@@ -266,9 +269,11 @@ impl ConversationsApi {
         session: Authenticated,
         body: OptionalJson<NewConversation>,
     ) -> Result<Json<ConversationOut>, ApiError> {
-        let title = match body.0.and_then(|b| b.title) {
-            Some(raw) if !raw.trim().is_empty() => Some(title(Some(&raw))?),
-            _ => None,
+        let title = match body.0.and_then(|b| b.title).and_then(Text::into_inner) {
+            // A blank title leaves the conversation untitled (still within the length limit).
+            Some(raw) if raw.trim().is_empty() && raw.chars().count() <= Title::MAX_CHARS => None,
+            Some(raw) => Some(title(Some(&raw))?),
+            None => None,
         };
         Ok(Json(state.conversations.create(session.0.user_id, title).await?.into()))
     }

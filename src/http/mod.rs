@@ -19,6 +19,7 @@ mod optional_json;
 mod search;
 mod session;
 mod tool_policies;
+pub(crate) mod text;
 mod toolkits;
 
 use crate::state::AppState;

@@ -5,6 +5,7 @@
 use super::conversations::MessageType;
 use super::detail::Detail;
 use super::session::Authenticated;
+use super::text::{Text, TextRules};
 use super::{ApiError, ApiTags};
 use crate::state::AppState;
 use chrono::{DateTime, Utc};
@@ -20,6 +21,13 @@ const DEFAULT_LIMIT: usize = 20;
 const MAX_LIMIT: usize = 100;
 /// Longest accepted query, in characters.
 const MAX_QUERY_CHARS: usize = 1_000;
+
+/// A search query.
+struct QueryText;
+
+impl TextRules for QueryText {
+    const MAX_CHARS: usize = MAX_QUERY_CHARS;
+}
 
 /// A message matching the search, with its conversation and how it ranked.
 #[derive(Debug, Object)]
@@ -82,20 +90,23 @@ impl SearchApi {
         &self,
         state: Data<&AppState>,
         session: Authenticated,
-        /// What to look for.
-        q: Query<Option<String>>,
+        /// What to look for: not blank, without U+0000, at most 1000 characters.
+        q: Query<Text<QueryText>>,
         /// Results at most (1-100, default 20).
         limit: Query<Option<usize>>,
     ) -> Result<Json<SearchResults>, ApiError> {
-        let query = q.0.unwrap_or_default();
-        let query = query.trim();
-        if query.is_empty() {
-            return Err(ApiError::bad_request("q is required"));
-        }
-        if query.chars().count() > MAX_QUERY_CHARS {
+        let raw = q.0.into_inner().unwrap_or_default();
+        let query = raw.trim();
+        if raw.chars().count() > MAX_QUERY_CHARS {
             return Err(ApiError::bad_request(format!(
                 "q must be at most {MAX_QUERY_CHARS} characters"
             )));
+        }
+        if query.is_empty() {
+            return Err(ApiError::bad_request("q is required"));
+        }
+        if !meai_core::text::storable(query) {
+            return Err(ApiError::bad_request(meai_core::text::nul_refused("q")));
         }
         let limit = match limit.0 {
             Some(0) => return Err(ApiError::bad_request("limit must be at least 1")),

@@ -74,12 +74,23 @@ impl From<ToolkitsError> for ToolkitsApiError {
     }
 }
 
-/// The use cases, or 503 when Composio is not configured.
+/// The use cases, or 503 when Composio is not configured: for the actions that need it
+/// (connect, enable, sync). What reads answer then is what is true: no toolkit can be
+/// connected, and there are no connections.
 fn toolkits(state: &AppState) -> Result<&ToolkitConnections, ToolkitsApiError> {
     state
         .toolkits
         .as_ref()
-        .ok_or_else(|| ToolkitsApiError::Unavailable(detail("Toolkits are not configured")))
+        .ok_or_else(|| ToolkitsApiError::Unavailable(detail(NOT_CONFIGURED)))
+}
+
+const NOT_CONFIGURED: &str = "Toolkits are not configured";
+
+/// What reads of one connection answer without toolkits: there is none.
+fn no_connection(toolkit: &str) -> ToolkitsApiError {
+    ToolkitsApiError::NotFound(detail(format!(
+        "No connection found for toolkit {toolkit}: {NOT_CONFIGURED}"
+    )))
 }
 
 /// `pending` until authorized, `active` when usable, `failed` when Composio reports it unusable,
@@ -107,9 +118,12 @@ impl From<ConnectionStatus> for ConnectionStatusValue {
 /// The supported toolkits.
 #[derive(Debug, Object)]
 struct ToolkitList {
-    /// Supported toolkit slugs, upper-case.
+    /// Supported toolkit slugs, upper-case (none when toolkits are not configured).
     toolkits: Vec<String>,
     user_id: i64,
+    /// False when this server has no Composio configured (`COMPOSIO_API_KEY`): no toolkit can
+    /// be connected.
+    configured: bool,
 }
 
 /// A started authorization.
@@ -189,6 +203,8 @@ impl poem_openapi::types::Example for ToolkitConnectionOut {
 struct ConnectionsOut {
     connections: Vec<ToolkitConnectionOut>,
     total_count: u64,
+    /// False when this server has no Composio configured: there are no connections then.
+    configured: bool,
 }
 
 /// The outcome of a sync.
@@ -213,21 +229,22 @@ impl ToolkitsApi {
     /// Supported toolkits
     ///
     /// The toolkits this server supports (GOOGLECALENDAR, NOTION, SLACKBOT, GMAIL, GOOGLETASKS,
-    /// TWITTER). 503 when toolkits are not configured (no `COMPOSIO_API_KEY`).
+    /// TWITTER). When toolkits are not configured (no `COMPOSIO_API_KEY`): none, with
+    /// `configured: false`.
     #[oai(path = "/toolkits", method = "get", operation_id = "getToolkits")]
     async fn list(
         &self,
         state: Data<&AppState>,
         session: Authenticated,
     ) -> Result<Json<ToolkitList>, ToolkitsApiError> {
-        let toolkits = toolkits(&state)?
-            .supported()
-            .iter()
-            .map(|s| s.as_str().to_owned())
-            .collect();
+        let toolkits = match &state.toolkits {
+            Some(t) => t.supported().iter().map(|s| s.as_str().to_owned()).collect(),
+            None => Vec::new(),
+        };
         Ok(Json(ToolkitList {
             toolkits,
             user_id: session.0.user_id.0,
+            configured: state.toolkits.is_some(),
         }))
     }
 
@@ -286,7 +303,7 @@ impl ToolkitsApi {
     ///
     /// Marks the connection `disconnected`: the assistant stops offering its tools. The account
     /// stays connected at Composio, so enabling the toolkit again needs no new authorization.
-    /// 404 without a connection.
+    /// 404 without a connection (always, when toolkits are not configured).
     #[oai(
         path = "/toolkits/disable/:toolkit_slug",
         method = "delete",
@@ -299,7 +316,10 @@ impl ToolkitsApi {
         /// The toolkit, e.g. `GMAIL` (case-insensitive).
         toolkit_slug: Path<String>,
     ) -> Result<Json<ToolkitMessage>, ToolkitsApiError> {
-        let c = toolkits(&state)?.disable(session.0.user_id, &toolkit_slug.0).await?;
+        let Some(toolkits) = &state.toolkits else {
+            return Err(no_connection(&toolkit_slug.0));
+        };
+        let c = toolkits.disable(session.0.user_id, &toolkit_slug.0).await?;
         Ok(Json(ToolkitMessage {
             message: format!("Toolkit {} disabled", c.toolkit_slug),
         }))
@@ -307,23 +327,29 @@ impl ToolkitsApi {
 
     /// The user's toolkit connections
     ///
-    /// Every toolkit connection of the signed-in user, whatever its status.
+    /// Every toolkit connection of the signed-in user, whatever its status. None, with
+    /// `configured: false`, when toolkits are not configured.
     #[oai(path = "/toolkits/connections", method = "get", operation_id = "getConnections")]
     async fn connections(
         &self,
         state: Data<&AppState>,
         session: Authenticated,
     ) -> Result<Json<ConnectionsOut>, ToolkitsApiError> {
-        let list = toolkits(&state)?.list(session.0.user_id).await?;
+        let list = match &state.toolkits {
+            Some(t) => t.list(session.0.user_id).await?,
+            None => Vec::new(),
+        };
         Ok(Json(ConnectionsOut {
             total_count: list.len() as u64,
             connections: list.into_iter().map(Into::into).collect(),
+            configured: state.toolkits.is_some(),
         }))
     }
 
     /// One toolkit connection
     ///
-    /// 404 when the user has no connection for this toolkit.
+    /// 404 when the user has no connection for this toolkit (always, when toolkits are not
+    /// configured).
     #[oai(
         path = "/toolkits/connections/:toolkit_slug",
         method = "get",
@@ -336,9 +362,10 @@ impl ToolkitsApi {
         /// The toolkit, e.g. `GMAIL` (case-insensitive).
         toolkit_slug: Path<String>,
     ) -> Result<Json<ToolkitConnectionOut>, ToolkitsApiError> {
-        Ok(Json(
-            toolkits(&state)?.get(session.0.user_id, &toolkit_slug.0).await?.into(),
-        ))
+        let Some(toolkits) = &state.toolkits else {
+            return Err(no_connection(&toolkit_slug.0));
+        };
+        Ok(Json(toolkits.get(session.0.user_id, &toolkit_slug.0).await?.into()))
     }
 
     /// Sync a connection with Composio

@@ -10,7 +10,7 @@
 use super::follow::{follow, room};
 use crate::runs::TrackedRuns;
 use futures::StreamExt;
-use meai_core::turn::{RunRegistry, RunStarted};
+use meai_core::turn::{Attachment, RunRegistry, RunStarted, with_end};
 use socketioxide::SocketIo;
 use std::time::Duration;
 
@@ -52,7 +52,14 @@ async fn forward(io: &SocketIo, runs: &TrackedRuns, s: RunStarted) {
     let Some(ns) = io.of(super::NAMESPACE) else { return };
     for socket in ns.within(room(s.conversation)).sockets() {
         match runs.attach(s.conversation, 0).await {
-            Ok(Some(att)) if att.run == s.run => follow(socket, s.conversation, att),
+            Ok(Some(att)) if att.run == s.run => follow(
+                socket,
+                s.conversation,
+                Attachment {
+                    events: with_end(att.events),
+                    ..att
+                },
+            ),
             Ok(_) => {} // already over and replaced by a newer run, which announces itself
             Err(e) => {
                 tracing::warn!(conversation_id = %s.conversation, error = %e, "could not attach a socket to a run")

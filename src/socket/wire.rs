@@ -9,6 +9,9 @@ use serde_json::{Value, json};
 pub fn payload(conversation: ConversationId, e: &RunEvent) -> (&'static str, Value) {
     let c = conversation.0;
     let body = match &e.event {
+        TurnEvent::Human { content, message_id } => json!({
+            "role": "human", "content": content, "message_id": message_id, "seq": e.seq, "conversation_id": c
+        }),
         TurnEvent::Tool { content } => json!({"role": "tool", "content": content, "seq": e.seq, "conversation_id": c}),
         TurnEvent::Assistant { content } => {
             json!({"role": "assistant", "content": content, "seq": e.seq, "conversation_id": c})

@@ -334,7 +334,7 @@ impl AnthropicFrames {
                     steps.push(Step::Abort);
                 }
             }
-            ReplyKind::Stall(_) => steps.push(Step::Hang),
+            ReplyKind::Stall(_) => steps.push(crate::openai::stall(reply)),
             ReplyKind::Fail { status, .. } => steps.push(event(anthropic_error(*status, "scripted failure"))),
             ReplyKind::Error { .. } => unreachable!("errors are answered before streaming"),
         }

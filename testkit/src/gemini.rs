@@ -270,7 +270,7 @@ impl GeminiFrames {
             }
             ReplyKind::Stall(_) => {
                 self.text_frames(reply, false, &mut steps);
-                steps.push(Step::Hang);
+                steps.push(crate::openai::stall(reply));
             }
             ReplyKind::Fail { status, .. } => {
                 self.text_frames(reply, false, &mut steps);

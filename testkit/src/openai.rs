@@ -60,6 +60,7 @@ pub struct Reply {
     pub(crate) usage: Option<Usage>,
     pub(crate) cached_prompt_tokens: u32,
     pub(crate) cut_by_max_tokens: bool,
+    pub(crate) keep_alive: Option<Duration>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -135,6 +136,7 @@ impl Reply {
             usage: None,
             cached_prompt_tokens: 0,
             cut_by_max_tokens: false,
+            keep_alive: None,
         }
     }
 
@@ -206,6 +208,14 @@ impl Reply {
         if let ReplyKind::ToolCalls { text: before, .. } = &mut self.kind {
             *before = split_words(text);
         }
+        self
+    }
+
+    /// For [`Reply::stall_after`]: while silent, sends an SSE comment (`: keep-alive`) this
+    /// often, as proxies and some providers do, so the connection never goes quiet: only a
+    /// timeout on the answer itself ends it.
+    pub fn with_keep_alives(mut self, every: Duration) -> Self {
+        self.keep_alive = Some(every);
         self
     }
 
@@ -573,6 +583,16 @@ pub(crate) enum Step {
     Abort,
     /// Sends nothing more, keeping the connection open.
     Hang,
+    /// Sends only SSE comments from now on, this often, keeping the connection open.
+    KeepAlives(Duration),
+}
+
+/// How a stalled reply goes silent: no bytes at all, or keep-alive comments only.
+pub(crate) fn stall(reply: &Reply) -> Step {
+    match reply.keep_alive {
+        Some(every) => Step::KeepAlives(every),
+        None => Step::Hang,
+    }
 }
 
 /// Tracks one answer stream: open while alive, a disconnect if dropped before its end.
@@ -622,6 +642,11 @@ pub(crate) fn event_stream(backend: Arc<FakeBackend>, steps: Vec<Step>) -> Respo
                     return Some((Err(reset), (steps, guard)));
                 }
                 Some(Step::Hang) => std::future::pending::<()>().await,
+                Some(Step::KeepAlives(every)) => {
+                    tokio::time::sleep(every).await;
+                    steps.push_front(Step::KeepAlives(every));
+                    return Some((Ok(": keep-alive\n\n".to_owned()), (steps, guard)));
+                }
                 None => {
                     guard.mark_finished();
                     return None;
@@ -916,7 +941,7 @@ impl OpenAiFrames {
             }
             ReplyKind::Stall(_) => {
                 self.text_chunks(reply, &mut steps);
-                steps.push(Step::Hang);
+                steps.push(stall(reply));
                 return steps;
             }
             ReplyKind::Fail { status, .. } => {

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod node;
+pub mod sse;
 
 use meai::adapters::Adapters;
 use meai::config::Config;

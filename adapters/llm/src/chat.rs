@@ -6,6 +6,7 @@ use crate::errors::map_error;
 use crate::events::Upstream;
 use crate::retry::RetryPolicy;
 use crate::target::Target;
+use crate::timeouts::{AnswerTimeouts, Deadlines, until};
 use genai::chat::{ChatOptions, ChatRequest as GenaiRequest};
 use meai_core::model::{ChatEvent, ChatModel, ChatRequest, ChatStream, ModelError};
 use tracing::Instrument;
@@ -14,13 +15,15 @@ use tracing::Instrument;
 ///
 /// Transient failures (429 with its `Retry-After`, 5xx, refused connections, stalls) are retried
 /// with backoff until the first content of the answer arrives; after that an error is passed
-/// on, since the user already saw part of the answer.
+/// on, since the user already saw part of the answer. An answer that takes longer than its
+/// [`AnswerTimeouts`] fails with [`ModelError::Timeout`], its request dropped.
 #[derive(Clone)]
 pub struct GenaiChatModel {
     target: Target,
     model: String,
     options: ChatOptions,
     retry: RetryPolicy,
+    timeouts: AnswerTimeouts,
 }
 
 impl GenaiChatModel {
@@ -38,6 +41,7 @@ impl GenaiChatModel {
             model: config.chat_model.clone(),
             options,
             retry: RetryPolicy::default(),
+            timeouts: config.answer_timeouts,
         })
     }
 
@@ -70,19 +74,34 @@ impl ChatModel for GenaiChatModel {
         let span = tracing::info_span!("model_stream", provider = %self.target.provider, %model);
         async {
             let genai_request = convert::to_genai(&request, self.target.provider)?;
-            let mut failed = 0;
-            loop {
-                let error = match self.attempt(&model, &genai_request).await {
-                    Ok((first, upstream)) => return Ok(upstream.into_stream(first)),
-                    Err(error) => error,
-                };
-                failed += 1;
-                let Some(delay) = self.retry.delay_after(failed, &error) else {
-                    tracing::warn!(%error, attempts = failed, "model request failed");
-                    return Err(error);
-                };
-                tracing::warn!(%error, attempt = failed, delay_ms = delay.as_millis() as u64, "retrying model request");
-                tokio::time::sleep(delay).await;
+            let started = tokio::time::Instant::now();
+            let deadlines = Deadlines::start(self.timeouts);
+            let first = async {
+                let mut failed = 0;
+                loop {
+                    let error = match self.attempt(&model, &genai_request).await {
+                        Ok(first) => return Ok(first),
+                        Err(error) => error,
+                    };
+                    failed += 1;
+                    let Some(delay) = self.retry.delay_after(failed, &error) else {
+                        tracing::warn!(%error, attempts = failed, "model request failed");
+                        return Err(error);
+                    };
+                    tracing::warn!(%error, attempt = failed, delay_ms = delay.as_millis() as u64, "retrying model request");
+                    tokio::time::sleep(delay).await;
+                }
+            };
+            match until(deadlines.first_token(started), first).await {
+                Some(Ok((first, upstream))) => Ok(upstream.into_stream(first, deadlines)),
+                Some(Err(error)) => Err(error),
+                None => {
+                    tracing::warn!(
+                        waited_ms = started.elapsed().as_millis() as u64,
+                        "the model did not start its answer in time"
+                    );
+                    Err(ModelError::Timeout)
+                }
             }
         }
         .instrument(span)

@@ -186,6 +186,8 @@ pub struct LlmConfig {
     /// one, so it defaults to [`Provider::default_max_tokens`].
     pub max_tokens: Option<u32>,
     pub stream_read_timeout: Duration,
+    /// How long an answer may take (first token, gap between chunks, total).
+    pub answer_timeouts: crate::AnswerTimeouts,
 }
 
 impl LlmConfig {
@@ -200,6 +202,7 @@ impl LlmConfig {
             embedding_dimensions: None,
             max_tokens: provider.default_max_tokens(),
             stream_read_timeout: DEFAULT_STREAM_READ_TIMEOUT,
+            answer_timeouts: crate::AnswerTimeouts::default(),
         }
     }
 
@@ -237,6 +240,11 @@ impl LlmConfig {
         self.stream_read_timeout = timeout;
         self
     }
+
+    pub fn with_answer_timeouts(mut self, timeouts: crate::AnswerTimeouts) -> Self {
+        self.answer_timeouts = timeouts;
+        self
+    }
 }
 
 impl fmt::Debug for LlmConfig {
@@ -250,6 +258,7 @@ impl fmt::Debug for LlmConfig {
             .field("embedding_dimensions", &self.embedding_dimensions)
             .field("max_tokens", &self.max_tokens)
             .field("stream_read_timeout", &self.stream_read_timeout)
+            .field("answer_timeouts", &self.answer_timeouts)
             .finish()
     }
 }

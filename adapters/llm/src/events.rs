@@ -4,6 +4,7 @@
 use crate::config::Provider;
 use crate::convert::from_genai_call;
 use crate::errors::{Redactor, map_error};
+use crate::timeouts::{Deadlines, until};
 use futures::StreamExt;
 use genai::chat::{ChatStream as GenaiStream, ChatStreamEvent, StopReason, StreamEnd};
 use meai_core::model::{ChatEvent, ChatStream, FinishReason, ModelError};
@@ -13,6 +14,8 @@ pub(crate) struct Upstream {
     inner: Option<GenaiStream>,
     provider: Provider,
     redactor: Redactor,
+    /// Once the answer started: how long each next event may take.
+    deadlines: Option<Deadlines>,
 }
 
 impl Upstream {
@@ -21,6 +24,7 @@ impl Upstream {
             inner: Some(inner),
             provider,
             redactor,
+            deadlines: None,
         }
     }
 
@@ -28,7 +32,13 @@ impl Upstream {
     /// once the answer finished or failed.
     pub(crate) async fn next(&mut self) -> Option<Result<Vec<ChatEvent>, ModelError>> {
         loop {
-            let item = self.inner.as_mut()?.next().await;
+            let next = self.inner.as_mut()?.next();
+            let Some(item) = until(self.deadlines.and_then(|d| d.next_event()), next).await else {
+                // Dropping the stream closes the connection.
+                self.inner = None;
+                tracing::warn!("the model stopped sending its answer");
+                return Some(Err(ModelError::Timeout));
+            };
             let result = match item {
                 Some(Ok(ChatStreamEvent::Chunk(chunk))) if !chunk.content.is_empty() => {
                     return Some(Ok(vec![ChatEvent::TextDelta(chunk.content)]));
@@ -53,8 +63,10 @@ impl Upstream {
         }
     }
 
-    /// `first` (what was read while deciding whether to retry), then the rest of the answer.
-    pub(crate) fn into_stream(self, first: Vec<ChatEvent>) -> ChatStream {
+    /// `first` (what was read while deciding whether to retry), then the rest of the answer,
+    /// each event within `deadlines`.
+    pub(crate) fn into_stream(mut self, first: Vec<ChatEvent>, deadlines: Deadlines) -> ChatStream {
+        self.deadlines = Some(deadlines);
         let rest = futures::stream::unfold(self, |mut upstream| async move {
             upstream.next().await.map(|batch| (batch, upstream))
         })

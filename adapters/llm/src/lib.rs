@@ -25,6 +25,7 @@ mod lexical;
 mod retry;
 mod schema;
 mod target;
+mod timeouts;
 
 pub use chat::GenaiChatModel;
 pub use config::{DEFAULT_ANTHROPIC_MAX_TOKENS, DEFAULT_STREAM_READ_TIMEOUT, LlmConfig, LlmConfigError, Provider};
@@ -32,3 +33,4 @@ pub use embed::GenaiEmbedder;
 pub use lexical::{DEFAULT_LEXICAL_DIMENSIONS, LexicalEmbedder};
 pub use retry::RetryPolicy;
 pub use schema::sanitize_for_gemini;
+pub use timeouts::AnswerTimeouts;

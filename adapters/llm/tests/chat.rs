@@ -7,7 +7,7 @@ mod common;
 use common::{API_KEY, Fake, chat_model, drain, text};
 use futures::StreamExt;
 use meai_core::model::{ChatEvent, ChatMessage, ChatModel, ChatRequest, FinishReason, ModelError, ToolCall, ToolSpec};
-use meai_llm::{LlmConfig, Provider};
+use meai_llm::{AnswerTimeouts, LlmConfig, Provider};
 use meai_testkit::openai::{Reply, ToolCallReply};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -368,6 +368,79 @@ async fn a_mid_stream_disconnect_is_truncation(provider: Provider) {
     assert_eq!(fake.queued(), 1);
 }
 
+/// Short answer limits for the tests below; the byte-level read timeout stays long, and the
+/// fakes send keep-alive comments anyway, as proxies do: only the answer limits can end these.
+fn quick_limits(first_token: u64, between_chunks: u64, total: u64) -> AnswerTimeouts {
+    AnswerTimeouts {
+        first_token: Some(Duration::from_millis(first_token)),
+        between_chunks: Some(Duration::from_millis(between_chunks)),
+        total: Some(Duration::from_millis(total)),
+    }
+}
+
+async fn a_model_that_never_starts_its_answer_times_out_without_retrying_for_minutes(provider: Provider) {
+    let fake = Fake::start(provider).await;
+    // Every attempt hangs: the first-token limit covers the retries too.
+    for _ in 0..3 {
+        fake.push(Reply::stall_after(Vec::<String>::new()).with_keep_alives(Duration::from_millis(50)));
+    }
+    let config = fake
+        .config(provider)
+        .with_answer_timeouts(quick_limits(400, 10_000, 60_000));
+    let model = chat_model(&config);
+
+    let result = tokio::time::timeout(Duration::from_secs(10), model.stream(hello()))
+        .await
+        .expect("stream() gives up at its first-token limit");
+
+    assert!(matches!(result, Err(ModelError::Timeout)), "{:?}", result.map(|_| ()));
+    assert!(
+        fake.wait_for_disconnects(1, Duration::from_secs(5)).await,
+        "the hung request was dropped"
+    );
+}
+
+async fn a_model_that_stops_mid_answer_times_out(provider: Provider) {
+    let fake = Fake::start(provider).await;
+    fake.push(Reply::stall_after(["Hel", "lo"]).with_keep_alives(Duration::from_millis(50)));
+    let config = fake
+        .config(provider)
+        .with_answer_timeouts(quick_limits(10_000, 400, 60_000));
+    let model = chat_model(&config);
+
+    let items = drain(model.stream(hello()).await.unwrap()).await;
+
+    assert_eq!(items, vec![text("Hel"), text("lo"), Err(ModelError::Timeout)]);
+    assert!(
+        fake.wait_for_disconnects(1, Duration::from_secs(5)).await,
+        "the hung request was dropped"
+    );
+}
+
+async fn an_answer_past_its_total_limit_times_out(provider: Provider) {
+    let fake = Fake::start(provider).await;
+    // Each chunk in time, but the answer as a whole takes too long.
+    let chunks: Vec<String> = (0..100).map(|i| format!("w{i} ")).collect();
+    fake.push(Reply::chunks(chunks).with_chunk_delay(Duration::from_millis(50)));
+    let config = fake
+        .config(provider)
+        .with_answer_timeouts(quick_limits(10_000, 10_000, 700));
+    let model = chat_model(&config);
+
+    let items = drain(model.stream(hello()).await.unwrap()).await;
+
+    assert_eq!(items.last(), Some(&Err(ModelError::Timeout)));
+    assert!(
+        items.len() > 2 && items.len() < 100,
+        "some of the answer, not all: {items:?}"
+    );
+    assert!(
+        items[..items.len() - 1]
+            .iter()
+            .all(|i| matches!(i, Ok(ChatEvent::TextDelta(_))))
+    );
+}
+
 async fn a_stall_times_out(provider: Provider) {
     let fake = Fake::start(provider).await;
     fake.push(Reply::stall_after(["Hel"]));
@@ -618,6 +691,9 @@ for_all_providers!(
     an_error_after_the_first_token_is_not_retried,
     a_mid_stream_disconnect_is_truncation,
     a_stall_times_out,
+    a_model_that_never_starts_its_answer_times_out_without_retrying_for_minutes,
+    a_model_that_stops_mid_answer_times_out,
+    an_answer_past_its_total_limit_times_out,
     dropping_the_stream_closes_the_upstream_connection,
     the_request_can_name_another_model,
     an_unreachable_provider_is_unavailable,

@@ -27,6 +27,7 @@ struct State {
     conversations: BTreeMap<ConversationId, Conversation>,
     /// Per conversation, in id (= insertion) order.
     messages: HashMap<ConversationId, BTreeMap<MessageId, Message>>,
+    drafts: BTreeMap<DraftId, Draft>,
     connections: BTreeMap<ConnectionId, ToolkitConnection>,
     revoked: HashMap<String, DateTime<Utc>>,
     session_cutoffs: HashMap<UserId, DateTime<Utc>>,
@@ -47,6 +48,7 @@ struct Ids {
     user: i64,
     conversation: i64,
     message: i64,
+    draft: i64,
     connection: i64,
     memory: i64,
 }
@@ -85,6 +87,41 @@ impl Clock {
 }
 
 impl State {
+    /// Appends a message and bumps the conversation's activity (idempotent on the client's key).
+    fn append(
+        &mut self,
+        user: UserId,
+        conversation: ConversationId,
+        message: &NewMessage,
+    ) -> Result<Message, StoreError> {
+        self.conversation(user, conversation)?;
+        if let Some(key) = &message.client_message_id {
+            let existing = self
+                .messages
+                .get(&conversation)
+                .and_then(|log| log.values().find(|m| m.client_message_id.as_ref() == Some(key)));
+            if let Some(existing) = existing {
+                return Ok(existing.clone());
+            }
+        }
+        let now = self.clock.now();
+        let stored = Message {
+            id: MessageId(next(&mut self.next_id.message)),
+            conversation_id: conversation,
+            user_id: user,
+            kind: message.kind,
+            content: message.content.clone(),
+            client_message_id: message.client_message_id.clone(),
+            created_at: now,
+        };
+        self.messages
+            .entry(conversation)
+            .or_default()
+            .insert(stored.id, stored.clone());
+        self.conversation_mut(user, conversation)?.updated_at = now;
+        Ok(stored)
+    }
+
     fn conversation_mut(&mut self, user: UserId, id: ConversationId) -> Result<&mut Conversation, StoreError> {
         self.conversations
             .get_mut(&id)
@@ -264,6 +301,7 @@ impl ConversationStore for MemoryStore {
         s.conversations.remove(&id);
         s.messages.remove(&id);
         s.consent.conversation_deleted(id);
+        s.drafts.retain(|_, d| d.conversation_id != id);
         Ok(())
     }
 }
@@ -276,33 +314,7 @@ impl MessageStore for MemoryStore {
         conversation: ConversationId,
         message: &NewMessage,
     ) -> Result<Message, StoreError> {
-        let mut s = self.state();
-        s.conversation(user, conversation)?;
-        if let Some(key) = &message.client_message_id {
-            let existing = s
-                .messages
-                .get(&conversation)
-                .and_then(|log| log.values().find(|m| m.client_message_id.as_ref() == Some(key)));
-            if let Some(existing) = existing {
-                return Ok(existing.clone());
-            }
-        }
-        let now = s.clock.now();
-        let stored = Message {
-            id: MessageId(next(&mut s.next_id.message)),
-            conversation_id: conversation,
-            user_id: user,
-            kind: message.kind,
-            content: message.content.clone(),
-            client_message_id: message.client_message_id.clone(),
-            created_at: now,
-        };
-        s.messages
-            .entry(conversation)
-            .or_default()
-            .insert(stored.id, stored.clone());
-        s.conversation_mut(user, conversation)?.updated_at = now;
-        Ok(stored)
+        self.state().append(user, conversation, message)
     }
 
     async fn list_messages(
@@ -344,6 +356,73 @@ impl MessageStore for MemoryStore {
             .and_then(|log| log.remove(&id))
             .map(|_| ())
             .ok_or(StoreError::NotFound)
+    }
+}
+
+#[async_trait::async_trait]
+impl DraftStore for MemoryStore {
+    async fn open_draft(&self, user: UserId, conversation: ConversationId, run: u64) -> Result<DraftId, StoreError> {
+        let mut s = self.state();
+        s.conversation(user, conversation)?;
+        if s.drafts.values().any(|d| d.conversation_id == conversation) {
+            return Err(StoreError::Conflict("the conversation has a draft".into()));
+        }
+        let id = DraftId(next(&mut s.next_id.draft));
+        let updated_at = s.clock.now();
+        s.drafts.insert(
+            id,
+            Draft {
+                id,
+                user_id: user,
+                conversation_id: conversation,
+                run,
+                content: String::new(),
+                updated_at,
+            },
+        );
+        Ok(id)
+    }
+
+    async fn save_draft(&self, user: UserId, draft: DraftId, content: &str) -> Result<(), StoreError> {
+        let mut s = self.state();
+        let now = s.clock.now();
+        let d = s
+            .drafts
+            .get_mut(&draft)
+            .filter(|d| d.user_id == user)
+            .ok_or(StoreError::NotFound)?;
+        d.content = content.to_owned();
+        d.updated_at = now;
+        Ok(())
+    }
+
+    async fn finish_draft(
+        &self,
+        user: UserId,
+        draft: DraftId,
+        message: Option<&NewMessage>,
+    ) -> Result<Option<Message>, StoreError> {
+        let mut s = self.state();
+        let conversation = match s.drafts.get(&draft) {
+            Some(d) if d.user_id == user => d.conversation_id,
+            _ => return Err(StoreError::NotFound),
+        };
+        s.drafts.remove(&draft);
+        message.map(|m| s.append(user, conversation, m)).transpose()
+    }
+
+    async fn conversation_draft(
+        &self,
+        user: UserId,
+        conversation: ConversationId,
+    ) -> Result<Option<Draft>, StoreError> {
+        let s = self.state();
+        s.conversation(user, conversation)?;
+        Ok(s.drafts.values().find(|d| d.conversation_id == conversation).cloned())
+    }
+
+    async fn all_drafts(&self, limit: u64) -> Result<Vec<Draft>, StoreError> {
+        Ok(self.state().drafts.values().take(to_usize(limit)).cloned().collect())
     }
 }
 

@@ -2,7 +2,7 @@
 
 use futures::future::BoxFuture;
 use futures::stream::{self, StreamExt};
-use meai_core::turn::{Attachment, RunError, RunEvent, RunId, RunRegistry, RunWriter, TurnEvent};
+use meai_core::turn::{Attachment, INSTANCE_LOST, RunError, RunEvent, RunId, RunRegistry, RunWriter, TurnEvent};
 use meai_core::{ConversationId, UserId};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -61,6 +61,34 @@ impl Run {
     fn events_after(&self, seq: u64) -> Vec<RunEvent> {
         self.log.iter().filter(|e| e.seq > seq).cloned().collect()
     }
+
+    /// Appends an event to the log and delivers it live; `last_chunk` also ends the run.
+    fn push(&mut self, event: TurnEvent, log_capacity: usize) -> u64 {
+        let e = RunEvent {
+            seq: self.next_seq,
+            event,
+        };
+        self.next_seq += 1;
+        if self.log.len() == log_capacity {
+            self.log.pop_front();
+        }
+        self.log.push_back(e.clone());
+        if let Some(live) = &self.live {
+            // No receivers is fine: nobody is listening right now, the log keeps the event.
+            let _ = live.send(e.clone());
+        }
+        if e.event.is_last() {
+            // Ended in the same critical section: a client reacting to `last_chunk` with its next
+            // message must find the conversation free.
+            self.end();
+        }
+        e.seq
+    }
+
+    fn end(&mut self) {
+        self.finished_at = Some(Instant::now());
+        self.live = None;
+    }
 }
 
 impl LocalRuns {
@@ -90,8 +118,22 @@ impl Inner {
     fn finish(&self, conversation: ConversationId, run: RunId) {
         let mut runs = self.lock();
         if let Some(r) = runs.get_mut(&conversation).filter(|r| r.id == run && r.active()) {
-            r.finished_at = Some(Instant::now());
-            r.live = None;
+            r.end();
+        }
+    }
+
+    /// Ends a run whose writer is gone without its end: listeners get `error`, `last_chunk`.
+    fn close(&self, conversation: ConversationId, run: RunId) {
+        let capacity = self.config.log_capacity;
+        let mut runs = self.lock();
+        if let Some(r) = runs.get_mut(&conversation).filter(|r| r.id == run && r.active()) {
+            r.push(
+                TurnEvent::Error {
+                    error: INSTANCE_LOST.into(),
+                },
+                capacity,
+            );
+            r.push(TurnEvent::LastChunk { stopped: false }, capacity);
         }
     }
 }
@@ -171,6 +213,33 @@ impl RunRegistry for LocalRuns {
             .filter(|r| r.active())
             .map(|r| r.id))
     }
+
+    async fn is_alive(&self, conversation: ConversationId, run: RunId) -> Result<bool, RunError> {
+        // A writer's runs live in its process: an active one here has its writer here.
+        Ok(self
+            .inner
+            .lock()
+            .get(&conversation)
+            .is_some_and(|r| r.id == run && r.active()))
+    }
+
+    async fn streamed_text(&self, conversation: ConversationId, run: RunId) -> Result<Option<String>, RunError> {
+        let runs = self.inner.lock();
+        Ok(runs.get(&conversation).filter(|r| r.id == run).map(|r| {
+            r.log
+                .iter()
+                .filter_map(|e| match &e.event {
+                    TurnEvent::Assistant { content } => Some(content.as_str()),
+                    _ => None,
+                })
+                .collect()
+        }))
+    }
+
+    async fn close_dead(&self, conversation: ConversationId, run: RunId) -> Result<(), RunError> {
+        self.inner.close(conversation, run);
+        Ok(())
+    }
 }
 
 /// Live events after `last`; a listener that lagged behind the channel refills from the log.
@@ -235,29 +304,13 @@ impl RunWriter for LocalWriter {
 
     async fn publish(&self, event: TurnEvent) -> Result<u64, RunError> {
         let mut runs = self.inner.lock();
-        let Some(run) = runs.get_mut(&self.conversation).filter(|r| r.id == self.run) else {
-            return Err(RunError::Backend("the run is gone".into()));
+        let Some(run) = runs
+            .get_mut(&self.conversation)
+            .filter(|r| r.id == self.run && r.active())
+        else {
+            return Err(RunError::Backend("the run is over".into()));
         };
-        let e = RunEvent {
-            seq: run.next_seq,
-            event,
-        };
-        run.next_seq += 1;
-        if run.log.len() == self.inner.config.log_capacity {
-            run.log.pop_front();
-        }
-        run.log.push_back(e.clone());
-        if let Some(live) = &run.live {
-            // No receivers is fine: nobody is listening right now, the log keeps the event.
-            let _ = live.send(e.clone());
-        }
-        if e.event.is_last() {
-            // Ended in the same critical section: a client reacting to `last_chunk` with its next
-            // message must find the conversation free.
-            run.finished_at = Some(Instant::now());
-            run.live = None;
-        }
-        Ok(e.seq)
+        Ok(run.push(event, self.inner.config.log_capacity))
     }
 
     fn stopped(&self) -> BoxFuture<'static, ()> {
@@ -280,7 +333,8 @@ impl Drop for LocalWriter {
     fn drop(&mut self) {
         if !self.finished {
             tracing::warn!(conversation_id = %self.conversation, run = %self.run, "run dropped without finishing");
-            self.inner.finish(self.conversation, self.run);
+            // Its listeners still get an end (unless it published one: then it is over).
+            self.inner.close(self.conversation, self.run);
         }
     }
 }

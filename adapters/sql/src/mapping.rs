@@ -1,8 +1,9 @@
 //! Rows to domain values. A row the domain rejects (say, an unknown message type) is reported
 //! as a backend failure naming the column, never silently patched up.
 
-use crate::entity::{conversations, memories, messages, pending_logins, toolkit_connections, users};
+use crate::entity::{answer_drafts, conversations, memories, messages, pending_logins, toolkit_connections, users};
 use crate::error::SqlError;
+use meai_core::store::{Draft, DraftId};
 use meai_core::*;
 
 pub(crate) fn corrupt(table: &'static str, column: &'static str, value: &str) -> StoreError {
@@ -131,4 +132,18 @@ impl TryFrom<memories::Model> for MemoryFact {
 /// Converts every row, failing on the first one the domain rejects.
 pub(crate) fn all<R, T: TryFrom<R, Error = StoreError>>(rows: Vec<R>) -> Result<Vec<T>, StoreError> {
     rows.into_iter().map(T::try_from).collect()
+}
+
+impl From<answer_drafts::Model> for Draft {
+    fn from(row: answer_drafts::Model) -> Self {
+        Draft {
+            id: DraftId(row.id),
+            user_id: UserId(row.user_id),
+            conversation_id: ConversationId(row.conversation_id),
+            // Stored as a signed 64-bit integer; run ids start at 1 and only grow.
+            run: row.run_id as u64,
+            content: row.content,
+            updated_at: row.updated_at,
+        }
+    }
 }

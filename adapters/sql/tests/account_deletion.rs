@@ -144,6 +144,10 @@ async fn populated(store: &SqlStore, index: &SqlVectorIndex, email: &str) -> Use
         .await
         .unwrap();
     store.end_sessions(user.id, chrono::Utc::now()).await.unwrap();
+    // An answer being written when the account goes.
+    let other = store.create_conversation(user.id, None).await.unwrap();
+    let draft = store.open_draft(user.id, other.id, 1).await.unwrap();
+    store.save_draft(user.id, draft, "Half an ans").await.unwrap();
     user
 }
 
@@ -197,9 +201,10 @@ async fn deletes_every_row(store: &SqlStore) {
             total("conversations"),
             total("messages"),
             total("memories"),
+            total("answer_drafts"),
             total("users")
         ),
-        (2, 2, 1, 1),
+        (3, 2, 1, 1, 1),
         "the answer says what went: {removed:?}"
     );
     assert!(matches!(store.get_user(gone.id).await, Err(StoreError::NotFound)));

@@ -16,7 +16,9 @@ macro_rules! store_contract_tests {
             append_bumps_conversation_activity, messages_are_deleted_one_by_one, deleting_conversation_cascades,
             users_are_isolated, concurrent_appends_all_land, connections_are_stored_per_toolkit,
             connections_are_isolated, revocations_are_recorded_and_purged, session_cutoffs_only_move_forward,
-            session_cutoffs_are_per_user, logins_are_single_use);
+            session_cutoffs_are_per_user, logins_are_single_use,
+            text_round_trips_unchanged, drafts_are_checkpointed_then_finished_once,
+            drafts_are_one_per_conversation_and_private, concurrent_draft_finishes_store_once);
     };
     (@cases $factory:expr; $($case:ident),+) => {
         $(
@@ -563,4 +565,124 @@ pub async fn logins_are_single_use(store: &dyn Store) {
     store.put_login(&expired).await.unwrap();
     assert_eq!(store.take_login(&expired.state, now).await.unwrap(), None, "expired");
     assert_eq!(store.take_login("never-issued", now).await.unwrap(), None);
+}
+
+/// Any text without U+0000 (which the edge refuses: PostgreSQL cannot store it) comes back
+/// exactly as written, on every backend.
+pub async fn text_round_trips_unchanged(store: &dyn Store) {
+    let u = user(store).await;
+    let odd = "ctl \u{1}\u{7}\u{1b}[0m \u{7f}\u{85} bidi \u{202e}abc\u{202c} nonchar \u{fffe}\u{ffff} astral \u{1F600}\u{10FFFF} \t\r\n end";
+    let c = conv(store, u.id, odd).await;
+    assert_eq!(
+        store
+            .get_conversation(u.id, c.id)
+            .await
+            .unwrap()
+            .title
+            .unwrap()
+            .as_str(),
+        odd.trim()
+    );
+    let m = say(store, u.id, c.id, MessageKind::Human, odd).await;
+    assert_eq!(m.content, odd);
+    let listed = store.list_messages(u.id, c.id, Page::all()).await.unwrap();
+    assert_eq!(listed, vec![m]);
+}
+
+pub async fn drafts_are_checkpointed_then_finished_once(store: &dyn Store) {
+    let u = user(store).await;
+    let c = conv(store, u.id, "drafts").await;
+    let question = say(store, u.id, c.id, MessageKind::Human, "tell me").await;
+    assert_eq!(store.conversation_draft(u.id, c.id).await.unwrap(), None);
+    let d = store.open_draft(u.id, c.id, 41).await.unwrap();
+    store.save_draft(u.id, d, "Once upon").await.unwrap();
+    store.save_draft(u.id, d, "Once upon a time").await.unwrap();
+    let draft = store.conversation_draft(u.id, c.id).await.unwrap().expect("a draft");
+    assert_eq!(
+        (
+            draft.id,
+            draft.user_id,
+            draft.conversation_id,
+            draft.run,
+            draft.content.as_str()
+        ),
+        (d, u.id, c.id, 41, "Once upon a time")
+    );
+    assert!(store.all_drafts(10_000).await.unwrap().contains(&draft));
+    let answer = NewMessage::new(MessageKind::Ai, "Once upon a time, the end.");
+    let stored = store
+        .finish_draft(u.id, d, Some(&answer))
+        .await
+        .unwrap()
+        .expect("stored");
+    assert_eq!(
+        (stored.kind, stored.content.as_str()),
+        (MessageKind::Ai, "Once upon a time, the end.")
+    );
+    assert_eq!(
+        store.list_messages(u.id, c.id, Page::all()).await.unwrap(),
+        vec![question, stored.clone()]
+    );
+    assert_eq!(store.conversation_draft(u.id, c.id).await.unwrap(), None);
+    assert!(!store.all_drafts(10_000).await.unwrap().iter().any(|x| x.id == d));
+    // Finished: a second finisher stores nothing, a late checkpoint lands nowhere.
+    assert_not_found(store.finish_draft(u.id, d, Some(&answer)).await, "second finish");
+    assert_not_found(store.save_draft(u.id, d, "late").await, "save after finish");
+    assert_eq!(store.list_messages(u.id, c.id, Page::all()).await.unwrap().len(), 2);
+    // The next answer gets a new draft; finishing without a message stores nothing.
+    let next = store.open_draft(u.id, c.id, 42).await.unwrap();
+    assert_ne!(next, d);
+    assert_eq!(store.finish_draft(u.id, next, None).await.unwrap(), None);
+    assert_eq!(store.list_messages(u.id, c.id, Page::all()).await.unwrap().len(), 2);
+}
+
+pub async fn drafts_are_one_per_conversation_and_private(store: &dyn Store) {
+    let a = user(store).await;
+    let b = user(store).await;
+    let c = conv(store, a.id, "mine").await;
+    let d = store.open_draft(a.id, c.id, 1).await.unwrap();
+    assert!(
+        matches!(store.open_draft(a.id, c.id, 2).await, Err(StoreError::Conflict(_))),
+        "a second draft in one conversation"
+    );
+    assert_not_found(store.open_draft(b.id, c.id, 3).await, "open in another's conversation");
+    assert_not_found(store.save_draft(b.id, d, "pwned").await, "save another's draft");
+    assert_not_found(
+        store
+            .finish_draft(b.id, d, Some(&NewMessage::new(MessageKind::Ai, "x")))
+            .await,
+        "finish another's draft",
+    );
+    assert_not_found(store.conversation_draft(b.id, c.id).await, "read another's draft");
+    assert_not_found(
+        store.open_draft(a.id, ConversationId(i64::MAX), 4).await,
+        "open in a missing conversation",
+    );
+    store.save_draft(a.id, d, "still mine").await.unwrap();
+    // Deleting the conversation takes its draft along.
+    store.delete_conversation(a.id, c.id).await.unwrap();
+    assert!(!store.all_drafts(10_000).await.unwrap().iter().any(|x| x.id == d));
+    assert_not_found(store.save_draft(a.id, d, "gone").await, "save after delete");
+    assert_not_found(
+        store
+            .finish_draft(a.id, d, Some(&NewMessage::new(MessageKind::Ai, "x")))
+            .await,
+        "finish after delete",
+    );
+}
+
+/// A turn and the instance closing it as dead may finish one draft at once: one stores.
+pub async fn concurrent_draft_finishes_store_once(store: &dyn Store) {
+    let u = user(store).await;
+    let c = conv(store, u.id, "race").await;
+    let d = store.open_draft(u.id, c.id, 7).await.unwrap();
+    let answer = NewMessage::new(MessageKind::Ai, "only once");
+    let results = futures::future::join_all((0..8).map(|_| store.finish_draft(u.id, d, Some(&answer)))).await;
+    let stored = results.iter().filter(|r| matches!(r, Ok(Some(_)))).count();
+    let refused = results
+        .iter()
+        .filter(|r| matches!(r, Err(StoreError::NotFound)))
+        .count();
+    assert_eq!((stored, refused), (1, 7), "{results:?}");
+    assert_eq!(store.list_messages(u.id, c.id, Page::all()).await.unwrap().len(), 1);
 }

@@ -11,7 +11,8 @@ pub struct Conversation {
     pub updated_at: DateTime<Utc>,
 }
 
-/// A conversation title: trimmed, non-empty, at most [`Title::MAX_CHARS`] characters.
+/// A conversation title: trimmed, non-empty, at most [`Title::MAX_CHARS`] characters (as sent,
+/// spaces included), without U+0000 ([`super::text`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Title(String);
 
@@ -21,6 +22,8 @@ pub enum TitleError {
     Empty,
     #[error("Title must be at most {} characters", Title::MAX_CHARS)]
     TooLong,
+    #[error("Title must not contain the character U+0000")]
+    Nul,
 }
 
 impl Title {
@@ -28,10 +31,12 @@ impl Title {
 
     pub fn parse(raw: &str) -> Result<Self, TitleError> {
         let t = raw.trim();
-        if t.is_empty() {
-            Err(TitleError::Empty)
-        } else if t.chars().count() > Self::MAX_CHARS {
+        if raw.chars().count() > Self::MAX_CHARS {
             Err(TitleError::TooLong)
+        } else if t.is_empty() {
+            Err(TitleError::Empty)
+        } else if !super::text::storable(t) {
+            Err(TitleError::Nul)
         } else {
             Ok(Self(t.to_owned()))
         }

@@ -31,7 +31,8 @@ impl MessageKind {
     }
 }
 
-/// A client-chosen key that makes sending a message idempotent within a conversation.
+/// A client-chosen key that makes sending a message idempotent within a conversation: 1 to
+/// [`ClientMessageId::MAX_LEN`] characters (as sent), not blank, without U+0000; kept trimmed.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ClientMessageId(String);
 
@@ -40,7 +41,7 @@ impl ClientMessageId {
 
     pub fn parse(raw: &str) -> Option<Self> {
         let s = raw.trim();
-        (!s.is_empty() && s.len() <= Self::MAX_LEN).then(|| Self(s.to_owned()))
+        (!s.is_empty() && raw.chars().count() <= Self::MAX_LEN && super::text::storable(s)).then(|| Self(s.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {

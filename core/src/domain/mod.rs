@@ -7,6 +7,8 @@ mod login;
 mod memory;
 mod message;
 mod page;
+mod return_to;
+pub mod text;
 mod user;
 
 pub use connection::{ConnectionStatus, ConnectionUpdate, NewConnection, ToolkitConnection, ToolkitSlug};
@@ -16,4 +18,5 @@ pub use login::PendingLogin;
 pub use memory::{MemoryFact, MemoryOrigin, MemorySource, MemorySwitch, MemoryText, MemoryTextError, NewMemory};
 pub use message::{ClientMessageId, Message, MessageKind, NewMessage};
 pub use page::Page;
+pub use return_to::ReturnTo;
 pub use user::{AuthMethod, Email, NewUser, User};

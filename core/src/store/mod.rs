@@ -10,6 +10,7 @@ mod approvals;
 mod archive;
 mod connections;
 mod conversations;
+mod drafts;
 mod error;
 mod logins;
 mod memories;
@@ -25,6 +26,7 @@ pub use approvals::ApprovalStore;
 pub use archive::{ArchiveStore, ImportKey, Imported, ImportedConversation, ImportedMessage};
 pub use connections::ConnectionStore;
 pub use conversations::ConversationStore;
+pub use drafts::{Draft, DraftId, DraftStore};
 pub use error::StoreError;
 pub use logins::LoginStore;
 pub use memories::{MemoryFactStore, Remembered};
@@ -40,6 +42,7 @@ pub trait Store:
     UserStore
     + ConversationStore
     + MessageStore
+    + DraftStore
     + ConnectionStore
     + RevocationStore
     + LoginStore

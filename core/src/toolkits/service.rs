@@ -142,6 +142,9 @@ impl ToolkitConnections {
 
     #[tracing::instrument(skip(self), fields(user_id = %user))]
     pub async fn sync(&self, user: UserId, connection_request_id: &str) -> Result<Synced, ToolkitsError> {
+        if !crate::text::storable(connection_request_id) {
+            return Err(ToolkitsError::NotFound("Connection request not found".into()));
+        }
         let conn = self
             .store
             .get_connection_by_request(user, connection_request_id)

@@ -121,7 +121,8 @@ async fn store_title(deps: &Deps, user: UserId, conversation: &Conversation, tit
 }
 
 async fn store_summary(deps: &Deps, user: UserId, conversation: &Conversation, summary: &str) {
-    if let Err(e) = deps.store.set_summary(user, conversation.id, summary).await {
+    let summary = crate::text::storable_form(summary.to_owned());
+    if let Err(e) = deps.store.set_summary(user, conversation.id, &summary).await {
         tracing::warn!(error = %e, "background: could not store the summary");
     }
 }

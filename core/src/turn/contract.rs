@@ -30,6 +30,8 @@ pub async fn run_registry_contract<R: RunRegistry, F: Fn() -> R>(new: F) {
     stop_reaches_the_writer(&new()).await;
     dropped_writer_ends_the_run(&new()).await;
     finished_run_is_replayable(&new()).await;
+    dead_runs_are_closed_once(&new()).await;
+    attaching_as_a_run_ends_still_gets_its_end(&new()).await;
 }
 
 async fn one_run_at_a_time(runs: &impl RunRegistry) {
@@ -107,7 +109,20 @@ async fn dropped_writer_ends_the_run(runs: &impl RunRegistry) {
     w.publish(text("a")).await.unwrap();
     let att = runs.attach(c, 0).await.unwrap().unwrap();
     drop(w);
-    assert_eq!(collect(att.events).await, vec![(1, text("a"))]);
+    // The terminal rule holds even then: the listener gets an end.
+    assert_eq!(
+        collect(att.events).await,
+        vec![
+            (1, text("a")),
+            (
+                2,
+                TurnEvent::Error {
+                    error: super::INSTANCE_LOST.into()
+                }
+            ),
+            (3, TurnEvent::LastChunk { stopped: false })
+        ]
+    );
     assert!(runs.active(c).await.unwrap().is_none());
     runs.begin(c, OWNER).await.expect("the conversation is free again");
 }
@@ -147,4 +162,63 @@ async fn last_chunk_ends_the_run(runs: &impl RunRegistry) {
     w.finish().await; // a no-op now, and it must not end the new run
     assert_eq!(runs.active(c).await.unwrap(), Some(next.run()));
     next.finish().await;
+}
+
+async fn dead_runs_are_closed_once(runs: &impl RunRegistry) {
+    let c = ConversationId(1);
+    let w = runs.begin(c, OWNER).await.unwrap();
+    let run = w.run();
+    w.publish(text("half ")).await.unwrap();
+    w.publish(TurnEvent::Tool { content: "x".into() }).await.unwrap();
+    w.publish(text("an answer")).await.unwrap();
+    assert!(runs.is_alive(c, run).await.unwrap());
+    assert!(
+        !runs.is_alive(ConversationId(99), run).await.unwrap(),
+        "runs are per conversation"
+    );
+    assert_eq!(
+        runs.streamed_text(c, run).await.unwrap().as_deref(),
+        Some("half an answer")
+    );
+    let att = runs.attach(c, 0).await.unwrap().unwrap();
+    runs.close_dead(c, run).await.unwrap();
+    runs.close_dead(c, run).await.unwrap();
+    let lost = TurnEvent::Error {
+        error: super::INSTANCE_LOST.into(),
+    };
+    let got = collect(att.events).await;
+    assert_eq!(got[3..], [(4, lost), (5, TurnEvent::LastChunk { stopped: false })]);
+    assert!(!runs.is_alive(c, run).await.unwrap());
+    assert!(runs.active(c).await.unwrap().is_none(), "the conversation is free");
+    let next = runs.begin(c, OWNER).await.expect("a new run begins");
+    // Closing the old run again touches nothing of the new one.
+    runs.close_dead(c, run).await.unwrap();
+    assert_eq!(runs.active(c).await.unwrap(), Some(next.run()));
+    drop(w);
+    assert_eq!(
+        runs.active(c).await.unwrap(),
+        Some(next.run()),
+        "the dead writer's drop is harmless"
+    );
+    next.finish().await;
+}
+
+/// A listener that attaches while the run publishes its end gets that end, whichever side of
+/// the attach it falls on.
+async fn attaching_as_a_run_ends_still_gets_its_end(runs: &impl RunRegistry) {
+    for i in 0..50 {
+        let c = ConversationId(100 + i);
+        let w = runs.begin(c, OWNER).await.unwrap();
+        w.publish(text("a")).await.unwrap();
+        let (att, ()) = futures::join!(runs.attach(c, 0), async move {
+            w.publish(TurnEvent::LastChunk { stopped: false }).await.unwrap();
+            w.finish().await;
+        });
+        let got = collect(att.unwrap().unwrap().events).await;
+        assert_eq!(
+            got,
+            vec![(1, text("a")), (2, TurnEvent::LastChunk { stopped: false })],
+            "attempt {i}"
+        );
+    }
 }

@@ -10,6 +10,9 @@ use serde_json::Value;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum TurnEvent {
+    /// The question this run answers, as stored: for the conversation's other tabs (the sender's
+    /// own view of its run leaves it out, see [`super::StartedTurn::events`]).
+    Human { content: String, message_id: i64 },
     /// Tool progress ("calling GMAIL_SEND_EMAIL", then its result).
     Tool { content: String },
     /// A chunk of the answer's text.
@@ -36,6 +39,7 @@ impl TurnEvent {
     /// The event name on the wire.
     pub fn name(&self) -> &'static str {
         match self {
+            Self::Human { .. } => "human",
             Self::Tool { .. } => "tool",
             Self::Assistant { .. } => "assistant",
             Self::ToolApproval { .. } => "tool_approval",

@@ -6,6 +6,7 @@
 //! A decision run ([`super::decide`]) settles approvals and, once a whole batch is settled,
 //! continues the turn with a [`Resume`]: the model's calls and what became of them.
 
+use super::checkpoint::Checkpoints;
 use super::run::{Outcome, Turn};
 use super::service::Deps;
 use super::step::{StopSignal, publish};
@@ -16,7 +17,7 @@ use crate::consent::{
     text,
 };
 use crate::model::{ChatMessage, ToolCall, ToolSpec};
-use crate::{Message, MessageId, MessageKind, UserId};
+use crate::{Message, MessageId, MessageKind, NewMessage, UserId};
 use chrono::Utc;
 use futures::future::{Either, join_all, select};
 use serde_json::Value;
@@ -270,7 +271,7 @@ impl Turn {
 
     /// Asks for the person's decision: the request as the assistant's text, a `tool_approval`
     /// event per call, and the answer so far (with the request) stored. The run then ends.
-    pub(super) async fn ask(&self, mut text: String, approvals: &[Approval]) -> Outcome {
+    pub(super) async fn ask(&self, checkpoints: Checkpoints, mut text: String, approvals: &[Approval]) -> Outcome {
         let mut request = text::request(approvals);
         if !text.trim().is_empty() {
             request.insert_str(0, "\n\n");
@@ -294,7 +295,7 @@ impl Turn {
             publish(&*self.writer, event).await;
         }
         text.push_str(&request);
-        self.persist(MessageKind::Ai, text).await;
+        checkpoints.finish(Some(NewMessage::new(MessageKind::Ai, text))).await;
         tracing::info!(approvals = approvals.len(), "waiting for the person's decision");
         Outcome::Answered
     }

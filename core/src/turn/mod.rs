@@ -11,21 +11,28 @@
 //!    fed back, up to [`TurnSettings::max_steps`]; calls the person's policies do not let run
 //!    at once are stored as approvals and the run ends asking for a decision (`gate`), which
 //!    later starts a new run ([`Turns::decide`], or a plain "yes");
-//! 4. the answer is stored; an interrupted one is stored as far as it got, marked
-//!    ([`STOPPED_MARK`], [`FAILED_MARK`]); the run always ends with `last_chunk`;
+//! 4. the answer is checkpointed while it streams and stored once at the end; an interrupted
+//!    one is stored as far as it got, marked ([`STOPPED_MARK`], [`FAILED_MARK`], and
+//!    [`LOST_MARK`] when its server died: see [`Turns::recover`]); the run always ends with
+//!    `last_chunk`;
 //! 5. then, in the background: title and summary, and memories extracted in that same call
 //!    ([`MemoryKeeper`], optional).
 
 mod background;
+mod checkpoint;
 mod context;
 mod decide;
 mod events;
 mod gate;
+mod recovery;
 mod run;
 mod runs;
 mod service;
 mod settings;
 mod step;
+mod stopping;
+mod terminal;
+mod timer;
 mod tools;
 mod upkeep;
 
@@ -34,9 +41,12 @@ pub mod contract;
 
 pub use context::{Recall, RecallError};
 pub use events::{RunEvent, TurnEvent};
+pub use recovery::{INSTANCE_LOST, LOST_MARK};
 pub use run::{FAILED_MARK, NO_MODEL, STOPPED_MARK};
 pub use runs::{Attachment, RunError, RunId, RunRegistry, RunStarted, RunWriter};
 pub use service::{BUSY, StartedTurn, TurnRequest, Turns, TurnsBuilder};
 pub use settings::TurnSettings;
+pub use terminal::{ANSWER_LOST, with_end};
+pub use timer::Timer;
 pub use tools::{ToolError, ToolExecutor};
 pub use upkeep::MemoryKeeper;

@@ -6,13 +6,14 @@
 //! [`FAILED_MARK`] after a provider error. Nothing is stored when nothing was streamed.
 
 use super::background;
+use super::checkpoint::Checkpoints;
 use super::gate::{Gate, Ran, Resume};
 use super::service::Deps;
 use super::step::{self, Step, publish};
 use super::{RunWriter, TurnEvent, context};
 use crate::memory::Recalled;
 use crate::model::{ChatMessage, ChatModel, ChatRequest};
-use crate::{Conversation, Message, MessageKind, NewMessage, Page, UserId};
+use crate::{Conversation, Message, MessageKind, NewMessage, Page, StoreError, UserId};
 use std::sync::Arc;
 
 /// Appended to an answer cut short by `stop`.
@@ -42,6 +43,17 @@ pub(super) struct Turn {
 
 impl Turn {
     pub async fn run(self) {
+        // Other tabs see the question (a decision's run continues a turn that already showed it).
+        if self.resume.is_none() {
+            publish(
+                &*self.writer,
+                TurnEvent::Human {
+                    content: self.human.content.clone(),
+                    message_id: self.human.id.0,
+                },
+            )
+            .await;
+        }
         let outcome = match self.deps.model.clone() {
             Some(model) => self.answer(&*model).await,
             None => {
@@ -98,22 +110,41 @@ impl Turn {
         };
         let history = d.store.list_messages(self.user, self.conversation.id, page);
         let gate = Gate::load(d, self.user);
-        let (tools, recalled, history, gate) = futures::join!(tools, recalled, history, gate);
+        let checkpoints = Checkpoints::open(
+            d.store.clone(),
+            d.timer.clone(),
+            d.settings.checkpoint_every,
+            self.user,
+            self.conversation.id,
+            self.writer.run().0,
+        );
+        let (tools, recalled, history, gate, checkpoints) =
+            futures::join!(tools, recalled, history, gate, checkpoints);
         let tools = gate.offered(tools, self.resume.as_ref());
-        let history = match history {
-            Ok(h) => match &self.resume {
-                Some(resume) => resume.history(h),
-                None => h,
+        let (history, mut checkpoints) = match (history, checkpoints) {
+            (Ok(h), Ok(c)) => match &self.resume {
+                Some(resume) => (resume.history(h), c),
+                None => (h, c),
             },
-            Err(e) => {
-                tracing::error!(error = %e, "could not read the conversation");
-                publish(
-                    &*self.writer,
-                    TurnEvent::Error {
-                        error: "Storage is unavailable, try again".into(),
-                    },
-                )
-                .await;
+            (history, checkpoints) => {
+                let error = match (history, checkpoints) {
+                    (_, Err(StoreError::NotFound)) | (Err(StoreError::NotFound), _) => {
+                        // Deleted while the turn started: nobody is left to tell.
+                        tracing::info!("the conversation is gone");
+                        "Conversation not found"
+                    }
+                    (history, checkpoints) => {
+                        if let Err(e) = &history {
+                            tracing::error!(error = %e, "could not read the conversation");
+                        }
+                        match checkpoints {
+                            Ok(c) => c.finish(None).await,
+                            Err(e) => tracing::error!(error = %e, "could not start the answer's draft"),
+                        }
+                        "Storage is unavailable, try again"
+                    }
+                };
+                publish(&*self.writer, TurnEvent::Error { error: error.into() }).await;
                 return Outcome::Failed;
             }
         };
@@ -130,27 +161,29 @@ impl Turn {
         for _ in 0..d.settings.max_steps {
             let request = ChatRequest::new(messages.clone()).with_tools(tools.clone());
             let step_start = text.len();
-            match step::stream(model, request, &*self.writer, &stop, &mut text).await {
+            match step::stream(model, request, &*self.writer, &stop, &mut text, &mut checkpoints).await {
                 Step::Answered => {
-                    self.persist(MessageKind::Ai, text).await;
+                    let answer = (!text.is_empty()).then(|| NewMessage::new(MessageKind::Ai, text));
+                    checkpoints.finish(answer).await;
                     return Outcome::Answered;
                 }
                 Step::ToolCalls(calls) => {
+                    checkpoints.flush(&text).await;
                     messages.push(ChatMessage::assistant_with_tools(&text[step_start..], calls.clone()));
                     match self.run_tools(&calls, &stop, &gate, &tools).await {
                         Ran::Results(results) => messages.extend(results),
-                        Ran::Asked(approvals) => return self.ask(text, &approvals).await,
-                        Ran::Stopped => return self.interrupted(text, Outcome::Stopped).await,
-                        Ran::Failed => return self.interrupted(text, Outcome::Failed).await,
+                        Ran::Asked(approvals) => return self.ask(checkpoints, text, &approvals).await,
+                        Ran::Stopped => return interrupted(checkpoints, text, Outcome::Stopped).await,
+                        Ran::Failed => return interrupted(checkpoints, text, Outcome::Failed).await,
                     }
                 }
                 Step::Failed(e) => {
                     tracing::warn!(error = %e, "model failed");
                     let error = format!("The assistant could not answer: {}", e.user_message());
                     publish(&*self.writer, TurnEvent::Error { error }).await;
-                    return self.interrupted(text, Outcome::Failed).await;
+                    return interrupted(checkpoints, text, Outcome::Failed).await;
                 }
-                Step::Stopped => return self.interrupted(text, Outcome::Stopped).await,
+                Step::Stopped => return interrupted(checkpoints, text, Outcome::Stopped).await,
             }
         }
         let error = format!(
@@ -158,26 +191,12 @@ impl Turn {
             d.settings.max_steps
         );
         publish(&*self.writer, TurnEvent::Error { error }).await;
-        self.interrupted(text, Outcome::Failed).await
+        interrupted(checkpoints, text, Outcome::Failed).await
     }
 
-    async fn interrupted(&self, text: String, outcome: Outcome) -> Outcome {
-        if !text.trim().is_empty() {
-            let mark = if outcome == Outcome::Stopped {
-                STOPPED_MARK
-            } else {
-                FAILED_MARK
-            };
-            self.persist(MessageKind::Ai, text + mark).await;
-        }
-        outcome
-    }
-
+    /// Stores a tool result as it comes (the answer itself goes through its checkpoints).
     pub(super) async fn persist(&self, kind: MessageKind, content: String) {
-        if kind == MessageKind::Ai && content.is_empty() {
-            return;
-        }
-        let message = NewMessage::new(kind, content);
+        let message = NewMessage::new(kind, crate::text::storable_form(content));
         if let Err(e) = self
             .deps
             .store
@@ -188,6 +207,20 @@ impl Turn {
             tracing::error!(error = %e, kind = kind.as_str(), "could not persist a message");
         }
     }
+}
+
+/// Stores what was streamed of an interrupted answer, marked; nothing when nothing was said.
+async fn interrupted(checkpoints: Checkpoints, text: String, outcome: Outcome) -> Outcome {
+    let answer = (!text.trim().is_empty()).then(|| {
+        let mark = if outcome == Outcome::Stopped {
+            STOPPED_MARK
+        } else {
+            FAILED_MARK
+        };
+        NewMessage::new(MessageKind::Ai, text + mark)
+    });
+    checkpoints.finish(answer).await;
+    outcome
 }
 
 /// The answer to an idempotent retry: the stored messages that followed the original.

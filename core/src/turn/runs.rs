@@ -105,4 +105,17 @@ pub trait RunRegistry: Send + Sync + 'static {
     async fn started(&self) -> Result<Option<BoxStream<'static, RunStarted>>, RunError> {
         Ok(None)
     }
+
+    /// Whether the run's writer is still alive somewhere: false once the run ended, or when the
+    /// process writing it is gone (a shared registry knows at once when an instance was killed).
+    async fn is_alive(&self, conversation: ConversationId, run: RunId) -> Result<bool, RunError>;
+
+    /// What the run streamed (its `assistant` chunks, joined) if the registry still holds its
+    /// events; `None` for a run it does not know (a process-local registry after a restart).
+    async fn streamed_text(&self, conversation: ConversationId, run: RunId) -> Result<Option<String>, RunError>;
+
+    /// Ends a run whose writer died: listeners get `error` ([`super::INSTANCE_LOST`]) then
+    /// `last_chunk`, once however many instances close it, and the conversation is free (if the
+    /// run still held it). A no-op for a run that already ended.
+    async fn close_dead(&self, conversation: ConversationId, run: RunId) -> Result<(), RunError>;
 }

@@ -2,7 +2,9 @@
 
 use super::decide;
 use super::run::{Turn, replay_stored_reply};
-use super::{Attachment, MemoryKeeper, Recall, RunEvent, RunId, RunRegistry, ToolExecutor, TurnSettings};
+use super::{
+    Attachment, MemoryKeeper, Recall, RunEvent, RunId, RunRegistry, Timer, ToolExecutor, TurnSettings, recovery, terminal,
+};
 use crate::consent::Consent;
 use crate::model::ChatModel;
 use crate::{ClientMessageId, ConversationId, CoreError, Message, MessageKind, NewMessage, Page, Store, UserId};
@@ -52,6 +54,7 @@ pub(super) struct Deps {
     pub tools: Option<Arc<dyn ToolExecutor>>,
     pub recall: Option<Arc<dyn Recall>>,
     pub memories: Option<Arc<dyn MemoryKeeper>>,
+    pub timer: Option<Arc<dyn Timer>>,
     pub settings: TurnSettings,
     pub consent: Consent,
 }
@@ -100,6 +103,13 @@ impl TurnsBuilder {
         self
     }
 
+    /// The clock that paces checkpoints and bounds waits; without one, checkpoints are written as
+    /// fast as the store takes them and deletes wait for the answer they stop without a bound.
+    pub fn timer(mut self, timer: Arc<dyn Timer>) -> Self {
+        self.deps.timer = Some(timer);
+        self
+    }
+
     /// A (cheaper) model for titles and summaries.
     pub fn summary_model(mut self, model: Option<String>) -> Self {
         self.deps.summary_model = model;
@@ -124,6 +134,7 @@ impl Turns {
                 tools: None,
                 recall: None,
                 memories: None,
+                timer: None,
                 settings,
                 consent: Consent::default(),
             },
@@ -146,18 +157,32 @@ impl Turns {
         if content.is_empty() {
             return Err(CoreError::Invalid("Message content is required".into()));
         }
-        if content.chars().count() > d.settings.max_message_chars {
+        // Counted as sent: the spec's `maxLength` says the same.
+        if request.content.chars().count() > d.settings.max_message_chars {
             return Err(CoreError::Invalid(format!(
                 "Message content must be at most {} characters",
                 d.settings.max_message_chars
             )));
+        }
+        if !crate::text::storable(content) {
+            return Err(CoreError::Invalid(crate::text::nul_refused("Message content")));
         }
         let conv = d
             .store
             .get_conversation(user, conversation)
             .await
             .map_err(CoreError::store("Conversation"))?;
-        let writer = d.runs.begin(conversation, user).await.map_err(CoreError::from)?;
+        let writer = match d.runs.begin(conversation, user).await {
+            Err(super::RunError::Active) => {
+                // Busy, unless the run holding the conversation died with its instance.
+                recovery::take_over(d, user, conversation).await?;
+                d.runs.begin(conversation, user).await?
+            }
+            other => other?,
+        };
+        // A draft left here belongs to a run that died: its partial answer goes before the new
+        // question.
+        recovery::close_leftover(d, user, conversation, writer.run()).await?;
         // Calls waiting for a decision: a plain "yes" approves them, anything else declines them.
         let approving = decide::answer_pending(d, user, conversation, content).await?;
         // Durable before anything else happens: even if the model fails, the question is kept.
@@ -175,7 +200,8 @@ impl Turns {
         let run = writer.run();
         // Attached before the work runs, so the sender sees the run from its first event.
         let events = match d.runs.attach(conversation, 0).await? {
-            Some(attachment) => attachment.events,
+            // The sender knows its question: its view leaves the `human` event out.
+            Some(attachment) => terminal::for_sender(attachment.events),
             None => return Err(CoreError::Runs("a run just begun could not be attached".into())),
         };
         let deps = self.deps.clone();
@@ -220,11 +246,11 @@ impl Turns {
         after_seq: u64,
     ) -> Result<Option<Attachment>, CoreError> {
         self.owned(user, conversation).await?;
-        self.deps
-            .runs
-            .attach(conversation, after_seq)
-            .await
-            .map_err(CoreError::from)
+        let attachment = self.deps.runs.attach(conversation, after_seq).await?;
+        Ok(attachment.map(|a| Attachment {
+            events: terminal::with_end(a.events),
+            ..a
+        }))
     }
 
     /// Asks the conversation's active run to stop; false when none is active.
@@ -233,10 +259,25 @@ impl Turns {
         self.deps.runs.request_stop(conversation).await.map_err(CoreError::from)
     }
 
+    /// Stops the conversation's answer, if one is being written, and waits for it to end (at
+    /// most [`TurnSettings::stop_wait`]): what a delete does first.
+    pub async fn stop_and_wait(&self, user: UserId, conversation: ConversationId) -> Result<(), CoreError> {
+        self.owned(user, conversation).await?;
+        super::stopping::stop_and_wait(&self.deps, conversation).await
+    }
+
     /// The active run of the conversation, if any.
     pub async fn active(&self, user: UserId, conversation: ConversationId) -> Result<Option<RunId>, CoreError> {
         self.owned(user, conversation).await?;
         self.deps.runs.active(conversation).await.map_err(CoreError::from)
+    }
+
+    /// Closes the runs whose writer died (a crash, `kill -9`, an instance gone): each partial
+    /// answer is stored once with [`super::LOST_MARK`], its listeners get `error` and
+    /// `last_chunk`, and its conversation is free at once. Run at start-up and now and then;
+    /// returns how many were closed.
+    pub async fn recover(&self) -> Result<usize, CoreError> {
+        recovery::recover(&self.deps).await
     }
 
     /// Runs are keyed by conversation only; ownership is checked here, once, for every caller.

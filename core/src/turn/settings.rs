@@ -11,6 +11,12 @@ pub struct TurnSettings {
     pub summary_every: usize,
     /// Longest accepted human message, in characters.
     pub max_message_chars: usize,
+    /// How often the answer being streamed is checkpointed at most: a crash loses at most
+    /// this much of what the person saw.
+    pub checkpoint_every: std::time::Duration,
+    /// How long deleting a conversation (or one of its messages) waits for the answer it stops
+    /// to end.
+    pub stop_wait: std::time::Duration,
 }
 
 impl Default for TurnSettings {
@@ -23,6 +29,8 @@ impl Default for TurnSettings {
             max_steps: 6,
             summary_every: 3,
             max_message_chars: 32_000,
+            checkpoint_every: std::time::Duration::from_millis(500),
+            stop_wait: std::time::Duration::from_secs(5),
         }
     }
 }

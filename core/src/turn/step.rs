@@ -1,6 +1,8 @@
-//! One streamed model call: text deltas go out as `assistant` events as they arrive; tool calls
-//! are gathered; a stop request drops the stream, which cancels the upstream request.
+//! One streamed model call: text deltas go out as `assistant` events as they arrive (and into
+//! the answer's checkpoints); tool calls are gathered; a stop request drops the stream, which
+//! cancels the upstream request.
 
+use super::checkpoint::Checkpoints;
 use super::{RunWriter, TurnEvent};
 use crate::model::{ChatEvent, ChatModel, ChatRequest, ModelError, ToolCall};
 use futures::future::{Either, Shared, select};
@@ -25,6 +27,13 @@ pub(super) async fn publish(writer: &dyn RunWriter, event: TurnEvent) {
     }
 }
 
+/// What the stream loop waits for next.
+enum Next {
+    Stop,
+    Event(Option<Result<ChatEvent, ModelError>>),
+    Checkpointed,
+}
+
 /// Streams one answer; the text it streamed is appended to `text` whatever the outcome.
 pub(super) async fn stream(
     model: &dyn ChatModel,
@@ -32,6 +41,7 @@ pub(super) async fn stream(
     writer: &dyn RunWriter,
     stop: &StopSignal,
     text: &mut String,
+    checkpoints: &mut Checkpoints,
 ) -> Step {
     let mut events = match select(model.stream(request), stop.clone()).await {
         Either::Left((Ok(events), _)) => events,
@@ -40,9 +50,21 @@ pub(super) async fn stream(
     };
     let mut calls = Vec::new();
     loop {
-        let next = match select(events.next(), stop.clone()).await {
-            Either::Left((next, _)) => next,
-            Either::Right(_) => return Step::Stopped, // dropping `events` cancels the request
+        let next = {
+            let progress = std::pin::pin!(checkpoints.progress(text));
+            match select(stop.clone(), select(events.next(), progress)).await {
+                Either::Left(_) => Next::Stop,
+                Either::Right((Either::Left((event, _)), _)) => Next::Event(event),
+                Either::Right((Either::Right(((), _)), _)) => Next::Checkpointed,
+            }
+        };
+        let next = match next {
+            // Dropping `events` cancels the request.
+            Next::Stop => return Step::Stopped,
+            // The draft went away: the conversation was deleted, or the run closed elsewhere.
+            Next::Checkpointed if checkpoints.gone() => return Step::Stopped,
+            Next::Checkpointed => continue,
+            Next::Event(event) => event,
         };
         match next {
             None => return Step::Failed(ModelError::Truncated),
@@ -51,6 +73,7 @@ pub(super) async fn stream(
             Some(Ok(ChatEvent::TextDelta(delta))) => {
                 text.push_str(&delta);
                 publish(writer, TurnEvent::Assistant { content: delta }).await;
+                checkpoints.changed(text);
             }
             Some(Ok(ChatEvent::ToolCalls(c))) => calls.extend(c),
             Some(Ok(ChatEvent::Usage {

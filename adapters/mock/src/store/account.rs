@@ -36,6 +36,9 @@ impl AccountStore for MemoryStore {
         s.imports.retain(|(owner, _), _| *owner != user);
         let switch = u64::from(s.switches.remove(&user).is_some());
         let consent = s.consent.user_deleted(user);
+        let drafts = s.drafts.len();
+        s.drafts.retain(|_, d| d.user_id != user);
+        let drafts = (drafts - s.drafts.len()) as u64;
         let mut removed = vec![
             Removed {
                 what: "conversations",
@@ -67,6 +70,10 @@ impl AccountStore for MemoryStore {
             },
         ];
         removed.extend(consent.into_iter().map(|(what, rows)| Removed { what, rows }));
+        removed.push(Removed {
+            what: "answer_drafts",
+            rows: drafts,
+        });
         removed.push(Removed { what: "users", rows: 1 });
         Ok(removed)
     }

@@ -8,18 +8,23 @@
 //! - `{p}:run:{r}:log` = a Stream with one entry per event, entry id `{seq}-1`, so the missed
 //!   events after `seq` are an `XRANGE` away; it expires a while after the run ends;
 //! - `{p}:run:{r}:done` / `:stop` = flags; `{p}:run:{r}:owner` = the user the run answers;
+//!   `{p}:run:{r}:instance` = the instance writing it;
 //! - channel `{p}:run:{r}` = live events (`{"seq":..,"event":..}`), `stop` and `done`;
 //! - channel `{p}:runs` = `{"conversation":..,"run":..}` for every run begun, so each instance
-//!   can forward it to its sockets already waiting in the conversation.
+//!   can forward it to its sockets already waiting in the conversation;
+//! - channel `{p}:instance:{i}` = nothing is ever sent: each instance stays subscribed to its
+//!   own for as long as it runs, so its subscriber count says whether it is alive.
 //!
 //! One pub/sub connection per registry fans channel messages out to local listeners (a
 //! blocking `XREAD` per listener would need a connection each). A listener subscribes before
 //! reading the log, then drops live events it already replayed, so it sees every event once
-//! and in order. A listener of a run whose lease lapsed without an end (its instance was
-//! killed) closes the run itself: it appends `error` and `last_chunk` to the log, once (a
-//! script checks the `done` flag), so every listener on every instance gets an end. The
-//! instance that closed it also stores the partial answer, marked as failed as the core marks
-//! it ([`RedisRuns::with_store`]): the dead instance never got to.
+//! and in order. A run is *alive* while it holds its conversation (a lease its instance
+//! renews) and its instance's presence channel has a subscriber: a killed instance's runs are
+//! dead at once. Closing a dead run ([`RunRegistry::close_dead`], also done by a listener that
+//! finds its run dead) appends `error` and `last_chunk` to the log, once (a script checks the
+//! `done` flag), so every listener on every instance gets an end, and frees the conversation.
+//! Storing the partial answer is the core's (`Turns::recover`): from this log, which has every
+//! chunk ([`RunRegistry::streamed_text`]).
 
 mod hub;
 mod notices;
@@ -33,10 +38,9 @@ mod tests;
 use futures::StreamExt;
 use futures::stream::{self, BoxStream};
 use hub::Hub;
-use meai_core::turn::{
-    Attachment, FAILED_MARK, RunError, RunEvent, RunId, RunRegistry, RunStarted, RunWriter, TurnEvent,
-};
-use meai_core::{ConversationId, MessageKind, NewMessage, Store, UserId};
+pub use meai_core::turn::INSTANCE_LOST;
+use meai_core::turn::{Attachment, RunError, RunEvent, RunId, RunRegistry, RunStarted, RunWriter, TurnEvent};
+use meai_core::{ConversationId, UserId};
 use redis::aio::MultiplexedConnection;
 use std::sync::Arc;
 use std::time::Duration;
@@ -62,9 +66,6 @@ impl Default for RedisRunsConfig {
     }
 }
 
-/// The message a listener of a dead run (see the module docs) gets before `last_chunk`.
-pub const INSTANCE_LOST: &str = "The server answering this message stopped; the answer is incomplete";
-
 /// Runs shared through Redis. Cheap to clone; connects lazily on first use.
 #[derive(Clone)]
 pub struct RedisRuns {
@@ -76,8 +77,8 @@ pub(crate) struct Inner {
     con: OnceCell<MultiplexedConnection>,
     hub: OnceCell<Hub>,
     pub(crate) config: RedisRunsConfig,
-    /// Where the partial answers of dead runs go.
-    store: Option<Arc<dyn Store>>,
+    /// This instance, among those sharing the registry.
+    pub(crate) instance: String,
 }
 
 pub(crate) fn backend(e: redis::RedisError) -> RunError {
@@ -95,7 +96,7 @@ impl Inner {
 
     pub(crate) async fn hub(&self) -> Result<&Hub, RunError> {
         self.hub
-            .get_or_try_init(|| Hub::connect(&self.client))
+            .get_or_try_init(|| Hub::connect(&self.client, self.presence_channel(&self.instance)))
             .await
             .map_err(backend)
     }
@@ -118,6 +119,11 @@ impl Inner {
 
     pub(crate) fn channel(&self, r: RunId) -> String {
         self.key(format_args!("run:{r}"))
+    }
+
+    /// The channel an instance stays subscribed to while it lives.
+    pub(crate) fn presence_channel(&self, instance: &str) -> String {
+        self.key(format_args!("instance:{instance}"))
     }
 
     /// Where every run begun is announced.
@@ -162,9 +168,31 @@ impl Inner {
         Ok(done)
     }
 
+    /// Whether the run holds its conversation and its instance is alive.
+    async fn is_alive(&self, conversation: ConversationId, run: RunId) -> Result<bool, RunError> {
+        if self.get_run(&self.active_key(conversation)).await? != Some(run) {
+            return Ok(false);
+        }
+        let mut con = self.con().await?;
+        let instance: Option<String> = redis::cmd("GET")
+            .arg(self.run_key(run, "instance"))
+            .query_async(&mut con)
+            .await
+            .map_err(backend)?;
+        // A run begun by a version that did not record its instance: its lease decides.
+        let Some(instance) = instance else { return Ok(true) };
+        let (_, subscribers): (String, u64) = redis::cmd("PUBSUB")
+            .arg("NUMSUB")
+            .arg(self.presence_channel(&instance))
+            .query_async(&mut con)
+            .await
+            .map_err(backend)?;
+        Ok(subscribers > 0)
+    }
+
     /// Ends a run whose writer vanished without finishing (see the module docs); a no-op when
     /// it did finish meanwhile.
-    async fn close_abandoned(&self, conversation: ConversationId, run: RunId) -> Result<(), RunError> {
+    pub(crate) async fn close_abandoned(&self, conversation: ConversationId, run: RunId) -> Result<(), RunError> {
         let script = redis::Script::new(CLOSE_ABANDONED);
         let events = [
             TurnEvent::Error {
@@ -180,58 +208,27 @@ impl Inner {
             .key(self.run_key(run, "log"))
             .key(self.run_key(run, "done"))
             .key(self.channel(run))
+            .key(self.active_key(conversation))
             .arg(&json[0])
             .arg(&json[1])
             .arg(self.config.retention.as_secs().max(1))
+            .arg(run.0)
             .invoke_async(&mut self.con().await?)
             .await
             .map_err(backend)?;
         if closed == 1 {
             tracing::warn!(run = %run, "closed a run whose instance stopped answering");
-            // Only the one instance whose script closed the run gets here: stored once.
-            self.salvage(conversation, run).await?;
-        }
-        Ok(())
-    }
-
-    /// Stores what a dead run had streamed, as the core stores a failed answer (tool results
-    /// were stored as they came).
-    async fn salvage(&self, conversation: ConversationId, run: RunId) -> Result<(), RunError> {
-        let Some(store) = &self.store else { return Ok(()) };
-        let owner: Option<i64> = redis::cmd("GET")
-            .arg(self.run_key(run, "owner"))
-            .query_async(&mut self.con().await?)
-            .await
-            .map_err(backend)?;
-        let Some(owner) = owner.map(UserId) else {
-            tracing::warn!(run = %run, "a dead run has no recorded owner: its partial answer is not stored");
-            return Ok(());
-        };
-        let text: String = self
-            .events_after(run, 0)
-            .await?
-            .into_iter()
-            .filter_map(|e| match e.event {
-                TurnEvent::Assistant { content } => Some(content),
-                _ => None,
-            })
-            .collect();
-        if text.trim().is_empty() {
-            return Ok(());
-        }
-        let message = NewMessage::new(MessageKind::Ai, text + FAILED_MARK);
-        match store.append_message(owner, conversation, &message).await {
-            Ok(m) => tracing::info!(run = %run, message_id = %m.id, "stored the partial answer of a dead run"),
-            Err(e) => tracing::error!(run = %run, error = %e, "could not store the partial answer of a dead run"),
         }
         Ok(())
     }
 }
 
-/// KEYS: log, done flag, channel. ARGV: error event JSON, last_chunk JSON, retention seconds.
-/// Appends both events after the log's last one and publishes them, unless the run is done or
-/// its log already ends with `last_chunk`.
+/// KEYS: log, done flag, channel, the conversation's active key. ARGV: error event JSON,
+/// last_chunk JSON, retention seconds, run id. Frees the conversation if the run still holds
+/// it; appends both events after the log's last one and publishes them, unless the run is done
+/// or its log already ends with `last_chunk`.
 const CLOSE_ABANDONED: &str = r#"
+if redis.call('GET', KEYS[4]) == ARGV[4] then redis.call('DEL', KEYS[4]) end
 if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 local seq = 0
@@ -266,20 +263,24 @@ impl RedisRuns {
                 con: OnceCell::new(),
                 hub: OnceCell::new(),
                 config,
-                store: None,
+                instance: new_instance_id(),
             }),
         })
     }
+}
 
-    /// Stores the partial answers of runs whose instance died in `store` (the instance that
-    /// notices closes the run and stores it, once). Configure before cloning.
-    pub fn with_store(mut self, store: Arc<dyn Store>) -> Self {
-        match Arc::get_mut(&mut self.inner) {
-            Some(inner) => inner.store = Some(store),
-            None => tracing::error!("RedisRuns::with_store on a shared registry: ignored"),
-        }
-        self
-    }
+/// A random id for this instance (no two processes share one).
+fn new_instance_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    // RandomState is seeded randomly per process: randomness without a dependency.
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    format!("{:016x}", h.finish())
 }
 
 #[async_trait::async_trait]
@@ -293,10 +294,12 @@ impl RunRegistry for RedisRuns {
         let Some(run) = inner.get_run(&inner.last_key(conversation)).await? else {
             return Ok(None);
         };
-        // Subscribe before reading the log: nothing can fall between the two.
+        // Subscribe before reading the log: nothing can fall between the two. And the `done`
+        // flag before the log: a run marked done has its whole log written, so a run ending
+        // during this attach is either followed live or replayed to its end.
         let live = inner.hub().await?.subscribe(&inner.channel(run)).await?;
-        let missed = inner.events_after(run, after_seq).await?;
         let done = inner.is_done(run).await?;
+        let missed = inner.events_after(run, after_seq).await?;
         let last = missed.last().map_or(after_seq, |e| e.seq);
         let ended = missed.last().is_some_and(|e| e.event.is_last());
         let replay = stream::iter(missed);
@@ -339,6 +342,30 @@ impl RunRegistry for RedisRuns {
 
     async fn active(&self, conversation: ConversationId) -> Result<Option<RunId>, RunError> {
         self.inner.get_run(&self.inner.active_key(conversation)).await
+    }
+
+    async fn is_alive(&self, conversation: ConversationId, run: RunId) -> Result<bool, RunError> {
+        self.inner.is_alive(conversation, run).await
+    }
+
+    async fn streamed_text(&self, _conversation: ConversationId, run: RunId) -> Result<Option<String>, RunError> {
+        let events = self.inner.events_after(run, 0).await?;
+        if events.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(
+            events
+                .into_iter()
+                .filter_map(|e| match e.event {
+                    TurnEvent::Assistant { content } => Some(content),
+                    _ => None,
+                })
+                .collect(),
+        ))
+    }
+
+    async fn close_dead(&self, conversation: ConversationId, run: RunId) -> Result<(), RunError> {
+        self.inner.close_abandoned(conversation, run).await
     }
 
     async fn started(&self) -> Result<Option<BoxStream<'static, RunStarted>>, RunError> {
@@ -421,6 +448,14 @@ fn live_events(
                     s.finished = true;
                 }
                 Ok(Ok(msg)) if msg == "stop" => {}
+                Ok(Ok(msg)) if msg == hub::RESYNC => {
+                    // The pub/sub connection was down: whatever was published meanwhile is in
+                    // the log.
+                    s.backlog = s.inner.events_after(run, s.last).await.unwrap_or_default().into();
+                    if s.inner.is_done(run).await.unwrap_or(false) {
+                        s.finished = true;
+                    }
+                }
                 Ok(Ok(msg)) => match serde_json::from_str::<RunEvent>(&msg) {
                     Ok(e) if e.seq <= s.last => {}
                     Ok(e) if e.seq == s.last + 1 => s.backlog.push_back(e),
@@ -433,8 +468,8 @@ fn live_events(
                 Ok(Err(broadcast::error::RecvError::Closed)) => return None,
                 Err(_) => {
                     // Quiet for a while: is the writer still alive?
-                    let alive = s.inner.get_run(&s.inner.active_key(conversation)).await;
-                    if matches!(alive, Ok(r) if r != Some(run)) && !s.inner.is_done(run).await.unwrap_or(true) {
+                    let alive = s.inner.is_alive(conversation, run).await;
+                    if matches!(alive, Ok(false)) && !s.inner.is_done(run).await.unwrap_or(true) {
                         if let Err(e) = s.inner.close_abandoned(conversation, run).await {
                             tracing::warn!(error = %e, "could not close an abandoned run");
                         }

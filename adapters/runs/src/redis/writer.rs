@@ -60,6 +60,12 @@ pub(super) async fn begin_writer(
         .arg(LOG_TTL_SECS)
         .ignore()
         .cmd("SET")
+        .arg(inner.run_key(run, "instance"))
+        .arg(&inner.instance)
+        .arg("EX")
+        .arg(LOG_TTL_SECS)
+        .ignore()
+        .cmd("SET")
         .arg(inner.last_key(conversation))
         .arg(id)
         .arg("EX")
@@ -73,11 +79,25 @@ pub(super) async fn begin_writer(
         .await
         .map_err(backend)?;
     let (stop_tx, stop_rx) = watch::channel(false);
+    let stop_flag = inner.run_key(run, "stop");
+    let flags = inner.clone();
     let watcher = tokio::spawn(async move {
         loop {
             match messages.recv().await {
                 Ok(m) if m == "stop" => {
                     stop_tx.send_replace(true);
+                }
+                // A stop request may have been published while pub/sub was down: its flag stays.
+                Ok(m) if m == super::hub::RESYNC => {
+                    if let Ok(mut con) = flags.con().await
+                        && redis::cmd("EXISTS")
+                            .arg(&stop_flag)
+                            .query_async::<bool>(&mut con)
+                            .await
+                            .unwrap_or(false)
+                    {
+                        stop_tx.send_replace(true);
+                    }
                 }
                 Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
                 Err(broadcast::error::RecvError::Closed) => return,
@@ -265,7 +285,14 @@ impl Drop for RedisWriter {
         if !self.finished {
             tracing::warn!(conversation_id = %self.conversation, run = %self.run, "run dropped without finishing");
             if let Ok(rt) = tokio::runtime::Handle::try_current() {
-                rt.spawn(finish(self.inner.clone(), self.conversation, self.run));
+                let (inner, conversation, run) = (self.inner.clone(), self.conversation, self.run);
+                rt.spawn(async move {
+                    // Its listeners still get an end (unless it published one).
+                    if let Err(e) = inner.close_abandoned(conversation, run).await {
+                        tracing::warn!(error = %e, run = %run, "could not close a dropped run");
+                    }
+                    finish(inner, conversation, run).await;
+                });
             }
         }
     }

@@ -1,6 +1,7 @@
 //! sea-orm entities, one per table of `meai-migration`'s schema. Hand-written to mirror the
 //! migration (the migration is the source of truth; these never create tables).
 
+pub mod answer_drafts;
 pub mod conversations;
 pub mod import_keys;
 pub mod memories;

@@ -1,6 +1,6 @@
 use super::SqlStore;
 use crate::entity::{
-    conversations, import_keys, memories, memory_extractions, memory_settings, messages, tool_actions, tool_approvals,
+    answer_drafts, conversations, import_keys, memories, memory_extractions, memory_settings, messages, tool_actions, tool_approvals,
     tool_policies, toolkit_connections, users,
 };
 use crate::error::db_err;
@@ -51,6 +51,7 @@ impl AccountStore for SqlStore {
                     what: "memory_vectors",
                     rows: memory_vectors,
                 },
+                by_user::<answer_drafts::Entity>(db, answer_drafts::Column::UserId, user, "answer_drafts").await?,
                 by_user::<tool_approvals::Entity>(db, tool_approvals::Column::UserId, user, "tool_approvals").await?,
                 by_user::<tool_actions::Entity>(db, tool_actions::Column::UserId, user, "tool_actions").await?,
                 by_user::<tool_policies::Entity>(db, tool_policies::Column::UserId, user, "tool_policies").await?,

@@ -1,6 +1,6 @@
 use super::SqlStore;
 use crate::clock;
-use crate::entity::{conversations, messages};
+use crate::entity::{answer_drafts, conversations, messages};
 use crate::error::db_err;
 use crate::mapping;
 use meai_core::store::ConversationStore;
@@ -115,6 +115,11 @@ impl ConversationStore for SqlStore {
             // Its pending and decided approvals too (the action log stays).
             crate::entity::tool_approvals::Entity::delete_many()
                 .filter(crate::entity::tool_approvals::COLUMN.conversation_id.eq(id.0))
+                .exec(txn.conn())
+                .await
+                .map_err(db_err)?;
+            answer_drafts::Entity::delete_many()
+                .filter(answer_drafts::COLUMN.conversation_id.eq(id.0))
                 .exec(txn.conn())
                 .await
                 .map_err(db_err)?;

@@ -22,7 +22,7 @@ struct Slot {
 }
 
 /// What an append did inside its transaction.
-enum Appended {
+pub(super) enum Appended {
     New(messages::Model),
     /// The client's key was already used in this conversation; nothing was written.
     Existing(messages::Model),
@@ -43,7 +43,7 @@ async fn by_client_id(
         .map_err(db_err)
 }
 
-async fn append_in(
+pub(super) async fn append_in(
     db: &impl ConnectionTrait,
     user: UserId,
     conversation: ConversationId,

@@ -7,6 +7,7 @@ mod archive;
 mod connections;
 mod conversations;
 mod memories;
+mod drafts;
 mod messages;
 mod policies;
 mod session_cutoffs;
