@@ -194,8 +194,10 @@ pub fn too_many_requests(refused: &Refused) -> Response {
 /// The sign-in flow: where credential stuffing and OAuth-state flooding would go. The other
 /// `/auth/*` operations (`me`, `token`, `logout`) need a session already and are ordinary use:
 /// limiting them per IP would lock out everyone behind one NAT.
+pub const SIGN_IN_PATHS: [&str; 2] = ["/auth/google", "/auth/google/callback"];
+
 fn is_sign_in(path: &str) -> bool {
-    matches!(path.trim_end_matches('/'), "/auth/google" | "/auth/google/callback")
+    SIGN_IN_PATHS.contains(&path.trim_end_matches('/'))
 }
 
 /// Limits requests to the sign-in flow per client IP.

@@ -191,12 +191,12 @@ async fn connect_then_sync_through_every_status() {
 }
 
 #[tokio::test]
-async fn unsupported_and_unconfigured_toolkits_are_bad_requests() {
+async fn unsupported_and_unconfigured_toolkits_are_not_found() {
     let fake = FakeComposio::start().await;
     let app = app_with_composio(&fake).await;
     let browser = app.local_browser().await;
     let resp = browser.post(app.url("/toolkits/connect/github")).send().await.unwrap();
-    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     assert!(
         json(resp).await["detail"]
             .as_str()
@@ -204,7 +204,7 @@ async fn unsupported_and_unconfigured_toolkits_are_bad_requests() {
             .contains("Unsupported toolkit")
     );
     let resp = browser.post(app.url("/toolkits/connect/notion")).send().await.unwrap();
-    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     assert!(json(resp).await["detail"].as_str().unwrap().contains("auth config"));
     assert!(fake.requests().is_empty(), "nothing reached Composio");
 

@@ -5,11 +5,11 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20250101_000001_initial;
 mod m20250601_000001_message_vectors;
+mod m20251201_000001_answer_drafts;
 mod m20261201_000010_message_search;
 mod m20261201_000020_memories;
 mod m20261210_000001_consent;
 mod m20261215_000001_session_cutoffs;
-mod m20251201_000001_answer_drafts;
 
 /// Every migration, oldest first; `Migrator::up(&conn, None)` applies the pending ones.
 pub struct Migrator;

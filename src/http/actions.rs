@@ -156,10 +156,12 @@ impl ActionsApi {
         state: Data<&AppState>,
         session: Authenticated,
         /// Page size (1-1000, default 100).
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
         limit: Query<Option<u64>>,
         /// Only entries older than this action id.
         before: Query<Option<i64>>,
         /// Only this toolkit's (e.g. `GMAIL`, any case).
+        #[oai(validator(pattern = r"^[A-Za-z0-9_]{1,64}$"))]
         toolkit: Query<Option<String>>,
         /// Only this conversation's (deleted ones too).
         conversation_id: Query<Option<i64>>,
@@ -197,6 +199,7 @@ impl ActionsApi {
         /// The conversation's id.
         conversation_id: Path<i64>,
         /// Page size (1-1000, default 100).
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
         limit: Query<Option<u64>>,
         /// Only entries older than this action id.
         before: Query<Option<i64>>,

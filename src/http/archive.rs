@@ -43,6 +43,97 @@ pub struct ExportDocument {
     conversations: Vec<ExportedConversation>,
 }
 
+/// What an import reads of a meAI export: `format` and `version`, and the sections that are
+/// there (others, and unknown keys, are ignored).
+#[derive(Debug, Object)]
+pub struct ImportDocument {
+    /// `meai-export`.
+    #[oai(validator(pattern = "^meai-export$"))]
+    format: String,
+    /// 1, the only version so far.
+    #[oai(validator(minimum(value = "1"), maximum(value = "1")))]
+    version: u32,
+    #[oai(nullable)]
+    profile: Option<ExportedProfile>,
+    #[oai(nullable)]
+    memory_settings: Option<ExportedMemorySettings>,
+    memories: Option<Vec<ImportedMemory>>,
+    toolkit_connections: Option<Vec<ExportedConnection>>,
+    conversations: Option<Vec<ExportedConversation>>,
+}
+
+/// A memory of an export as the import reads it (`GET /memories` documents each field).
+#[derive(Debug, Object)]
+struct ImportedMemory {
+    memory_id: i64,
+    content: String,
+    /// `extracted`, `person` or `imported`: every imported memory counts as `imported`.
+    origin: String,
+    #[oai(nullable)]
+    source_message_id: Option<i64>,
+    #[oai(nullable)]
+    source_conversation_id: Option<i64>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+/// A conversation of ChatGPT's export, as far as the import reads it.
+#[derive(Debug, Object)]
+struct ChatGptConversation {
+    #[oai(nullable)]
+    id: Option<String>,
+    #[oai(nullable)]
+    conversation_id: Option<String>,
+    #[oai(nullable)]
+    title: Option<String>,
+    #[oai(nullable)]
+    create_time: Option<f64>,
+    #[oai(nullable)]
+    update_time: Option<f64>,
+    /// Every node of the conversation's tree by its id.
+    mapping: std::collections::HashMap<String, ChatGptNode>,
+    /// The node the conversation ends at: its branch is what is imported.
+    #[oai(nullable)]
+    current_node: Option<String>,
+}
+
+#[derive(Debug, Object)]
+struct ChatGptNode {
+    #[oai(nullable)]
+    message: Option<ChatGptMessage>,
+    #[oai(nullable)]
+    parent: Option<String>,
+}
+
+#[derive(Debug, Object)]
+struct ChatGptMessage {
+    author: ChatGptAuthor,
+    #[oai(nullable)]
+    create_time: Option<f64>,
+    content: ChatGptContent,
+    #[oai(nullable)]
+    weight: Option<f64>,
+    #[oai(nullable)]
+    recipient: Option<String>,
+    metadata: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Object)]
+struct ChatGptAuthor {
+    /// `user`, `assistant`, `system` or `tool`.
+    role: String,
+}
+
+#[derive(Debug, Object)]
+struct ChatGptContent {
+    /// `text`, `code`, `multimodal_text`, ...: only text is imported.
+    content_type: String,
+    #[oai(nullable)]
+    parts: Option<Vec<serde_json::Value>>,
+    #[oai(nullable)]
+    text: Option<String>,
+}
+
 #[derive(Debug, Object)]
 struct ExportedProfile {
     user_id: i64,
@@ -158,7 +249,8 @@ impl<'a> ApiExtractor<'a> for ImportFile {
     type ParamRawType = ();
 
     fn register(registry: &mut Registry) {
-        <Json<ExportDocument> as Payload>::register(registry);
+        <Json<ImportDocument> as Payload>::register(registry);
+        <ChatGptConversation as Type>::register(registry);
     }
 
     fn request_meta() -> Option<MetaRequest> {
@@ -166,7 +258,7 @@ impl<'a> ApiExtractor<'a> for ImportFile {
             description: Some(
                 "ChatGPT's `conversations.json` (from its data export): a list of conversations, each with a `mapping` tree and a `current_node`.",
             ),
-            items: Some(Box::new(MetaSchemaRef::Inline(Box::new(MetaSchema::new("object"))))),
+            items: Some(Box::new(<ChatGptConversation as Type>::schema_ref())),
             ..MetaSchema::new("array")
         };
         Some(MetaRequest {
@@ -175,7 +267,7 @@ impl<'a> ApiExtractor<'a> for ImportFile {
                 content_type: "application/json",
                 schema: MetaSchemaRef::Inline(Box::new(MetaSchema {
                     one_of: vec![
-                        <Json<ExportDocument> as Payload>::schema_ref(),
+                        <Json<ImportDocument> as Payload>::schema_ref(),
                         MetaSchemaRef::Inline(Box::new(chatgpt)),
                     ],
                     ..MetaSchema::ANY

@@ -243,6 +243,7 @@ impl ConversationsApi {
         state: Data<&AppState>,
         session: Authenticated,
         /// Page size (1-1000, default 100).
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
         limit: Query<Option<u64>>,
         /// Continue after this conversation id (the last one of the previous page).
         before: Query<Option<i64>>,
@@ -295,6 +296,7 @@ impl ConversationsApi {
         /// The conversation's id.
         conversation_id: Path<i64>,
         /// Page size (1-1000, default 200).
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
         limit: Query<Option<u64>>,
         /// Only messages older than this message id.
         before: Query<Option<i64>>,

@@ -3,6 +3,7 @@
 
 use super::detail::Detail;
 use super::session::Authenticated;
+use super::text::{Text, TextRules};
 use super::{ApiError, ApiTags};
 use crate::state::AppState;
 use chrono::{DateTime, Utc};
@@ -103,7 +104,14 @@ struct MemoryList {
 #[derive(Debug, Object)]
 struct MemoryIn {
     /// The fact, at most 500 characters.
-    content: String,
+    content: Text<MemoryContentText>,
+}
+
+/// A memory's text.
+struct MemoryContentText;
+
+impl TextRules for MemoryContentText {
+    const MAX_CHARS: usize = meai_core::MemoryText::MAX_CHARS;
 }
 
 /// The memory switch.
@@ -170,6 +178,7 @@ impl MemoriesApi {
         state: Data<&AppState>,
         session: Authenticated,
         /// Memories at most (1-1000, default 100).
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
         limit: Query<Option<u64>>,
         /// Only memories older than this memory id.
         before: Query<Option<i64>>,
@@ -201,7 +210,12 @@ impl MemoriesApi {
     ) -> Result<Created, ApiError> {
         let added = state
             .memory
-            .add_memory(session.0.user_id, &body.0.content, MemoryOrigin::Person, None)
+            .add_memory(
+                session.0.user_id,
+                body.0.content.as_deref().unwrap_or_default(),
+                MemoryOrigin::Person,
+                None,
+            )
             .await
             .map_err(failed)?;
         Ok(match added {
@@ -259,7 +273,11 @@ impl MemoriesApi {
     ) -> Result<Json<MemoryOut>, ApiError> {
         let m = state
             .memory
-            .edit_memory(session.0.user_id, MemoryId(memory_id.0), &body.0.content)
+            .edit_memory(
+                session.0.user_id,
+                MemoryId(memory_id.0),
+                body.0.content.as_deref().unwrap_or_default(),
+            )
             .await
             .map_err(failed)?;
         Ok(Json(m.into()))

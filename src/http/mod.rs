@@ -2,6 +2,7 @@
 
 mod account;
 mod actions;
+mod allow;
 mod approvals;
 mod archive;
 mod auth;
@@ -18,8 +19,9 @@ mod middleware;
 mod optional_json;
 mod search;
 mod session;
-mod tool_policies;
+mod spec;
 pub(crate) mod text;
+mod tool_policies;
 mod toolkits;
 
 use crate::state::AppState;
@@ -104,14 +106,18 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
 
 /// The generated spec as served at `/openapi.json` and checked in as `openapi/openapi.json`.
 pub fn spec_json() -> String {
-    api_service().spec()
+    spec::complete(&api_service().spec())
 }
 
 /// The complete HTTP application.
 pub fn app(state: AppState) -> impl poem::Endpoint + 'static {
     let api = api_service();
     let docs = api.scalar();
-    let spec = api.spec_endpoint();
+    let spec_text = spec_json();
+    let allow = allow::AllowHeader::from_spec(&spec_text);
+    let spec = poem::endpoint::make_sync(move |_| {
+        poem::IntoResponse::with_content_type(spec_text.clone(), "application/json; charset=utf-8")
+    });
     let cors = state
         .config
         .allowed_origins()
@@ -141,5 +147,6 @@ pub fn app(state: AppState) -> impl poem::Endpoint + 'static {
         .with(cors)
         .data(state)
         .catch_all_error(detail::error_response)
+        .with(allow)
         .with(middleware::Observe)
 }

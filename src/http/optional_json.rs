@@ -33,8 +33,9 @@ impl<'a, T: ParseFromJSON + ToJSON> ApiExtractor<'a> for OptionalJson<T> {
         match request.content_type() {
             None => Ok(Self(None)),
             Some(_) => {
-                let Json(value) = <Json<Option<T>> as ParsePayload>::from_request(request, body).await?;
-                Ok(Self(value))
+                // A body that is sent is the object the schema describes: `null` is not one.
+                let Json(value) = <Json<T> as ParsePayload>::from_request(request, body).await?;
+                Ok(Self(Some(value)))
             }
         }
     }

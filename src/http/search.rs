@@ -93,6 +93,7 @@ impl SearchApi {
         /// What to look for: not blank, without U+0000, at most 1000 characters.
         q: Query<Text<QueryText>>,
         /// Results at most (1-100, default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<usize>>,
     ) -> Result<Json<SearchResults>, ApiError> {
         let raw = q.0.into_inner().unwrap_or_default();

@@ -174,6 +174,31 @@ struct SetPolicy {
     policy: ToolPolicySetting,
 }
 
+/// A tool's own setting: `drafts_only` is a toolkit's.
+#[derive(Debug, Clone, Copy, Enum)]
+#[oai(rename_all = "snake_case")]
+enum ToolRuleSetting {
+    Auto,
+    Ask,
+    Never,
+}
+
+impl From<ToolRuleSetting> for PolicySetting {
+    fn from(v: ToolRuleSetting) -> Self {
+        match v {
+            ToolRuleSetting::Auto => Self::Auto,
+            ToolRuleSetting::Ask => Self::Ask,
+            ToolRuleSetting::Never => Self::Never,
+        }
+    }
+}
+
+/// A tool's new setting.
+#[derive(Debug, Object)]
+struct SetToolPolicy {
+    policy: ToolRuleSetting,
+}
+
 #[OpenApi(tag = "ApiTags::Consent")]
 impl ToolPoliciesApi {
     /// Tool policies
@@ -197,6 +222,7 @@ impl ToolPoliciesApi {
         state: Data<&AppState>,
         session: Authenticated,
         /// The toolkit, e.g. `GMAIL` (any case).
+        #[oai(validator(pattern = r"^[A-Za-z0-9_]{1,64}$"))]
         toolkit: Path<String>,
         body: Json<SetPolicy>,
     ) -> Result<Json<PolicyRuleOut>, ApiError> {
@@ -210,7 +236,7 @@ impl ToolPoliciesApi {
     /// Set a tool's policy
     ///
     /// `auto` (e.g. "always allow"), `ask` or `never` for one tool; it wins over the toolkit's
-    /// rule. 400 for `drafts_only` (a toolkit setting) or an invalid name.
+    /// rule (`drafts_only` is a toolkit's setting). 400 for an invalid name.
     #[oai(
         path = "/tool-policies/:toolkit/:tool",
         method = "put",
@@ -221,10 +247,12 @@ impl ToolPoliciesApi {
         state: Data<&AppState>,
         session: Authenticated,
         /// The tool's toolkit, e.g. `GMAIL` (any case).
+        #[oai(validator(pattern = r"^[A-Za-z0-9_]{1,64}$"))]
         toolkit: Path<String>,
         /// The tool, e.g. `GMAIL_SEND_EMAIL`.
+        #[oai(validator(pattern = r"^[A-Za-z0-9_-]{1,128}$"))]
         tool: Path<String>,
-        body: Json<SetPolicy>,
+        body: Json<SetToolPolicy>,
     ) -> Result<Json<PolicyRuleOut>, ApiError> {
         let rule = state
             .consent
@@ -246,6 +274,7 @@ impl ToolPoliciesApi {
         state: Data<&AppState>,
         session: Authenticated,
         /// The toolkit, e.g. `GMAIL` (any case).
+        #[oai(validator(pattern = r"^[A-Za-z0-9_]{1,64}$"))]
         toolkit: Path<String>,
     ) -> Result<Json<Done>, ApiError> {
         state.consent.clear_policy(session.0.user_id, &toolkit.0, None).await?;
@@ -267,8 +296,10 @@ impl ToolPoliciesApi {
         state: Data<&AppState>,
         session: Authenticated,
         /// The tool's toolkit, e.g. `GMAIL` (any case).
+        #[oai(validator(pattern = r"^[A-Za-z0-9_]{1,64}$"))]
         toolkit: Path<String>,
         /// The tool, e.g. `GMAIL_SEND_EMAIL`.
+        #[oai(validator(pattern = r"^[A-Za-z0-9_-]{1,128}$"))]
         tool: Path<String>,
     ) -> Result<Json<Done>, ApiError> {
         state

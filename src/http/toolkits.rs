@@ -17,13 +17,14 @@ pub struct ToolkitsApi;
 /// Every way a toolkit operation can fail, each as `{"detail": ...}`.
 #[derive(Debug, ApiResponse)]
 pub enum ToolkitsApiError {
-    /// Unsupported toolkit, or one this server has no auth config id for.
+    /// A malformed toolkit slug or connection request id.
     #[oai(status = 400)]
     BadRequest(Json<Detail>),
     /// No valid session.
     #[oai(status = 401)]
     Unauthorized(Json<Detail>),
-    /// No such connection for this user.
+    /// No such connection for this user, or a toolkit this server does not offer (unsupported,
+    /// or without an auth config id).
     #[oai(status = 404)]
     NotFound(Json<Detail>),
     /// The connection is not in a state that allows this (e.g. enabling before authorizing).
@@ -264,6 +265,7 @@ impl ToolkitsApi {
         state: Data<&AppState>,
         session: Authenticated,
         /// The toolkit, e.g. `GMAIL` (case-insensitive).
+        #[oai(validator(pattern = r"^[A-Za-z0-9_]{1,64}$"))]
         toolkit_slug: Path<String>,
     ) -> Result<Json<ConnectOut>, ToolkitsApiError> {
         let started = toolkits(&state)?.connect(session.0.user_id, &toolkit_slug.0).await?;
@@ -291,6 +293,7 @@ impl ToolkitsApi {
         state: Data<&AppState>,
         session: Authenticated,
         /// The toolkit, e.g. `GMAIL` (case-insensitive).
+        #[oai(validator(pattern = r"^[A-Za-z0-9_]{1,64}$"))]
         toolkit_slug: Path<String>,
     ) -> Result<Json<ToolkitMessage>, ToolkitsApiError> {
         let c = toolkits(&state)?.enable(session.0.user_id, &toolkit_slug.0).await?;
@@ -314,6 +317,7 @@ impl ToolkitsApi {
         state: Data<&AppState>,
         session: Authenticated,
         /// The toolkit, e.g. `GMAIL` (case-insensitive).
+        #[oai(validator(pattern = r"^[A-Za-z0-9_]{1,64}$"))]
         toolkit_slug: Path<String>,
     ) -> Result<Json<ToolkitMessage>, ToolkitsApiError> {
         let Some(toolkits) = &state.toolkits else {
@@ -360,6 +364,7 @@ impl ToolkitsApi {
         state: Data<&AppState>,
         session: Authenticated,
         /// The toolkit, e.g. `GMAIL` (case-insensitive).
+        #[oai(validator(pattern = r"^[A-Za-z0-9_]{1,64}$"))]
         toolkit_slug: Path<String>,
     ) -> Result<Json<ToolkitConnectionOut>, ToolkitsApiError> {
         let Some(toolkits) = &state.toolkits else {

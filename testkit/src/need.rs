@@ -58,3 +58,14 @@ pub fn node_package(dir: &Path, package: &str) -> PathBuf {
     }
     path
 }
+
+/// `TEST_SCHEMATHESIS`: the `st` command of the `schemathesis` PyPI package.
+pub fn schemathesis() -> PathBuf {
+    env("TEST_SCHEMATHESIS").map(PathBuf::from).unwrap_or_else(|| {
+        missing(
+            "schemathesis",
+            "`pip install schemathesis==4.32.5`, then set TEST_SCHEMATHESIS to the path of its `st` command",
+            "schemathesis",
+        )
+    })
+}

@@ -10,8 +10,8 @@
 //! ```text
 //! cargo xtask test [--skip GROUP,...] [-- NEXTEST-ARGS...]
 //! ```
-//! Groups: node, postgres, redis, chroma. Environment: `TEST_DATABASE_URL`, `TEST_REDIS_URL`,
-//! `TEST_CHROMA_URL` point at servers of your own; `TEST_QDRANT_URL` runs the Qdrant suite
+//! Groups: node, postgres, redis, chroma, schemathesis. Environment: `TEST_DATABASE_URL`, `TEST_REDIS_URL`,
+//! `TEST_CHROMA_URL` point at servers of your own (`TEST_SCHEMATHESIS` at an `st` command); `TEST_QDRANT_URL` runs the Qdrant suite
 //! against a real server instead of the fake; `MEAI_CACHE` (default `~/.cache/meai`) keeps the
 //! Chroma virtualenv.
 
@@ -22,7 +22,7 @@ use std::process::ExitCode;
 
 /// The groups of suites that need something from the machine, and the tests of each (nextest
 /// filter expressions).
-pub const GROUPS: [(&str, &str); 4] = [
+pub const GROUPS: [(&str, &str); 5] = [
     (
         "node",
         "binary(socketio_e2e) | binary(compat_suite) | binary(multi_instance) | package(meai-mcp)",
@@ -37,6 +37,7 @@ pub const GROUPS: [(&str, &str); 4] = [
         "(package(meai-runs) & test(/^redis::/)) | binary(multi_instance)",
     ),
     ("chroma", "binary(chroma_contract)"),
+    ("schemathesis", "binary(schemathesis)"),
 ];
 
 fn main() -> ExitCode {
@@ -50,7 +51,7 @@ fn main() -> ExitCode {
             }
         },
         _ => {
-            eprintln!("usage: cargo xtask test [--skip node,postgres,redis,chroma] [-- NEXTEST-ARGS...]");
+            eprintln!("usage: cargo xtask test [--skip node,postgres,redis,chroma,schemathesis] [-- NEXTEST-ARGS...]");
             ExitCode::FAILURE
         }
     }
@@ -104,6 +105,10 @@ fn test(args: Vec<String>) -> Result<ExitCode, String> {
         let (url, guard) = services::chroma()?;
         env.push(("TEST_CHROMA_URL".into(), url));
         guards.extend(guard);
+    }
+
+    if !skipped("schemathesis") {
+        env.push(("TEST_SCHEMATHESIS".into(), services::schemathesis()?));
     }
 
     let mut total = counts::Counts::default();

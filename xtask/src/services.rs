@@ -9,6 +9,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub const CHROMADB_VERSION: &str = "1.5.9";
+/// The `schemathesis` release the spec conformance test runs.
+pub const SCHEMATHESIS_VERSION: &str = "4.32.5";
 
 /// The workspace root (where `Cargo.lock` is).
 pub fn root() -> Result<PathBuf, String> {
@@ -241,6 +243,35 @@ fn heartbeat(base: &str) -> bool {
             && reply.starts_with("HTTP/1.")
             && reply.split_whitespace().nth(1) == Some("200")
     })
+}
+
+/// `TEST_SCHEMATHESIS`, or the `st` command of a virtualenv with `schemathesis` from PyPI.
+pub fn schemathesis() -> Result<String, String> {
+    if let Some(st) = env("TEST_SCHEMATHESIS") {
+        return Ok(st);
+    }
+    let venv = cache().join(format!("venv-schemathesis-{SCHEMATHESIS_VERSION}"));
+    let st = venv.join("bin/st");
+    if !st.is_file() {
+        println!(
+            "xtask: installing schemathesis {SCHEMATHESIS_VERSION} into {}",
+            venv.display()
+        );
+        loud(
+            Command::new("python3").arg("-m").arg("venv").arg(&venv),
+            "python3 -m venv (install python3-venv; MEAI_TEST_SKIP=schemathesis skips the spec conformance test)",
+        )?;
+        loud(
+            Command::new(venv.join("bin/pip")).args([
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                &format!("schemathesis=={SCHEMATHESIS_VERSION}"),
+            ]),
+            "pip install schemathesis",
+        )?;
+    }
+    Ok(st.display().to_string())
 }
 
 /// `TEST_CHROMA_URL`, or a Chroma server of the `chromadb` package started for this run.

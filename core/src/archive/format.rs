@@ -108,7 +108,6 @@ pub struct ExportedConversation {
     pub summary_text: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    #[serde(default)]
     pub messages: Vec<ExportedMessage>,
 }
 

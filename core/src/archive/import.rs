@@ -9,6 +9,7 @@
 
 use super::chatgpt;
 use super::format::{self, ExportDocument, ExportedConversation};
+use super::shape;
 use crate::memory::Memory;
 use crate::store::{ImportKey, Imported, ImportedConversation, ImportedMessage, Remembered, Store};
 use crate::{ConversationId, MemoryId, MemoryOrigin, MemorySource, Message, MessageKind, StoreError, Title, UserId};
@@ -115,10 +116,17 @@ pub enum ImportError {
     Store(StoreError),
 }
 
-/// The first problem of a file that does not parse: where, and what.
-fn parse<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, ImportError> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+/// The first problem of a file that does not parse: where, and what. `objects` are where the
+/// format has objects ([`shape`]).
+fn parse<T: DeserializeOwned>(bytes: &[u8], what: &str, objects: &[&str]) -> Result<T, ImportError> {
+    let doc: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| ImportError::Malformed(format!("{what} is not valid: {e}")))?;
+    if let Some(at) = shape::not_an_object(&doc, objects) {
+        return Err(ImportError::Malformed(format!(
+            "{what} is not valid at `{at}`: expected an object"
+        )));
+    }
+    let value: T = serde_path_to_error::deserialize(&doc).map_err(|e| {
         let path = e.path().to_string();
         let at = if path == "." {
             String::new()
@@ -127,8 +135,6 @@ fn parse<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, ImportError
         };
         ImportError::Malformed(format!("{what} is not valid{at}: {}", e.inner()))
     })?;
-    de.end()
-        .map_err(|e| ImportError::Malformed(format!("{what} is not valid: {e}")))?;
     Ok(value)
 }
 
@@ -156,11 +162,11 @@ impl Import {
     pub async fn run(&self, user: UserId, bytes: &[u8], now: DateTime<Utc>) -> Result<ImportReport, ImportError> {
         let report = match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
             Some(b'[') => {
-                let conversations: Vec<chatgpt::Conversation> = parse(bytes, "conversations.json")?;
+                let conversations: Vec<chatgpt::Conversation> = parse(bytes, "conversations.json", shape::CHATGPT)?;
                 self.chatgpt(user, conversations, now).await?
             }
             Some(b'{') => {
-                let document: ExportDocument = parse(bytes, "The export")?;
+                let document: ExportDocument = parse(bytes, "The export", shape::EXPORT)?;
                 if document.format != format::FORMAT {
                     return Err(ImportError::Malformed(format!(
                         "`format` must be {:?}, not {:?}",
@@ -168,7 +174,7 @@ impl Import {
                         document.format
                     )));
                 }
-                if document.version > format::VERSION {
+                if !(1..=format::VERSION).contains(&document.version) {
                     return Err(ImportError::Malformed(format!(
                         "the export is version {}; this server reads version {} and older",
                         document.version,

@@ -6,6 +6,7 @@ mod chatgpt;
 mod export;
 pub mod format;
 mod import;
+mod shape;
 
 pub use export::{Export, ExportError, ExportSection, Fragments};
 pub use import::{Import, ImportError, ImportFormat, ImportItem, ImportReport, ItemKind, Outcome};

@@ -11,6 +11,8 @@ pub enum MemoryTextError {
     Empty,
     #[error("A memory must be at most {} characters", MemoryText::MAX_CHARS)]
     TooLong,
+    #[error("A memory must not contain the character U+0000")]
+    Nul,
 }
 
 impl MemoryText {
@@ -19,10 +21,13 @@ impl MemoryText {
 
     pub fn parse(raw: &str) -> Result<Self, MemoryTextError> {
         let t = raw.split_whitespace().collect::<Vec<_>>().join(" ");
-        if t.is_empty() {
-            Err(MemoryTextError::Empty)
-        } else if t.chars().count() > Self::MAX_CHARS {
+        // Counted as sent, as the API's schema says.
+        if raw.chars().count() > Self::MAX_CHARS {
             Err(MemoryTextError::TooLong)
+        } else if t.is_empty() {
+            Err(MemoryTextError::Empty)
+        } else if !super::text::storable(&t) {
+            Err(MemoryTextError::Nul)
         } else {
             Ok(Self(t))
         }
@@ -131,6 +136,7 @@ mod tests {
         assert_eq!(t.as_str(), "My dog is called Bartholomew.");
         assert_eq!(t.fingerprint(), "my dog is called bartholomew");
         assert_eq!(MemoryText::parse(" \n "), Err(MemoryTextError::Empty));
+        assert_eq!(MemoryText::parse("a\u{0}b"), Err(MemoryTextError::Nul));
         assert_eq!(
             MemoryText::parse(&"x".repeat(MemoryText::MAX_CHARS + 1)),
             Err(MemoryTextError::TooLong)

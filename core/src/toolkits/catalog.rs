@@ -56,10 +56,11 @@ impl ToolkitCatalog {
         self.auth_configs.get(slug).map(String::as_str)
     }
 
-    /// A slug from a client (any case), if this server supports it.
+    /// A slug from a client (any case), if this server supports it: a toolkit it does not
+    /// offer is not found, like any other path that names nothing.
     pub fn resolve(&self, raw: &str) -> Result<ToolkitSlug, ToolkitsError> {
         ToolkitSlug::parse(raw).filter(is_supported).ok_or_else(|| {
-            ToolkitsError::Invalid(format!(
+            ToolkitsError::NotFound(format!(
                 "Unsupported toolkit: {raw}. Supported: {}",
                 SUPPORTED.join(", ")
             ))

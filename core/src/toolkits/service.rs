@@ -21,10 +21,11 @@ use std::sync::Arc;
 /// What the toolkit use cases fail with; the edge maps each variant once.
 #[derive(Debug, thiserror::Error)]
 pub enum ToolkitsError {
-    /// Unsupported or unconfigured toolkit, malformed input.
+    /// Malformed input.
     #[error("{0}")]
     Invalid(String),
-    /// No such connection for this user (another user's counts as none).
+    /// No such connection for this user (another user's counts as none), or a toolkit this
+    /// server does not offer (unsupported or without an auth config).
     #[error("{0}")]
     NotFound(String),
     /// The connection exists but is not in a state that allows the operation.
@@ -106,7 +107,7 @@ impl ToolkitConnections {
             .catalog
             .auth_config(&slug)
             .ok_or_else(|| {
-                ToolkitsError::Invalid(format!(
+                ToolkitsError::NotFound(format!(
                     "Toolkit {slug} is not configured on this server (no auth config id)"
                 ))
             })?
