@@ -18,8 +18,8 @@ mod middleware;
 mod optional_json;
 mod search;
 mod session;
-mod tool_policies;
 pub(crate) mod text;
+mod tool_policies;
 mod toolkits;
 
 use crate::state::AppState;

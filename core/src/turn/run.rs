@@ -118,8 +118,7 @@ impl Turn {
             self.conversation.id,
             self.writer.run().0,
         );
-        let (tools, recalled, history, gate, checkpoints) =
-            futures::join!(tools, recalled, history, gate, checkpoints);
+        let (tools, recalled, history, gate, checkpoints) = futures::join!(tools, recalled, history, gate, checkpoints);
         let tools = gate.offered(tools, self.resume.as_ref());
         let (history, mut checkpoints) = match (history, checkpoints) {
             (Ok(h), Ok(c)) => match &self.resume {
