@@ -10,6 +10,7 @@ mod conversations;
 mod cookie;
 mod detail;
 mod error;
+mod mcp_servers;
 mod memories;
 mod merged;
 mod meta;
@@ -37,7 +38,7 @@ pub enum ApiTags {
     Auth,
     /// Conversations and their messages
     Conversations,
-    /// Connected toolkits (Composio)
+    /// Connected toolkits (Composio) and MCP servers
     Toolkits,
     /// What the assistant remembers about the person, which they can see and correct
     Memories,
@@ -61,6 +62,7 @@ type Apis = merged::Merged<(
     approvals::ApprovalsApi,
     tool_policies::ToolPoliciesApi,
     actions::ActionsApi,
+    mcp_servers::McpServersApi,
 )>;
 
 /// The spec's introduction (rendered at the top of `/docs`).
@@ -98,6 +100,7 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
         approvals::ApprovalsApi,
         tool_policies::ToolPoliciesApi,
         actions::ActionsApi,
+        mcp_servers::McpServersApi,
     );
     OpenApiService::new(merged::Merged(apis), "meAI", env!("CARGO_PKG_VERSION")).description(API_DESCRIPTION)
 }
