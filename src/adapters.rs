@@ -6,6 +6,7 @@ use crate::config::Config;
 use crate::startup::StartError;
 use meai_core::Store;
 use meai_core::identity::Identity;
+use meai_core::mcp::SecretSealer;
 use meai_core::memory::{MessageSource, VectorIndex};
 use meai_core::model::{ChatModel, Embedder};
 use meai_core::session::{SessionNotices, TokenCodec};
@@ -28,6 +29,8 @@ pub struct Adapters {
     /// "A session ended", to every instance (Redis with `REDIS_URL`, else in-process).
     pub notices: Arc<dyn SessionNotices>,
     pub codec: Arc<dyn TokenCodec>,
+    /// Seals secrets kept at rest (a person's MCP tokens).
+    pub sealer: Arc<dyn SecretSealer>,
     /// `None` in local (single-user) mode.
     pub identity: Option<Arc<dyn Identity>>,
 }
@@ -51,6 +54,7 @@ impl Adapters {
             model: crate::turns::chat_model(config)?,
             toolkits: crate::toolkits::composio(config)?,
             codec: crate::sign_in::codec(config)?,
+            sealer: crate::mcp::sealer(config)?,
             identity: crate::sign_in::identity(config)?,
             store,
         })

@@ -179,6 +179,25 @@ pub struct Config {
     #[serde(default)]
     pub web_search_toolkits: Option<String>,
 
+    /// MCP servers (README "MCP servers"; needs the `mcp` cargo feature, on by default).
+    /// The operator's servers, offered to everyone: a JSON array of
+    /// `{"name": "...", "url": "https://.../mcp", "headers": {"X-Api-Key": "..."}}`; loopback and
+    /// private addresses are allowed here (servers the operator runs beside meAI).
+    #[serde(default)]
+    pub mcp_servers: Option<Secret>,
+    /// Whether servers people add themselves may be on loopback or a private network (a
+    /// single-person install reaching a local server); default false. Metadata addresses are
+    /// refused regardless.
+    #[serde(default)]
+    pub mcp_allow_private_urls: bool,
+    /// Seconds one MCP tool call may take before it is cancelled (default 30).
+    #[serde(default = "defaults::mcp_call_timeout_seconds")]
+    pub mcp_call_timeout_seconds: u64,
+    /// Seconds a turn waits for one MCP server to list its tools (connecting included) before
+    /// it goes on without them (default 5).
+    #[serde(default = "defaults::mcp_list_timeout_seconds")]
+    pub mcp_list_timeout_seconds: u64,
+
     /// Consent: the default policy of tools nobody set a rule for (see README "Approvals").
     #[serde(default)]
     pub tool_approval: ToolApproval,
@@ -452,6 +471,18 @@ impl Config {
                 1,
                 24 * 3600,
             ),
+            (
+                "MCP_CALL_TIMEOUT_SECONDS",
+                to_usize(self.mcp_call_timeout_seconds),
+                1,
+                3600,
+            ),
+            (
+                "MCP_LIST_TIMEOUT_SECONDS",
+                to_usize(self.mcp_list_timeout_seconds),
+                1,
+                300,
+            ),
         ] {
             if !(min..=max).contains(&value) {
                 return Err(ConfigError(format!(
@@ -562,6 +593,12 @@ mod defaults {
     }
     pub fn tool_approval_ttl_seconds() -> u64 {
         24 * 3600
+    }
+    pub fn mcp_call_timeout_seconds() -> u64 {
+        30
+    }
+    pub fn mcp_list_timeout_seconds() -> u64 {
+        5
     }
     pub fn socket_event_rate() -> u32 {
         20

@@ -65,3 +65,19 @@ impl From<Refused> for Failure {
         }
     }
 }
+
+impl From<meai_core::mcp::McpServersError> for Failure {
+    fn from(e: meai_core::mcp::McpServersError) -> Self {
+        use meai_core::mcp::McpServersError as E;
+        match e {
+            E::Invalid(m) => Self::bad_request(m),
+            E::NotFound => Self::new(StatusCode::NOT_FOUND, "MCP server not found"),
+            E::Conflict(m) => Self::new(StatusCode::CONFLICT, m),
+            E::Storage(err) => {
+                tracing::error!(error = %err, "storage failure");
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "Storage is unavailable, try again")
+            }
+            E::Seal => Self::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error"),
+        }
+    }
+}

@@ -6,6 +6,7 @@ pub mod consent;
 pub mod failure;
 pub mod http;
 pub mod limits;
+pub mod mcp;
 pub mod memory;
 pub mod metrics;
 pub mod ops;

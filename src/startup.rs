@@ -49,6 +49,7 @@ pub async fn assemble(config: Config, adapters: Adapters) -> Result<AppState, St
         runs,
         notices,
         codec,
+        sealer,
         identity,
     } = adapters;
     let sessions = Sessions::new(
@@ -86,15 +87,22 @@ pub async fn assemble(config: Config, adapters: Adapters) -> Result<AppState, St
     );
     let recall: Arc<dyn Recall> = Arc::new(MeteredRecall(crate::memory::recall(&config, &memory)));
     let catalog = crate::toolkits::catalog(&config);
-    let (connections, tools) = match toolkits {
-        Some(t) => (
-            Some(ToolkitConnections::new(store.clone(), t.clone(), catalog.clone())),
-            Some(
-                Arc::new(MeteredTools(Arc::new(ToolkitTools::new(store.clone(), t, catalog)))) as Arc<dyn ToolExecutor>,
-            ),
-        ),
-        None => (None, None),
+    let mcp = crate::mcp::wire(&config, store.clone(), sealer)?;
+    let connections = toolkits
+        .as_ref()
+        .map(|t| ToolkitConnections::new(store.clone(), t.clone(), catalog.clone()));
+    let executor = match (toolkits, &mcp.source) {
+        (Some(t), _) => Some(ToolkitTools::new(store.clone(), t, catalog)),
+        (None, Some(_)) => Some(ToolkitTools::without_platform(store.clone())),
+        (None, None) => None,
     };
+    let tools = executor.map(|e| {
+        let e = match &mcp.source {
+            Some(source) => e.with_source(source.clone()),
+            None => e,
+        };
+        Arc::new(MeteredTools(Arc::new(e))) as Arc<dyn ToolExecutor>
+    });
     let ops = crate::ops::Ops::new(&config, runs);
     let consent = crate::consent::consent(&config);
     let tool_consent = ToolConsent::new(store.clone(), tools.clone(), consent.clone());
@@ -112,6 +120,7 @@ pub async fn assemble(config: Config, adapters: Adapters) -> Result<AppState, St
         turns,
         ops,
         toolkits: connections,
+        mcp: mcp.servers,
         export: Export::new(store.clone()),
         import: Import::new(store.clone(), memory.clone()),
         account,

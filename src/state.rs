@@ -26,6 +26,8 @@ pub struct AppState {
     pub turns: Turns,
     /// Toolkit connections (Composio); `None` without `COMPOSIO_API_KEY`.
     pub toolkits: Option<meai_core::toolkits::ToolkitConnections>,
+    /// A person's MCP servers; `None` in a build without the `mcp` feature.
+    pub mcp: Option<meai_core::mcp::McpServers>,
     /// Tool policies, pending approvals and the action log.
     pub consent: meai_core::consent::ToolConsent,
     /// Memory (recall and search).

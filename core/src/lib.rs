@@ -7,6 +7,7 @@ pub mod consent;
 pub mod domain;
 pub mod error;
 pub mod identity;
+pub mod mcp;
 pub mod memory;
 pub mod model;
 pub mod service;

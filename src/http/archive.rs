@@ -35,6 +35,8 @@ pub struct ExportDocument {
     memories: Vec<super::memories::MemoryOut>,
     /// State only: never credentials or account ids.
     toolkit_connections: Vec<ExportedConnection>,
+    /// The person's own MCP servers: never their tokens.
+    mcp_servers: Vec<ExportedMcpServer>,
     /// The person's rules for toolkits and tools.
     tool_policies: Vec<super::tool_policies::PolicyRuleOut>,
     /// What the assistant did (or was refused) on the person's accounts, newest first.
@@ -132,6 +134,15 @@ struct ChatGptContent {
     parts: Option<Vec<serde_json::Value>>,
     #[oai(nullable)]
     text: Option<String>,
+}
+
+#[derive(Debug, Object)]
+struct ExportedMcpServer {
+    mcp_server_id: i64,
+    name: String,
+    url: String,
+    has_token: bool,
+    created_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Object)]
@@ -523,6 +534,7 @@ mod tests {
                 "memory_settings",
                 "memories",
                 "toolkit_connections",
+                "mcp_servers",
                 "tool_policies",
                 "actions",
                 "conversations"

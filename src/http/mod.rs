@@ -11,6 +11,7 @@ mod conversations;
 mod cookie;
 mod detail;
 mod error;
+mod mcp_servers;
 mod memories;
 mod merged;
 mod meta;
@@ -39,7 +40,7 @@ pub enum ApiTags {
     Auth,
     /// Conversations and their messages
     Conversations,
-    /// Connected toolkits (Composio)
+    /// Connected toolkits (Composio) and MCP servers
     Toolkits,
     /// What the assistant remembers about the person, which they can see and correct
     Memories,
@@ -63,6 +64,7 @@ type Apis = merged::Merged<(
     approvals::ApprovalsApi,
     tool_policies::ToolPoliciesApi,
     actions::ActionsApi,
+    mcp_servers::McpServersApi,
 )>;
 
 /// The spec's introduction (rendered at the top of `/docs`).
@@ -100,6 +102,7 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
         approvals::ApprovalsApi,
         tool_policies::ToolPoliciesApi,
         actions::ActionsApi,
+        mcp_servers::McpServersApi,
     );
     OpenApiService::new(merged::Merged(apis), "meAI", env!("CARGO_PKG_VERSION")).description(API_DESCRIPTION)
 }

@@ -47,6 +47,7 @@ pub fn mock_adapters() -> Adapters {
         runs: Arc::new(meai_mock::LocalRuns::default()),
         notices: Arc::new(meai_mock::LocalNotices::default()),
         codec: Arc::new(meai_mock::MemoryCodec::default()),
+        sealer: Arc::new(meai_mock::MockSealer),
         identity: None,
     }
 }

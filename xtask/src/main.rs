@@ -25,7 +25,7 @@ use std::process::ExitCode;
 pub const GROUPS: [(&str, &str); 5] = [
     (
         "node",
-        "binary(socketio_e2e) | binary(compat_suite) | binary(multi_instance) | package(meai-mcp)",
+        "binary(socketio_e2e) | binary(compat_suite) | binary(multi_instance) | package(meai-mcp) | binary(mcp)",
     ),
     (
         "postgres",

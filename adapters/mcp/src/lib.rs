@@ -4,6 +4,7 @@
 //! - [`McpClient`]: one session with a server: its tools, and calls with a timeout.
 //! - [`McpToolkit`]: a server connected lazily, its tool list cached for a while.
 //! - [`names`]: tool names unique across servers and valid for OpenAI/Gemini, and back.
+//! - [`McpSource`]: the operator's and each person's servers as the core's `ToolSource`.
 //! - [`ssrf`]: which URLs may be reached, and an HTTP client pinned to the checked addresses.
 //!
 //! Credentials ([`Secret`]) never appear in `Debug`, logs or errors.
@@ -18,6 +19,7 @@ mod content;
 mod error;
 pub mod names;
 mod secret;
+mod source;
 pub mod ssrf;
 mod toolkit;
 
@@ -27,5 +29,6 @@ pub use content::{MAX_RESULT_CHARS, McpToolOutput};
 pub use error::McpError;
 pub use names::{ToolNamespace, model_tool_name};
 pub use secret::Secret;
+pub use source::{DEFAULT_CALL_TIMEOUT, DEFAULT_LIST_TIMEOUT, McpSource, SourceSettings, SsrfGuard, toolkit_name};
 pub use ssrf::{CheckedUrl, UrlRefused, check_url};
 pub use toolkit::{DEFAULT_RETRY_AFTER_FAILURE, DEFAULT_TOOLS_TTL, McpToolkit};

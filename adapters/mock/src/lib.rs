@@ -8,6 +8,7 @@
 mod identity;
 mod index;
 pub mod model;
+mod sealer;
 mod session;
 mod source;
 mod store;
@@ -17,6 +18,7 @@ pub use identity::{AUTHORIZE_URL, MockIdentity};
 pub use index::MemoryIndex;
 pub use meai_runs::{LocalNotices, LocalRuns};
 pub use model::{HashEmbedder, Script, ScriptedChatModel};
+pub use sealer::MockSealer;
 pub use session::MemoryCodec;
 pub use store::MemoryStore;
 pub use toolkits::MockToolkits;

@@ -3,6 +3,7 @@
 mod account;
 mod archive;
 mod consent;
+mod mcp;
 mod memories;
 
 use chrono::{DateTime, SubsecRound, Utc};
@@ -40,6 +41,7 @@ struct State {
     imports: HashMap<(UserId, String), ConversationId>,
     /// Tool policies, approvals and the action log.
     consent: consent::ConsentState,
+    mcp: mcp::McpState,
 }
 
 /// Id sequences, one per table, starting at 1 like the databases'.

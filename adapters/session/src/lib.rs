@@ -7,10 +7,12 @@
 mod cached;
 mod codec;
 mod keys;
+mod sealer;
 
 pub use cached::CachedCodec;
 pub use codec::BiscuitCodec;
 pub use keys::KeyError;
+pub use sealer::AeadSealer;
 
 use meai_core::session::TokenId;
 

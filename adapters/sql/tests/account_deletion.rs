@@ -148,6 +148,12 @@ async fn populated(store: &SqlStore, index: &SqlVectorIndex, email: &str) -> Use
     let other = store.create_conversation(user.id, None).await.unwrap();
     let draft = store.open_draft(user.id, other.id, 1).await.unwrap();
     store.save_draft(user.id, draft, "Half an ans").await.unwrap();
+    let server = meai_core::mcp::NewMcpServer {
+        name: "notes".into(),
+        url: "https://notes.example.com/mcp".into(),
+        sealed_token: Some("sealed".into()),
+    };
+    store.create_mcp_server(user.id, &server).await.unwrap();
     user
 }
 

@@ -189,6 +189,36 @@ impl ExportSection for Connections {
     }
 }
 
+struct McpServers(Arc<dyn Store>);
+
+impl ExportSection for McpServers {
+    fn name(&self) -> &'static str {
+        "mcp_servers"
+    }
+
+    fn produce(&self, user: UserId) -> Fragments {
+        let store = self.0.clone();
+        let all = async move {
+            let page = store
+                .list_mcp_servers(user)
+                .await?
+                .into_iter()
+                .map(|s| {
+                    json(&ExportedMcpServer {
+                        mcp_server_id: s.id.0,
+                        has_token: s.has_token(),
+                        name: s.name,
+                        url: s.url,
+                        created_at: s.created_at,
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(page)
+        };
+        array(stream::once(all).boxed())
+    }
+}
+
 fn policy_json(r: &PolicyRule) -> Result<String, ExportError> {
     json(&ExportedToolPolicy {
         toolkit: r.scope.toolkit().as_str().to_owned(),
@@ -351,13 +381,14 @@ pub struct Export {
 
 impl Export {
     /// The sections this build knows (profile, memory settings, memories, toolkit connections,
-    /// tool policies, the action log, conversations with every message).
+    /// MCP servers, tool policies, the action log, conversations with every message).
     pub fn new(store: Arc<dyn Store>) -> Self {
         let sections: Vec<Arc<dyn ExportSection>> = vec![
             Arc::new(Profile(store.clone())),
             Arc::new(MemorySettings(store.clone())),
             Arc::new(Memories(store.clone())),
             Arc::new(Connections(store.clone())),
+            Arc::new(McpServers(store.clone())),
             Arc::new(ToolPolicies(store.clone())),
             Arc::new(Actions(store.clone())),
             Arc::new(Conversations(store)),

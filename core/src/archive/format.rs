@@ -68,6 +68,17 @@ pub struct ExportedMessage {
     pub created_at: DateTime<Utc>,
 }
 
+/// One of the person's MCP servers; its token is never exported (`has_token` says whether one
+/// is stored).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportedMcpServer {
+    pub mcp_server_id: i64,
+    pub name: String,
+    pub url: String,
+    pub has_token: bool,
+    pub created_at: DateTime<Utc>,
+}
+
 /// A person's rule for a toolkit (`tool` null) or one tool.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExportedToolPolicy {

@@ -18,7 +18,8 @@ macro_rules! store_contract_tests {
             connections_are_isolated, revocations_are_recorded_and_purged, session_cutoffs_only_move_forward,
             session_cutoffs_are_per_user, logins_are_single_use,
             text_round_trips_unchanged, drafts_are_checkpointed_then_finished_once,
-            drafts_are_one_per_conversation_and_private, concurrent_draft_finishes_store_once);
+            drafts_are_one_per_conversation_and_private, concurrent_draft_finishes_store_once,
+            mcp_servers_are_per_person_and_named_once);
     };
     (@cases $factory:expr; $($case:ident),+) => {
         $(
@@ -685,4 +686,41 @@ pub async fn concurrent_draft_finishes_store_once(store: &dyn Store) {
         .count();
     assert_eq!((stored, refused), (1, 7), "{results:?}");
     assert_eq!(store.list_messages(u.id, c.id, Page::all()).await.unwrap().len(), 1);
+}
+
+pub async fn mcp_servers_are_per_person_and_named_once(store: &dyn Store) {
+    use crate::mcp::NewMcpServer;
+    let (a, b) = (user(store).await, user(store).await);
+    let new = |name: &str, token: Option<&str>| NewMcpServer {
+        name: name.into(),
+        url: format!("https://{name}.example.com/mcp"),
+        sealed_token: token.map(str::to_owned),
+    };
+    assert!(store.list_mcp_servers(a.id).await.unwrap().is_empty());
+    let notes = store
+        .create_mcp_server(a.id, &new("Notes", Some("sealed:1")))
+        .await
+        .unwrap();
+    assert_eq!((notes.user_id, notes.name.as_str()), (a.id, "Notes"));
+    assert_eq!(notes.url, "https://Notes.example.com/mcp");
+    assert_eq!(notes.sealed_token.as_deref(), Some("sealed:1"));
+    let wiki = store.create_mcp_server(a.id, &new("wiki", None)).await.unwrap();
+    assert!(!wiki.has_token());
+    assert!(
+        matches!(
+            store.create_mcp_server(a.id, &new("NOTES", None)).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "one name per person, whatever its case"
+    );
+    // Another person may use the same name, and sees none of the first one's servers.
+    let theirs = store.create_mcp_server(b.id, &new("notes", None)).await.unwrap();
+    let listed = store.list_mcp_servers(a.id).await.unwrap();
+    assert_eq!(listed, vec![notes.clone(), wiki.clone()], "oldest first, as stored");
+    assert_eq!(store.list_mcp_servers(b.id).await.unwrap(), vec![theirs.clone()]);
+    assert_not_found(store.delete_mcp_server(b.id, notes.id).await, "another's server");
+    store.delete_mcp_server(a.id, notes.id).await.unwrap();
+    assert_not_found(store.delete_mcp_server(a.id, notes.id).await, "deleted twice");
+    assert_eq!(store.list_mcp_servers(a.id).await.unwrap(), vec![wiki]);
+    assert_eq!(store.list_mcp_servers(b.id).await.unwrap(), vec![theirs]);
 }

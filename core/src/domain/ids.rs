@@ -48,3 +48,7 @@ id_type!(
     /// A person's tool policy rule.
     ToolPolicyId
 );
+id_type!(
+    /// A person's own MCP server.
+    McpServerId
+);

@@ -13,7 +13,9 @@ mod user;
 
 pub use connection::{ConnectionStatus, ConnectionUpdate, NewConnection, ToolkitConnection, ToolkitSlug};
 pub use conversation::{Conversation, Title, TitleError};
-pub use ids::{ActionId, ApprovalId, ConnectionId, ConversationId, MemoryId, MessageId, ToolPolicyId, UserId};
+pub use ids::{
+    ActionId, ApprovalId, ConnectionId, ConversationId, McpServerId, MemoryId, MessageId, ToolPolicyId, UserId,
+};
 pub use login::PendingLogin;
 pub use memory::{MemoryFact, MemoryOrigin, MemorySource, MemorySwitch, MemoryText, MemoryTextError, NewMemory};
 pub use message::{ClientMessageId, Message, MessageKind, NewMessage};

@@ -13,6 +13,7 @@ mod conversations;
 mod drafts;
 mod error;
 mod logins;
+mod mcp_servers;
 mod memories;
 mod messages;
 mod revocations;
@@ -29,6 +30,7 @@ pub use conversations::ConversationStore;
 pub use drafts::{Draft, DraftId, DraftStore};
 pub use error::StoreError;
 pub use logins::LoginStore;
+pub use mcp_servers::McpServerStore;
 pub use memories::{MemoryFactStore, Remembered};
 pub use messages::MessageStore;
 pub use revocations::RevocationStore;
@@ -53,6 +55,7 @@ pub trait Store:
     + ApprovalStore
     + ActionStore
     + SessionCutoffStore
+    + McpServerStore
     + Send
     + Sync
     + 'static

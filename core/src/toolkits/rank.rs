@@ -47,11 +47,6 @@ fn score(tool: &ToolSpec, query: &[String]) -> u32 {
         .sum()
 }
 
-/// The toolkit a tool belongs to, by its slug's prefix (`GMAIL_SEND_EMAIL` -> `GMAIL`).
-fn toolkit_of(tool: &ToolSpec) -> &str {
-    tool.name.split('_').next().unwrap_or(&tool.name)
-}
-
 /// The `limit` tools most relevant to `query`, best first.
 pub fn top(tools: Vec<ToolSpec>, query: &str, limit: usize) -> Vec<ToolSpec> {
     let query = words(query);
@@ -60,7 +55,7 @@ pub fn top(tools: Vec<ToolSpec>, query: &str, limit: usize) -> Vec<ToolSpec> {
         .into_iter()
         .enumerate()
         .map(|(i, tool)| {
-            let position = seen.entry(toolkit_of(&tool).to_owned()).or_default();
+            let position = seen.entry(tool.toolkit()).or_default();
             let entry = (score(&tool, &query), *position, i, tool);
             *position += 1;
             entry

@@ -1,5 +1,6 @@
 //! The test peer: `tests/server/server.mjs`, a real MCP server on the official TypeScript SDK,
-//! started per test on a free loopback port and killed when dropped.
+//! started per test on a free loopback port and killed when dropped. The app's tests
+//! (`tests/mcp.rs` at the workspace root) include this file too.
 
 #![allow(dead_code)]
 
@@ -18,7 +19,14 @@ pub struct NodeServer {
 }
 
 fn server_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/server")
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let own = here.join("tests/server");
+    if own.join("server.mjs").is_file() {
+        own
+    } else {
+        // Included from the workspace root's tests.
+        here.join("adapters/mcp/tests/server")
+    }
 }
 
 impl NodeServer {

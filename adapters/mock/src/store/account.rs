@@ -74,6 +74,10 @@ impl AccountStore for MemoryStore {
             what: "answer_drafts",
             rows: drafts,
         });
+        removed.push(Removed {
+            what: "mcp_servers",
+            rows: s.mcp.user_deleted(user),
+        });
         removed.push(Removed { what: "users", rows: 1 });
         Ok(removed)
     }

@@ -4,6 +4,7 @@
 pub mod answer_drafts;
 pub mod conversations;
 pub mod import_keys;
+pub mod mcp_servers;
 pub mod memories;
 pub mod memory_extractions;
 pub mod memory_settings;

@@ -1,7 +1,7 @@
 use super::SqlStore;
 use crate::entity::{
-    answer_drafts, conversations, import_keys, memories, memory_extractions, memory_settings, messages, tool_actions,
-    tool_approvals, tool_policies, toolkit_connections, users,
+    answer_drafts, conversations, import_keys, mcp_servers, memories, memory_extractions, memory_settings, messages,
+    tool_actions, tool_approvals, tool_policies, toolkit_connections, users,
 };
 use crate::error::db_err;
 use meai_core::store::{AccountStore, Removed};
@@ -52,6 +52,7 @@ impl AccountStore for SqlStore {
                     rows: memory_vectors,
                 },
                 by_user::<answer_drafts::Entity>(db, answer_drafts::Column::UserId, user, "answer_drafts").await?,
+                by_user::<mcp_servers::Entity>(db, mcp_servers::Column::UserId, user, "mcp_servers").await?,
                 by_user::<tool_approvals::Entity>(db, tool_approvals::Column::UserId, user, "tool_approvals").await?,
                 by_user::<tool_actions::Entity>(db, tool_actions::Column::UserId, user, "tool_actions").await?,
                 by_user::<tool_policies::Entity>(db, tool_policies::Column::UserId, user, "tool_policies").await?,

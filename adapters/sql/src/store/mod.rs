@@ -7,6 +7,7 @@ mod archive;
 mod connections;
 mod conversations;
 mod drafts;
+mod mcp_servers;
 mod memories;
 mod messages;
 mod policies;
