@@ -354,6 +354,21 @@ test("consent: tool policies, a decision on a pending call, the action log", asy
   failed(await anonymous.GET("/actions"), 401, "GET /actions signed out");
 });
 
+test("MCP servers: list, a refused address, deleting one that is not there", async () => {
+  requireOperation("get", "/mcp/servers");
+  requireOperation("post", "/mcp/servers");
+  requireOperation("delete", "/mcp/servers/{id}");
+  ok(await api.GET("/mcp/servers"), "GET /mcp/servers");
+  // A person's server must not reach the server's own network (no request leaves the machine).
+  failed(
+    await api.POST("/mcp/servers", { body: { name: "notes", url: "http://127.0.0.1:9/mcp" } }),
+    400,
+    "a loopback MCP server",
+  );
+  failed(await api.DELETE("/mcp/servers/{id}", { params: { path: { id: 987654321 } } }), 404, "DELETE a server that is not there");
+  failed(await anonymous.GET("/mcp/servers"), 401, "GET /mcp/servers signed out");
+});
+
 test("every operation of the spec was exercised through the generated client", () => {
   // Operations owned by features still being built are listed by the failures above; this
   // catches new operations that nobody added to the suite.
