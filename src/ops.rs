@@ -93,8 +93,8 @@ pub fn registry(config: &Config) -> Result<Arc<dyn RunRegistry>, ConfigError> {
                 prefix: redis_prefix(config),
                 ..Default::default()
             };
-            let runs = RedisRuns::new(url.expose(), settings)
-                .map_err(|e| ConfigError::new(format!("REDIS_URL: {e}")))?;
+            let runs =
+                RedisRuns::new(url.expose(), settings).map_err(|e| ConfigError::new(format!("REDIS_URL: {e}")))?;
             tracing::info!("runs are shared through Redis");
             Ok(Arc::new(runs))
         }

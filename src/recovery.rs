@@ -21,9 +21,7 @@ pub async fn at_start_up(state: &AppState) {
 /// The periodic sweep, for shared registries only (a process-local registry's runs die with
 /// the process, and start-up closes them).
 pub fn spawn_sweeps(state: &AppState) -> Option<tokio::task::JoinHandle<()>> {
-    if state.config.redis_url.is_none() {
-        return None;
-    }
+    state.config.redis_url.as_ref()?;
     let turns = state.turns.clone();
     Some(tokio::spawn(async move {
         loop {

@@ -98,8 +98,9 @@ pub async fn assemble(config: Config, adapters: Adapters) -> Result<AppState, St
     let ops = crate::ops::Ops::new(&config, runs);
     let consent = crate::consent::consent(&config);
     let tool_consent = ToolConsent::new(store.clone(), tools.clone(), consent.clone());
+    let model = model.map(|m| Arc::new(MeteredModel(m)) as Arc<dyn ChatModel>);
     let turns = Turns::builder(store.clone(), ops.registry(), crate::turns::settings(&config))
-        .model(model.map(|m| Arc::new(MeteredModel(m)) as Arc<dyn ChatModel>))
+        .model(model.clone())
         .tools(tools)
         .consent(consent)
         .recall(Some(recall))
@@ -107,7 +108,9 @@ pub async fn assemble(config: Config, adapters: Adapters) -> Result<AppState, St
         .summary_model(config.summary_model.clone())
         .timer(Arc::new(crate::turns::TokioTimer))
         .build();
-    let conversations = Conversations::new(store.clone()).stopping_answers(turns.clone());
+    let conversations = Conversations::new(store.clone())
+        .stopping_answers(turns.clone())
+        .choosing_from(model);
     Ok(AppState {
         turns,
         ops,

@@ -5,11 +5,12 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20250101_000001_initial;
 mod m20250601_000001_message_vectors;
+mod m20251201_000001_answer_drafts;
 mod m20261201_000010_message_search;
 mod m20261201_000020_memories;
 mod m20261210_000001_consent;
 mod m20261215_000001_session_cutoffs;
-mod m20251201_000001_answer_drafts;
+mod m20261220_000001_conversation_model;
 
 /// Every migration, oldest first; `Migrator::up(&conn, None)` applies the pending ones.
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261210_000001_consent::Migration),
             Box::new(m20261215_000001_session_cutoffs::Migration),
             Box::new(m20251201_000001_answer_drafts::Migration),
+            Box::new(m20261220_000001_conversation_model::Migration),
         ]
     }
 }

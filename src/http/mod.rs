@@ -15,11 +15,12 @@ mod merged;
 mod meta;
 mod metrics;
 mod middleware;
+mod models;
 mod optional_json;
 mod search;
 mod session;
-mod tool_policies;
 pub(crate) mod text;
+mod tool_policies;
 mod toolkits;
 
 use crate::state::AppState;
@@ -52,6 +53,7 @@ type Apis = merged::Merged<(
     meta::MetaApi,
     auth::AuthApi,
     conversations::ConversationsApi,
+    models::ModelsApi,
     chat::ChatApi,
     toolkits::ToolkitsApi,
     search::SearchApi,
@@ -89,6 +91,7 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
         meta::MetaApi,
         auth::AuthApi,
         conversations::ConversationsApi,
+        models::ModelsApi,
         chat::ChatApi,
         toolkits::ToolkitsApi,
         search::SearchApi,

@@ -227,7 +227,12 @@ impl UserStore for MemoryStore {
 
 #[async_trait::async_trait]
 impl ConversationStore for MemoryStore {
-    async fn create_conversation(&self, user: UserId, title: Option<&Title>) -> Result<Conversation, StoreError> {
+    async fn create_conversation_with_model(
+        &self,
+        user: UserId,
+        title: Option<&Title>,
+        model: Option<&str>,
+    ) -> Result<Conversation, StoreError> {
         let mut s = self.state();
         if !s.users.contains_key(&user) {
             return Err(StoreError::NotFound);
@@ -238,6 +243,7 @@ impl ConversationStore for MemoryStore {
             user_id: user,
             title: title.cloned(),
             summary: None,
+            model: model.map(str::to_owned),
             created_at: now,
             updated_at: now,
         };
@@ -287,6 +293,18 @@ impl ConversationStore for MemoryStore {
         let conversation = s.conversation_mut(user, id)?;
         conversation.title = Some(title.clone());
         conversation.updated_at = now;
+        Ok(conversation.clone())
+    }
+
+    async fn set_conversation_model(
+        &self,
+        user: UserId,
+        id: ConversationId,
+        model: Option<&str>,
+    ) -> Result<Conversation, StoreError> {
+        let mut s = self.state();
+        let conversation = s.conversation_mut(user, id)?;
+        conversation.model = model.map(str::to_owned);
         Ok(conversation.clone())
     }
 

@@ -45,6 +45,7 @@ impl TryFrom<conversations::Model> for Conversation {
             user_id: UserId(row.user_id),
             title,
             summary: row.summary_text,
+            model: row.model,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })

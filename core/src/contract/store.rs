@@ -18,7 +18,8 @@ macro_rules! store_contract_tests {
             connections_are_isolated, revocations_are_recorded_and_purged, session_cutoffs_only_move_forward,
             session_cutoffs_are_per_user, logins_are_single_use,
             text_round_trips_unchanged, drafts_are_checkpointed_then_finished_once,
-            drafts_are_one_per_conversation_and_private, concurrent_draft_finishes_store_once);
+            drafts_are_one_per_conversation_and_private, concurrent_draft_finishes_store_once,
+            conversations_keep_their_model);
     };
     (@cases $factory:expr; $($case:ident),+) => {
         $(
@@ -685,4 +686,41 @@ pub async fn concurrent_draft_finishes_store_once(store: &dyn Store) {
         .count();
     assert_eq!((stored, refused), (1, 7), "{results:?}");
     assert_eq!(store.list_messages(u.id, c.id, Page::all()).await.unwrap().len(), 1);
+}
+
+pub async fn conversations_keep_their_model(store: &dyn Store) {
+    let u = user(store).await;
+    let plain = conv(store, u.id, "Default model").await;
+    assert_eq!(plain.model, None);
+    let chosen = store
+        .create_conversation_with_model(u.id, None, Some("claude-sonnet-4-5"))
+        .await
+        .unwrap();
+    assert_eq!(chosen.model.as_deref(), Some("claude-sonnet-4-5"));
+    assert_eq!(store.get_conversation(u.id, chosen.id).await.unwrap(), chosen);
+    tick().await;
+    let switched = store
+        .set_conversation_model(u.id, plain.id, Some("gpt-4.1"))
+        .await
+        .unwrap();
+    assert_eq!(switched.model.as_deref(), Some("gpt-4.1"));
+    assert_eq!(
+        switched.updated_at, plain.updated_at,
+        "choosing a model is not activity"
+    );
+    assert_eq!(
+        store.get_conversation(u.id, plain.id).await.unwrap().model.as_deref(),
+        Some("gpt-4.1")
+    );
+    let cleared = store.set_conversation_model(u.id, chosen.id, None).await.unwrap();
+    assert_eq!(cleared.model, None);
+    let other = user(store).await;
+    assert_not_found(
+        store.set_conversation_model(other.id, plain.id, Some("x")).await,
+        "someone else's conversation",
+    );
+    assert_eq!(
+        store.get_conversation(u.id, plain.id).await.unwrap().model.as_deref(),
+        Some("gpt-4.1")
+    );
 }

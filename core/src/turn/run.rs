@@ -118,8 +118,7 @@ impl Turn {
             self.conversation.id,
             self.writer.run().0,
         );
-        let (tools, recalled, history, gate, checkpoints) =
-            futures::join!(tools, recalled, history, gate, checkpoints);
+        let (tools, recalled, history, gate, checkpoints) = futures::join!(tools, recalled, history, gate, checkpoints);
         let tools = gate.offered(tools, self.resume.as_ref());
         let (history, mut checkpoints) = match (history, checkpoints) {
             (Ok(h), Ok(c)) => match &self.resume {
@@ -159,7 +158,9 @@ impl Turn {
         messages.extend(self.resume.iter().flat_map(|r| r.messages.iter().cloned()));
         let mut text = String::new();
         for _ in 0..d.settings.max_steps {
-            let request = ChatRequest::new(messages.clone()).with_tools(tools.clone());
+            let mut request = ChatRequest::new(messages.clone()).with_tools(tools.clone());
+            // The conversation's chosen model, else the adapter's default.
+            request.model = self.conversation.model.clone();
             let step_start = text.len();
             match step::stream(model, request, &*self.writer, &stop, &mut text, &mut checkpoints).await {
                 Step::Answered => {

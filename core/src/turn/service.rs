@@ -3,7 +3,8 @@
 use super::decide;
 use super::run::{Turn, replay_stored_reply};
 use super::{
-    Attachment, MemoryKeeper, Recall, RunEvent, RunId, RunRegistry, Timer, ToolExecutor, TurnSettings, recovery, terminal,
+    Attachment, MemoryKeeper, Recall, RunEvent, RunId, RunRegistry, Timer, ToolExecutor, TurnSettings, recovery,
+    terminal,
 };
 use crate::consent::Consent;
 use crate::model::ChatModel;

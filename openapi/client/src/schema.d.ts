@@ -126,7 +126,15 @@ export interface paths {
         get: operations["getMe"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete the account
+         * @description Removes the signed-in person and everything of theirs: conversations and messages,
+         *     memories, toolkit connections (and the connected accounts at Composio), their vectors in
+         *     the vector index, and their sessions. Send the account's e-mail as `confirm`; 400 when it
+         *     does not match. 503 when Composio or the vector index cannot be reached: nothing is
+         *     deleted then.
+         */
+        delete: operations["deleteMe"];
         options?: never;
         head?: never;
         patch?: never;
@@ -164,8 +172,8 @@ export interface paths {
         put?: never;
         /**
          * Sign out
-         * @description Revokes the presented session token on every instance and clears the cookie. 401 without
-         *     a valid session.
+         * @description Revokes the presented session token on every instance, closes the sockets using it, and
+         *     clears the cookie. 401 without a valid session.
          */
         post: operations["logout"];
         delete?: never;
@@ -183,17 +191,18 @@ export interface paths {
         };
         /**
          * List conversations
-         * @description The user's conversations, most recently active first. Without `limit`, all of them; to
-         *     page, pass the last `conversation_id` of a page as `before` for the next. The original
-         *     path `/conversations/` works too.
+         * @description The user's conversations, most recently active first, 100 per page without `limit`.
+         *     `next_before` is the `before` of the next page (absent on the last). The original path
+         *     `/conversations/` works too.
          */
         get: operations["listConversations"];
         put?: never;
         /**
          * Create a conversation
          * @description Creates an empty conversation, titled if the body has a non-blank `title`; untitled ones
-         *     are titled by the assistant after the first exchange. The body may be left out. 400 for a
-         *     title that is too long.
+         *     are titled by the assistant after the first exchange. Its turns use `model` when given
+         *     (one of `GET /models`), else the server's default. The body may be left out. 400 for a
+         *     title that is too long or an unknown model.
          */
         post: operations["createConversation"];
         delete?: never;
@@ -211,8 +220,9 @@ export interface paths {
         };
         /**
          * Messages of a conversation
-         * @description Oldest first. With `limit`, the latest `limit` messages (before `before`, if given). 404
-         *     when the conversation does not exist or is someone else's.
+         * @description The latest messages, oldest first: `limit` of them (200 without it), before the message
+         *     `before` if given. `next_before` is the `before` of the page of older messages (absent
+         *     when there are none). 404 when the conversation does not exist or is someone else's.
          */
         get: operations["getMessages"];
         put?: never;
@@ -249,9 +259,11 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * Rename a conversation
-         * @description Sets the title and returns the conversation. 400 `Title is required` for a missing or
-         *     blank title; 404 when the conversation does not exist or is someone else's.
+         * Rename a conversation, or choose its model
+         * @description Sets the title and/or the chat model (`model`, one of `GET /models`; null: the default)
+         *     and returns the conversation. 400 `Title is required` for a missing or blank title
+         *     without `model`, 400 for an unknown model; 404 when the conversation does not exist or
+         *     is someone else's.
          */
         patch: operations["renameConversation"];
         trace?: never;
@@ -272,6 +284,29 @@ export interface paths {
          *     conversation, or the conversation does not exist or is someone else's.
          */
         delete: operations["deleteMessage"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Chat models
+         * @description The models a conversation may choose (`model` of `POST /conversations` and `PATCH
+         *     /conversations/{id}`): each configured provider's models from configuration (and, with
+         *     `LIST_PROVIDER_MODELS`, the ones the provider lists), and the default one. Empty without
+         *     a language model.
+         */
+        get: operations["listModels"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -477,10 +512,454 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/memories": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List memories
+         * @description What the assistant remembers about the signed-in person, newest first (`limit`, default
+         *     100; `before`: older than that memory).
+         */
+        get: operations["listMemories"];
+        put?: never;
+        /**
+         * Add a memory
+         * @description Something the assistant should remember. 400 for empty or over-long text, 409 when the
+         *     person already has `MEMORY_MAX_PER_USER` memories.
+         */
+        post: operations["createMemory"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/memories/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The memory switch
+         * @description Whether memory is on for the signed-in person (it is unless they turned it off), and
+         *     when they last changed it.
+         */
+        get: operations["getMemorySettings"];
+        /**
+         * Turn memory on or off
+         * @description Off: nothing is extracted from the person's messages and nothing is recalled into their
+         *     turns, at once. Turned back on, messages written while it was off are never extracted.
+         */
+        put: operations["setMemorySettings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/memories/{memory_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a memory
+         * @description Gone from recall at once, and never extracted again from the message it came from.
+         */
+        delete: operations["deleteMemory"];
+        options?: never;
+        head?: never;
+        /**
+         * Correct a memory
+         * @description Replaces its text; recall uses the new text from the next turn on. 404 for a missing or
+         *     someone else's memory, 409 when another memory already says the same.
+         */
+        patch: operations["updateMemory"];
+        trace?: never;
+    };
+    "/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export everything
+         * @description Everything the signed-in person has, as one JSON document (format `meai-export`, version
+         *     1): profile, memory settings, memories, toolkit connections (their state, never
+         *     credentials) and every conversation with every message. Streamed, so any account size
+         *     downloads in bounded memory. `POST /import` reads it back.
+         */
+        get: operations["exportData"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import conversations and memories
+         * @description Takes a meAI export (`GET /export`) or ChatGPT's `conversations.json` (Settings → Data
+         *     controls → Export data). Importing the same file again creates nothing new. A malformed
+         *     file is refused with 400 naming its first problem, and nothing is imported; otherwise each
+         *     item is imported on its own (a conversation with all its messages, or nothing of it) and
+         *     the report says, per item, what was imported, skipped and why. Imported messages are
+         *     indexed for recall. From ChatGPT, the branch that was shown is imported; other branches,
+         *     tool calls and output, hidden and system messages are counted in `left_out`. Files up to
+         *     `IMPORT_MAX_BYTES`.
+         */
+        post: operations["importData"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/conversations/{conversation_id}/approvals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Pending approvals of a conversation
+         * @description Tool calls the assistant asked to make that wait for the person's decision, oldest first.
+         *     Those past their expiry are denied first and not listed. 404 when the conversation does
+         *     not exist or is someone else's.
+         */
+        get: operations["listApprovals"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/conversations/{conversation_id}/approvals/{approval_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Decide a pending tool call
+         * @description `approve` runs the call (with `arguments` instead of the model's, when given: they must
+         *     match the tool's input schema, else 400), `deny` skips it; `always_allow` also lets the
+         *     tool run without asking from now on. Then the model is told what happened and its answer
+         *     streams as Server-Sent Events, exactly like `POST /conversations/{conversation_id}/messages`.
+         *     A decision is applied once: 409 when the approval was already decided (or expired), or
+         *     while a reply is being generated in the conversation; 404 for an unknown approval.
+         */
+        post: operations["decideApproval"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/tool-policies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Tool policies
+         * @description The operator's default (`ask_writes`: tools declared read-only run at once, every other
+         *     tool asks; `ask_all`; `auto`), the person's rules (a tool's rule wins over its toolkit's),
+         *     and the effective policy of every tool of their connected toolkits.
+         */
+        get: operations["getToolPolicies"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/tool-policies/{toolkit}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set a toolkit's policy
+         * @description `auto`, `ask` or `never` for every tool of the toolkit without a rule of its own, or
+         *     `drafts_only`: its send tools are never offered, its draft tools run at once. 400 for an
+         *     invalid toolkit slug.
+         */
+        put: operations["setToolkitPolicy"];
+        post?: never;
+        /**
+         * Remove a toolkit's policy
+         * @description Its tools are back to the default. 404 when the toolkit has no rule.
+         */
+        delete: operations["clearToolkitPolicy"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/tool-policies/{toolkit}/{tool}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set a tool's policy
+         * @description `auto` (e.g. "always allow"), `ask` or `never` for one tool; it wins over the toolkit's
+         *     rule. 400 for `drafts_only` (a toolkit setting) or an invalid name.
+         */
+        put: operations["setToolPolicy"];
+        post?: never;
+        /**
+         * Remove a tool's policy
+         * @description The tool is back to its toolkit's rule, or the default. 404 when the tool has no rule.
+         */
+        delete: operations["clearToolPolicy"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/actions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The action log
+         * @description Every tool call executed on the person's accounts, and every one declined or expired,
+         *     newest first: what ran, with which arguments (secrets redacted), how it was allowed, the
+         *     outcome and the provider's ids. `limit` (1-1000, default 100), `before` (an `action_id`:
+         *     older entries), `toolkit` and `conversation_id` filter. Entries stay when their
+         *     conversation is deleted.
+         */
+        get: operations["listActions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/conversations/{conversation_id}/actions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The action log of a conversation
+         * @description Like `GET /actions?conversation_id=...`: what the assistant did (or was refused) in this
+         *     conversation, newest first, also after the conversation was deleted (then it is the only
+         *     way to see it); another person's conversation lists nothing.
+         */
+        get: operations["listConversationActions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * AccountDeleted
+         * @description What was removed.
+         */
+        AccountDeleted: {
+            message: string;
+            /** @description Rows removed, per kind (`conversations`, `messages`, `memories`, ...). */
+            removed: {
+                [key: string]: number;
+            };
+            /** @description Connected accounts deleted at Composio (their credentials go with them). */
+            toolkit_accounts_deleted: string[];
+            /** @description False when this server has no Composio configured (nothing could be asked to delete). */
+            toolkits_configured: boolean;
+            /** @description The vector index the person's vectors were removed from (`local`, `chroma`, `qdrant`). */
+            vector_index: string;
+        };
+        /**
+         * @description How the call came to run, or why it did not: `auto` (its policy let it), `approved`,
+         *     `edited` (approved with the person's arguments), `denied`, `expired`.
+         * @enum {string}
+         */
+        ActionDecisionValue: "auto" | "approved" | "edited" | "denied" | "expired";
+        /**
+         * ActionList
+         * @description Entries of the action log, newest first.
+         */
+        ActionList: {
+            actions: components["schemas"]["ActionOut"][];
+        };
+        /**
+         * ActionOut
+         * @description One entry of the action log.
+         * @example {
+         *       "action_id": 5,
+         *       "user_id": 1,
+         *       "conversation_id": 42,
+         *       "message_id": 7,
+         *       "approval_id": 12,
+         *       "toolkit": "GMAIL",
+         *       "tool": "GMAIL_SEND_EMAIL",
+         *       "arguments": {
+         *         "recipient_email": "bob@example.com",
+         *         "subject": "Lunch",
+         *         "body": "Friday at noon?"
+         *       },
+         *       "decision": "approved",
+         *       "outcome": "succeeded",
+         *       "error": null,
+         *       "provider_ids": {
+         *         "id": "18c2a4f0",
+         *         "threadId": "18c2a4e9"
+         *       },
+         *       "created_at": "2025-05-01T09:42:00+00:00"
+         *     }
+         */
+        ActionOut: {
+            /** Format: int64 */
+            action_id: number;
+            /** Format: int64 */
+            user_id: number;
+            /**
+             * Format: int64
+             * @description Kept when the conversation is deleted.
+             */
+            conversation_id?: number | null;
+            /**
+             * Format: int64
+             * @description The person's message whose turn made the call.
+             */
+            message_id?: number | null;
+            /**
+             * Format: int64
+             * @description The approval it was decided by, if it asked.
+             */
+            approval_id?: number | null;
+            toolkit: string;
+            tool: string;
+            /** @description As executed, secrets and tokens redacted. */
+            arguments: unknown;
+            decision: components["schemas"]["ActionDecisionValue"];
+            outcome: components["schemas"]["ActionOutcomeValue"];
+            /** @description Why it failed. */
+            error?: string | null;
+            /**
+             * @description Identifiers the provider returned (message id, event id, link...), by their place in the
+             *     result.
+             */
+            provider_ids: unknown;
+            /** Format: date-time */
+            created_at: string;
+        };
+        /**
+         * @description `succeeded`, `failed` (see `error`), or `not_run` (denied or expired).
+         * @enum {string}
+         */
+        ActionOutcomeValue: "succeeded" | "failed" | "not_run";
+        /**
+         * @description Run the call, or not.
+         * @enum {string}
+         */
+        ApprovalDecision: "approve" | "deny";
+        /**
+         * ApprovalList
+         * @description The conversation's pending approvals, oldest first.
+         */
+        ApprovalList: {
+            approvals: components["schemas"]["ApprovalOut"][];
+        };
+        /**
+         * @description The operator's default (`TOOL_APPROVAL`).
+         * @enum {string}
+         */
+        ApprovalModeValue: "ask_writes" | "ask_all" | "auto";
+        /**
+         * ApprovalOut
+         * @description A tool call waiting for the person's decision.
+         * @example {
+         *       "approval_id": 12,
+         *       "conversation_id": 42,
+         *       "toolkit": "GMAIL",
+         *       "tool": "GMAIL_SEND_EMAIL",
+         *       "arguments": {
+         *         "recipient_email": "bob@example.com",
+         *         "subject": "Lunch",
+         *         "body": "Friday at noon?"
+         *       },
+         *       "summary": "GMAIL: send email (recipient_email: bob@example.com, subject: Lunch, body: Friday at noon?)",
+         *       "created_at": "2025-05-01T09:41:00+00:00",
+         *       "expires_at": "2025-05-02T09:41:00+00:00"
+         *     }
+         */
+        ApprovalOut: {
+            /** Format: int64 */
+            approval_id: number;
+            /** Format: int64 */
+            conversation_id: number;
+            toolkit: string;
+            tool: string;
+            /** @description The call's arguments, as the model gave them (what approving runs, unless edited). */
+            arguments: unknown;
+            /** @description What the call would do, in one line. */
+            summary: string;
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When it is denied if nobody decides; null: never.
+             */
+            expires_at?: string | null;
+        };
         /**
          * BearerToken
          * @description A session token for API clients.
@@ -523,10 +1002,16 @@ export interface components {
         };
         /**
          * ConversationList
-         * @description The user's conversations.
+         * @description A page of the user's conversations.
          */
         ConversationList: {
             conversations: components["schemas"]["ConversationOut"][];
+            /**
+             * Format: int64
+             * @description Pass as `before` for the next (older) page; absent on the last page (so a list that fits
+             *     one page is exactly the original `{"conversations": [...]}`).
+             */
+            next_before?: number;
         };
         /**
          * ConversationOut
@@ -536,6 +1021,7 @@ export interface components {
          *       "user_id": 1,
          *       "title": "Trip to Lisbon",
          *       "summary_text": "Planning a four-day trip to Lisbon in May.",
+         *       "model": null,
          *       "created_at": "2025-05-01T09:30:00+00:00",
          *       "updated_at": "2025-05-01T09:41:00+00:00"
          *     }
@@ -549,6 +1035,8 @@ export interface components {
             title?: string | null;
             /** @description The running summary the assistant keeps of the conversation; null until it has one. */
             summary_text?: string | null;
+            /** @description The chat model its turns use (one of `GET /models`); null: the server's default. */
+            model?: string | null;
             /** Format: date-time */
             created_at: string;
             /**
@@ -559,11 +1047,42 @@ export interface components {
         };
         /**
          * ConversationPatch
-         * @description A new title.
+         * @description What to change: the title, the model, or both.
          */
         ConversationPatch: {
-            /** @description The new title: 1 to 255 characters, not blank, without U+0000. */
+            /**
+             * @description The new title: 1 to 255 characters, not blank, without U+0000. Required unless `model`
+             *     is given.
+             */
             title: string;
+            /**
+             * @description The chat model of the next turns, one of `GET /models` (400 otherwise); null: back to
+             *     the server's default; absent: unchanged.
+             */
+            model?: string;
+        };
+        /**
+         * DecideApproval
+         * @description A person's decision on a pending tool call (the REST body, and the `tool_decision` event's
+         *     payload besides its `approval_id`).
+         */
+        DecideApproval: {
+            decision: components["schemas"]["ApprovalDecision"];
+            /**
+             * @description With `approve`: arguments to run the call with instead of the model's (a JSON object,
+             *     checked against the tool's input schema).
+             */
+            arguments?: unknown;
+            /** @description With `approve`: also let this tool run without asking from now on. */
+            always_allow?: boolean;
+        };
+        /** DeleteAccount */
+        DeleteAccount: {
+            /**
+             * @description The account's e-mail address, exactly as `GET /auth/me` shows it (case aside): the
+             *     deletion cannot be undone.
+             */
+            confirm: string;
         };
         /**
          * Detail
@@ -584,6 +1103,231 @@ export interface components {
             message: string;
         };
         /**
+         * EffectivePolicyOut
+         * @description A tool the person can use now, and how its calls run.
+         */
+        EffectivePolicyOut: {
+            toolkit: string;
+            tool: string;
+            policy: components["schemas"]["ToolPolicyValue"];
+            source: components["schemas"]["ToolPolicySource"];
+            hints: components["schemas"]["ToolHintsOut"];
+        };
+        /**
+         * ExportDocument
+         * @description The export document's schema (documentation of `meai_core::archive::format`, version 1).
+         */
+        ExportDocument: {
+            /** @description Always `meai-export`. */
+            format: string;
+            /**
+             * Format: uint32
+             * @description The format's version: 1. A change that breaks readers bumps it.
+             */
+            version: number;
+            /** Format: date-time */
+            exported_at: string;
+            /** @description The sections that follow, in order. Readers ignore sections they do not know. */
+            sections: string[];
+            profile: components["schemas"]["ExportedProfile"];
+            memory_settings: components["schemas"]["ExportedMemorySettings"];
+            memories: components["schemas"]["MemoryOut"][];
+            /** @description State only: never credentials or account ids. */
+            toolkit_connections: components["schemas"]["ExportedConnection"][];
+            /** @description The person's rules for toolkits and tools. */
+            tool_policies: components["schemas"]["PolicyRuleOut"][];
+            /** @description What the assistant did (or was refused) on the person's accounts, newest first. */
+            actions: components["schemas"]["ActionOut"][];
+            /** @description Every conversation with every message, oldest first. */
+            conversations: components["schemas"]["ExportedConversation"][];
+        };
+        /** ExportedConnection */
+        ExportedConnection: {
+            toolkit_slug: string;
+            connection_status: string;
+            /** Format: date-time */
+            last_synced_at?: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** ExportedConversation */
+        ExportedConversation: {
+            /** Format: int64 */
+            conversation_id: number;
+            title?: string | null;
+            summary_text?: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            messages: components["schemas"]["ExportedMessage"][];
+        };
+        /** ExportedMemorySettings */
+        ExportedMemorySettings: {
+            enabled: boolean;
+            /** Format: date-time */
+            changed_at?: string | null;
+        };
+        /** ExportedMessage */
+        ExportedMessage: {
+            /** Format: int64 */
+            message_id: number;
+            /** @description `Human`, `AI`, `System` or `Tool`. */
+            type: string;
+            content: string;
+            /** Format: date-time */
+            created_at: string;
+        };
+        /** ExportedProfile */
+        ExportedProfile: {
+            /** Format: int64 */
+            user_id: number;
+            email: string;
+            name?: string | null;
+            avatar_url?: string | null;
+            auth_method: string;
+            /** Format: date-time */
+            created_at: string;
+        };
+        /** @enum {string} */
+        ImportFileFormat: "meai" | "chatgpt";
+        /** @enum {string} */
+        ImportItemKind: "conversation" | "memory" | "profile" | "memory_settings" | "toolkit_connection";
+        /** @enum {string} */
+        ImportOutcome: "imported" | "skipped" | "failed";
+        /**
+         * ImportReportOut
+         * @description The import's report, item by item.
+         */
+        ImportReportOut: {
+            format: components["schemas"]["ImportFileFormat"];
+            /** Format: uint32 */
+            imported: number;
+            /** Format: uint32 */
+            skipped: number;
+            /** Format: uint32 */
+            failed: number;
+            items: components["schemas"]["ImportedItem"][];
+        };
+        /**
+         * ImportedItem
+         * @description What happened to one item of the file.
+         */
+        ImportedItem: {
+            kind: components["schemas"]["ImportItemKind"];
+            /** @description The item's id in the file. */
+            source_id: string;
+            title?: string | null;
+            outcome: components["schemas"]["ImportOutcome"];
+            /** @description Why it was skipped or failed. */
+            reason?: string | null;
+            /**
+             * Format: int64
+             * @description Where the conversation is now (or already was).
+             */
+            conversation_id?: number | null;
+            /** Format: int64 */
+            memory_id?: number | null;
+            /**
+             * Format: uint32
+             * @description Messages imported.
+             */
+            messages: number;
+            /** @description Messages left out, by reason (`other branches`, `tool output`, `hidden messages`, ...). */
+            left_out: {
+                [key: string]: number;
+            };
+            /** @description Whether the imported messages were indexed for recall; null when none were imported. */
+            indexed?: boolean | null;
+        };
+        /** MemoryDeleted */
+        MemoryDeleted: {
+            message: string;
+        };
+        /** MemoryIn */
+        MemoryIn: {
+            /** @description The fact, at most 500 characters. */
+            content: string;
+        };
+        /**
+         * MemoryList
+         * @description The person's memories, newest first.
+         */
+        MemoryList: {
+            memories: components["schemas"]["MemoryOut"][];
+            /**
+             * Format: uint64
+             * @description How many memories the person has in all.
+             */
+            total: number;
+            /**
+             * Format: uint64
+             * @description How many they may have (`MEMORY_MAX_PER_USER`).
+             */
+            max: number;
+            /** @description Whether memory is on (see `PUT /memories/settings`). */
+            enabled: boolean;
+        };
+        /**
+         * @description How a memory came to be.
+         * @enum {string}
+         */
+        MemoryOriginOut: "extracted" | "person" | "imported";
+        /**
+         * MemoryOut
+         * @description A durable fact about the person, recalled into the assistant's context when relevant.
+         * @example {
+         *       "memory_id": 7,
+         *       "content": "The user's dog is called Bartholomew",
+         *       "origin": "extracted",
+         *       "source_message_id": 1201,
+         *       "source_conversation_id": 42,
+         *       "created_at": "2025-05-01T09:35:00+00:00",
+         *       "updated_at": "2025-05-01T09:35:00+00:00"
+         *     }
+         */
+        MemoryOut: {
+            /** Format: int64 */
+            memory_id: number;
+            /** @description At most 500 characters. */
+            content: string;
+            origin: components["schemas"]["MemoryOriginOut"];
+            /**
+             * Format: int64
+             * @description The message it was taken from (it may have been deleted since); null for memories the
+             *     person wrote.
+             */
+            source_message_id?: number | null;
+            /** Format: int64 */
+            source_conversation_id?: number | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** MemorySettingsIn */
+        MemorySettingsIn: {
+            enabled: boolean;
+        };
+        /**
+         * MemorySettingsOut
+         * @description The memory switch.
+         */
+        MemorySettingsOut: {
+            /**
+             * @description Off: nothing is extracted from the person's messages, and neither memories nor earlier
+             *     messages are recalled into their turns. Memories already kept stay until deleted.
+             */
+            enabled: boolean;
+            /**
+             * Format: date-time
+             * @description When the person last changed it; null while never changed (memory is on by default).
+             */
+            changed_at?: string | null;
+        };
+        /**
          * Message
          * @description What was done, for people.
          */
@@ -592,10 +1336,15 @@ export interface components {
         };
         /**
          * MessageList
-         * @description Messages of a conversation, oldest first.
+         * @description A page of a conversation's messages, oldest first.
          */
         MessageList: {
             messages: components["schemas"]["MessageOut"][];
+            /**
+             * Format: int64
+             * @description Pass as `before` for the page of older messages; absent when there are none.
+             */
+            next_before?: number;
         };
         /**
          * MessageOut
@@ -628,6 +1377,25 @@ export interface components {
          */
         MessageType: "Human" | "AI" | "System" | "Tool";
         /**
+         * ModelOut
+         * @description A chat model of this server.
+         */
+        ModelOut: {
+            /** @description The model's name, as `model` of a conversation takes it. */
+            id: string;
+            /** @description Who serves it: `openai` (or an OpenAI-compatible server), `gemini`, `anthropic`. */
+            provider: string;
+        };
+        /**
+         * ModelsOut
+         * @description The chat models of this server.
+         */
+        ModelsOut: {
+            /** @description What conversations without a `model` use; null when no language model is configured. */
+            default?: string | null;
+            models: components["schemas"]["ModelOut"][];
+        };
+        /**
          * NewConversation
          * @description A new conversation; the body may be left out altogether.
          */
@@ -637,6 +1405,33 @@ export interface components {
              *     one leaves it untitled): at most 255 characters, without U+0000.
              */
             title?: string | null;
+            /**
+             * @description Optional: the chat model of its turns, one of `GET /models` (400 otherwise); absent or
+             *     null: the server's default model.
+             */
+            model?: string | null;
+        };
+        /**
+         * PoliciesOut
+         * @description The operator's default, the person's rules, and the policy of each tool they can use now.
+         */
+        PoliciesOut: {
+            mode: components["schemas"]["ApprovalModeValue"];
+            rules: components["schemas"]["PolicyRuleOut"][];
+            /** @description Empty without connected toolkits (or while Composio is unreachable). */
+            tools: components["schemas"]["EffectivePolicyOut"][];
+        };
+        /**
+         * PolicyRuleOut
+         * @description A rule the person set.
+         */
+        PolicyRuleOut: {
+            toolkit: string;
+            /** @description Null for a rule of the whole toolkit. */
+            tool?: string | null;
+            policy: components["schemas"]["ToolPolicySetting"];
+            /** Format: date-time */
+            updated_at: string;
         };
         /**
          * SearchResult
@@ -694,6 +1489,13 @@ export interface components {
             client_message_id?: string | null;
         };
         /**
+         * SetPolicy
+         * @description A new setting.
+         */
+        SetPolicy: {
+            policy: components["schemas"]["ToolPolicySetting"];
+        };
+        /**
          * Status
          * @description A probe's answer.
          */
@@ -710,10 +1512,11 @@ export interface components {
         };
         /**
          * StreamEvent
-         * @description One event of the answer. The SSE `event:` field names it (`tool`, `assistant`, `error`,
-         *     `last_chunk`), `id:` is `seq`, and `data:` is this object with only the fields of that event:
-         *     `tool`/`assistant` have `role` and `content`, `error` has `error`, `last_chunk` has
-         *     `last_chunk: true` and `stopped`. (The sender's stream has no `human` event: that one tells
+         * @description One event of the answer. The SSE `event:` field names it (`tool`, `assistant`,
+         *     `tool_approval`, `error`, `last_chunk`), `id:` is `seq`, and `data:` is this object with only
+         *     the fields of that event: `tool`/`assistant` have `role` and `content`, `tool_approval` has
+         *     `approval_id`, `toolkit`, `tool`, `arguments` and `summary`, `error` has `error`, `last_chunk`
+         *     has `last_chunk: true` and `stopped`. (The sender's stream has no `human` event: that one tells
          *     the conversation's other Socket.IO tabs the question, with `role`, `content`, `message_id`.)
          * @example {
          *       "seq": 3,
@@ -745,6 +1548,20 @@ export interface components {
             last_chunk?: boolean;
             /** @description On `last_chunk`: the answer was cut short by a stop request. */
             stopped?: boolean;
+            /**
+             * Format: int64
+             * @description On `tool_approval`: the pending approval to decide
+             *     (`POST /conversations/{conversation_id}/approvals/{approval_id}`).
+             */
+            approval_id?: number;
+            /** @description On `tool_approval`: the toolkit of the tool. */
+            toolkit?: string;
+            /** @description On `tool_approval`: the tool the assistant wants to call. */
+            tool?: string;
+            /** @description On `tool_approval`: the call's arguments, as the model gave them. */
+            arguments?: unknown;
+            /** @description On `tool_approval`: what the call would do, in one line. */
+            summary?: string;
         };
         /**
          * SyncOut
@@ -758,6 +1575,32 @@ export interface components {
             /** Format: date-time */
             last_synced_at?: string | null;
         };
+        /**
+         * ToolHintsOut
+         * @description What a tool says about its effects (MCP-style hints; null: not said).
+         */
+        ToolHintsOut: {
+            read_only?: boolean | null;
+            destructive?: boolean | null;
+            idempotent?: boolean | null;
+            open_world?: boolean | null;
+        };
+        /**
+         * @description A person's setting: `drafts_only` (toolkits only) never offers the toolkit's send tools and
+         *     runs its draft tools at once.
+         * @enum {string}
+         */
+        ToolPolicySetting: "auto" | "ask" | "never" | "drafts_only";
+        /**
+         * @description Where a tool's policy comes from.
+         * @enum {string}
+         */
+        ToolPolicySource: "default" | "toolkit" | "tool";
+        /**
+         * @description How a tool's calls run.
+         * @enum {string}
+         */
+        ToolPolicyValue: "auto" | "ask" | "never";
         /**
          * ToolkitConnectionOut
          * @description The user's connection of a toolkit.
@@ -1162,6 +2005,88 @@ export interface operations {
             };
         };
     };
+    deleteMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["DeleteAccount"];
+            };
+        };
+        responses: {
+            /**
+             * @description The account and everything of it are gone; the session cookie is cleared and every
+             *     token of the account is refused from now on.
+             */
+            200: {
+                headers: {
+                    "SET-COOKIE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["AccountDeleted"];
+                };
+            };
+            /** @description The request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description No valid session. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The resource does not exist or belongs to someone else. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The server failed; details are in its logs, never in the response. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description A dependency (e.g. the database) is unavailable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
     createToken: {
         parameters: {
             query?: never;
@@ -1313,7 +2238,7 @@ export interface operations {
     listConversations: {
         parameters: {
             query?: {
-                /** @description Page size (1-1000). */
+                /** @description Page size (1-1000, default 100). */
                 limit?: number;
                 /** @description Continue after this conversation id (the last one of the previous page). */
                 before?: number;
@@ -1468,7 +2393,7 @@ export interface operations {
     getMessages: {
         parameters: {
             query?: {
-                /** @description Page size (1-1000). */
+                /** @description Page size (1-1000, default 200). */
                 limit?: number;
                 /** @description Only messages older than this message id. */
                 before?: number;
@@ -1820,6 +2745,79 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["Done"];
+                };
+            };
+            /** @description The request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description No valid session. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The resource does not exist or belongs to someone else. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The server failed; details are in its logs, never in the response. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description A dependency (e.g. the database) is unavailable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    listModels: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ModelsOut"];
                 };
             };
             /** @description The request is malformed or a value is invalid. */
@@ -2570,6 +3568,1367 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["SearchResults"];
+                };
+            };
+            /** @description The request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description No valid session. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The resource does not exist or belongs to someone else. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The server failed; details are in its logs, never in the response. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description A dependency (e.g. the database) is unavailable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    listMemories: {
+        parameters: {
+            query?: {
+                /** @description Memories at most (1-1000, default 100). */
+                limit?: number;
+                /** @description Only memories older than this memory id. */
+                before?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["MemoryList"];
+                };
+            };
+            /** @description The request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description No valid session. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The resource does not exist or belongs to someone else. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The server failed; details are in its logs, never in the response. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description A dependency (e.g. the database) is unavailable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    createMemory: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["MemoryIn"];
+            };
+        };
+        responses: {
+            /** @description The person already has a memory saying this: it is returned, nothing is added. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["MemoryOut"];
+                };
+            };
+            /** @description The memory was added. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["MemoryOut"];
+                };
+            };
+            /** @description The request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description No valid session. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The resource does not exist or belongs to someone else. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The server failed; details are in its logs, never in the response. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description A dependency (e.g. the database) is unavailable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    getMemorySettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["MemorySettingsOut"];
+                };
+            };
+            /** @description The request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description No valid session. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The resource does not exist or belongs to someone else. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The server failed; details are in its logs, never in the response. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description A dependency (e.g. the database) is unavailable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    setMemorySettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["MemorySettingsIn"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["MemorySettingsOut"];
+                };
+            };
+            /** @description The request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description No valid session. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The resource does not exist or belongs to someone else. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The server failed; details are in its logs, never in the response. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description A dependency (e.g. the database) is unavailable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    deleteMemory: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The memory's id. */
+                memory_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["MemoryDeleted"];
+                };
+            };
+            /** @description The request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description No valid session. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The resource does not exist or belongs to someone else. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The server failed; details are in its logs, never in the response. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description A dependency (e.g. the database) is unavailable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    updateMemory: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The memory's id. */
+                memory_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["MemoryIn"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["MemoryOut"];
+                };
+            };
+            /** @description The request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description No valid session. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The resource does not exist or belongs to someone else. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The server failed; details are in its logs, never in the response. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description A dependency (e.g. the database) is unavailable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    exportData: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The export, streamed as it is written (`Content-Disposition: attachment`). An error while streaming cuts the document short, so it does not parse: download it again. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportDocument"];
+                };
+            };
+            /** @description The request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description No valid session. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The resource does not exist or belongs to someone else. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The server failed; details are in its logs, never in the response. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description A dependency (e.g. the database) is unavailable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    importData: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description A meAI export (`GET /export`) or ChatGPT's `conversations.json`. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExportDocument"] | Record<string, never>[];
+            };
+        };
+        responses: {
+            /** @description The report (also when some items failed: see each item's `outcome`). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ImportReportOut"];
+                };
+            };
+            /** @description The request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description No valid session. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The resource does not exist or belongs to someone else. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The file is larger than `IMPORT_MAX_BYTES`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The server failed; details are in its logs, never in the response. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description A dependency (e.g. the database) is unavailable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    listApprovals: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The conversation's id. */
+                conversation_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ApprovalList"];
+                };
+            };
+            /** @description The request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description No valid session. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The resource does not exist or belongs to someone else. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The server failed; details are in its logs, never in the response. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description A dependency (e.g. the database) is unavailable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    decideApproval: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The conversation's id. */
+                conversation_id: number;
+                /** @description The approval's id (from `tool_approval` or the list of pending approvals). */
+                approval_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["DecideApproval"];
+            };
+        };
+        responses: {
+            /**
+             * @description The answer as `text/event-stream`; the stream ends after `last_chunk`. The answer keeps
+             *     being generated (and stored) if the client goes away; stop it with
+             *     `POST /conversations/{id}/stop`.
+             */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": components["schemas"]["StreamEvent"][];
+                };
+            };
+            /** @description The request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description No valid session. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The resource does not exist or belongs to someone else. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /**
+             * @description A limit was reached (messages per minute, or answers being generated at once): retry
+             *     after `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    "RETRY-AFTER": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The server failed; details are in its logs, never in the response. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description A dependency (e.g. the database) is unavailable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    getToolPolicies: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["PoliciesOut"];
+                };
+            };
+            /** @description The request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description No valid session. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The resource does not exist or belongs to someone else. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The server failed; details are in its logs, never in the response. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description A dependency (e.g. the database) is unavailable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    setToolkitPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The toolkit, e.g. `GMAIL` (any case). */
+                toolkit: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["SetPolicy"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["PolicyRuleOut"];
+                };
+            };
+            /** @description The request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description No valid session. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The resource does not exist or belongs to someone else. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The server failed; details are in its logs, never in the response. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description A dependency (e.g. the database) is unavailable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    clearToolkitPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The toolkit, e.g. `GMAIL` (any case). */
+                toolkit: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Done"];
+                };
+            };
+            /** @description The request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description No valid session. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The resource does not exist or belongs to someone else. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The server failed; details are in its logs, never in the response. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description A dependency (e.g. the database) is unavailable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    setToolPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The tool's toolkit, e.g. `GMAIL` (any case). */
+                toolkit: string;
+                /** @description The tool, e.g. `GMAIL_SEND_EMAIL`. */
+                tool: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["SetPolicy"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["PolicyRuleOut"];
+                };
+            };
+            /** @description The request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description No valid session. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The resource does not exist or belongs to someone else. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The server failed; details are in its logs, never in the response. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description A dependency (e.g. the database) is unavailable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    clearToolPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The tool's toolkit, e.g. `GMAIL` (any case). */
+                toolkit: string;
+                /** @description The tool, e.g. `GMAIL_SEND_EMAIL`. */
+                tool: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Done"];
+                };
+            };
+            /** @description The request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description No valid session. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The resource does not exist or belongs to someone else. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The server failed; details are in its logs, never in the response. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description A dependency (e.g. the database) is unavailable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    listActions: {
+        parameters: {
+            query?: {
+                /** @description Page size (1-1000, default 100). */
+                limit?: number;
+                /** @description Only entries older than this action id. */
+                before?: number;
+                /** @description Only this toolkit's (e.g. `GMAIL`, any case). */
+                toolkit?: string;
+                /** @description Only this conversation's (deleted ones too). */
+                conversation_id?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ActionList"];
+                };
+            };
+            /** @description The request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description No valid session. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The resource does not exist or belongs to someone else. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The server failed; details are in its logs, never in the response. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description A dependency (e.g. the database) is unavailable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    listConversationActions: {
+        parameters: {
+            query?: {
+                /** @description Page size (1-1000, default 100). */
+                limit?: number;
+                /** @description Only entries older than this action id. */
+                before?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The conversation's id. */
+                conversation_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ActionList"];
                 };
             };
             /** @description The request is malformed or a value is invalid. */

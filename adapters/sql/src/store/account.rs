@@ -1,7 +1,7 @@
 use super::SqlStore;
 use crate::entity::{
-    answer_drafts, conversations, import_keys, memories, memory_extractions, memory_settings, messages, tool_actions, tool_approvals,
-    tool_policies, toolkit_connections, users,
+    answer_drafts, conversations, import_keys, memories, memory_extractions, memory_settings, messages, tool_actions,
+    tool_approvals, tool_policies, toolkit_connections, users,
 };
 use crate::error::db_err;
 use meai_core::store::{AccountStore, Removed};
