@@ -111,6 +111,10 @@ pub struct Config {
     /// failure leaves the configured ones). Handy for Ollama or vLLM.
     #[serde(default)]
     pub list_provider_models: bool,
+    /// Prices for `GET /usage`, per million tokens, as JSON:
+    /// `{"gpt-4.1-mini": {"prompt": 0.4, "completion": 1.6}, ...}`. Unset: tokens only.
+    #[serde(default)]
+    pub model_prices: Option<String>,
     /// Model for titles and summaries; default: the chat model.
     #[serde(default)]
     pub summary_model: Option<String>,

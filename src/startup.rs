@@ -9,7 +9,7 @@ use meai_core::archive::{Export, Import};
 use meai_core::consent::ToolConsent;
 use meai_core::memory::Memory;
 use meai_core::model::ChatModel;
-use meai_core::service::{AccountDeletion, Conversations, Logins, SessionPolicy, Sessions};
+use meai_core::service::{AccountDeletion, Conversations, Logins, SessionPolicy, Sessions, UsageReports};
 use meai_core::toolkits::{ToolkitConnections, ToolkitTools};
 use meai_core::turn::{MemoryKeeper, Recall, ToolExecutor, Turns};
 use meai_core::{AuthMethod, Email, NewUser};
@@ -118,6 +118,7 @@ pub async fn assemble(config: Config, adapters: Adapters) -> Result<AppState, St
         export: Export::new(store.clone()),
         import: Import::new(store.clone(), memory.clone()),
         account,
+        usage: UsageReports::new(store.clone(), crate::turns::prices(&config)?),
         consent: tool_consent,
         memory,
         conversations,

@@ -3,8 +3,10 @@
 
 use crate::config::{Config, ConfigError, Secret};
 use meai_core::model::ChatModel;
+use meai_core::service::Price;
 use meai_core::turn::TurnSettings;
 use meai_llm::{AnswerTimeouts, GenaiChatModel, LlmConfig, LlmConfigError, ModelRouter, Provider};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// One provider's settings: its `MODEL` name comes from [`Provider`]; the variables holding its
@@ -153,6 +155,41 @@ pub fn chat_model(config: &Config) -> Result<Option<Arc<dyn ChatModel>>, ConfigE
         return Ok(None);
     };
     Ok(Some(Arc::new(ModelRouter::new(default, models))))
+}
+
+/// `MODEL_PRICES`: model -> price per million tokens; empty when unset.
+pub fn prices(config: &Config) -> Result<HashMap<String, Price>, ConfigError> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Entry {
+        prompt: f64,
+        completion: f64,
+    }
+    let Some(raw) = &config.model_prices else {
+        return Ok(HashMap::new());
+    };
+    let table: HashMap<String, Entry> = serde_json::from_str(raw).map_err(|e| {
+        ConfigError::new(format!(
+            "MODEL_PRICES must be JSON like {{\"gpt-4.1-mini\": {{\"prompt\": 0.4, \"completion\": 1.6}}}}: {e}"
+        ))
+    })?;
+    table
+        .into_iter()
+        .map(|(model, e)| {
+            match e.prompt >= 0.0 && e.completion >= 0.0 && e.prompt.is_finite() && e.completion.is_finite() {
+                true => Ok((
+                    model,
+                    Price {
+                        prompt: e.prompt,
+                        completion: e.completion,
+                    },
+                )),
+                false => Err(ConfigError::new(format!(
+                    "MODEL_PRICES: the prices of {model:?} must be positive numbers"
+                ))),
+            }
+        })
+        .collect()
 }
 
 /// The turn's settings from configuration.

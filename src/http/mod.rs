@@ -22,6 +22,7 @@ mod session;
 pub(crate) mod text;
 mod tool_policies;
 mod toolkits;
+mod usage;
 
 use crate::state::AppState;
 use poem::middleware::{Cors, NormalizePath, TrailingSlash};
@@ -54,6 +55,7 @@ type Apis = merged::Merged<(
     auth::AuthApi,
     conversations::ConversationsApi,
     models::ModelsApi,
+    usage::UsageApi,
     chat::ChatApi,
     toolkits::ToolkitsApi,
     search::SearchApi,
@@ -92,6 +94,7 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
         auth::AuthApi,
         conversations::ConversationsApi,
         models::ModelsApi,
+        usage::UsageApi,
         chat::ChatApi,
         toolkits::ToolkitsApi,
         search::SearchApi,

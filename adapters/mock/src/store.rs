@@ -112,6 +112,7 @@ impl State {
             kind: message.kind,
             content: message.content.clone(),
             client_message_id: message.client_message_id.clone(),
+            usage: message.usage.clone(),
             created_at: now,
         };
         self.messages
@@ -545,6 +546,33 @@ impl RevocationStore for MemoryStore {
         let before = s.revoked.len();
         s.revoked.retain(|_, expires_at| *expires_at >= now);
         Ok((before - s.revoked.len()) as u64)
+    }
+}
+
+#[async_trait::async_trait]
+impl UsageStore for MemoryStore {
+    async fn usage(&self, user: UserId, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<UsageEntry>, StoreError> {
+        let s = self.state();
+        let mut sums: BTreeMap<(chrono::NaiveDate, String, ConversationId), UsageEntry> = BTreeMap::new();
+        let answers = s.messages.values().flat_map(|log| log.values());
+        for m in answers.filter(|m| m.user_id == user && m.created_at >= from && m.created_at < to) {
+            let Some(usage) = &m.usage else { continue };
+            let day = m.created_at.date_naive();
+            let entry = sums
+                .entry((day, usage.model.clone(), m.conversation_id))
+                .or_insert_with(|| UsageEntry {
+                    day,
+                    model: usage.model.clone(),
+                    conversation_id: m.conversation_id,
+                    prompt_tokens: 0,
+                    completion_tokens: 0,
+                    messages: 0,
+                });
+            entry.prompt_tokens += u64::from(usage.prompt_tokens);
+            entry.completion_tokens += u64::from(usage.completion_tokens);
+            entry.messages += 1;
+        }
+        Ok(sums.into_values().collect())
     }
 }
 

@@ -18,6 +18,7 @@ mod messages;
 mod revocations;
 mod session_cutoffs;
 mod tool_policies;
+mod usage;
 mod users;
 
 pub use account::{AccountStore, Removed};
@@ -34,6 +35,7 @@ pub use messages::MessageStore;
 pub use revocations::RevocationStore;
 pub use session_cutoffs::SessionCutoffStore;
 pub use tool_policies::ToolPolicyStore;
+pub use usage::UsageStore;
 pub use users::UserStore;
 
 /// The whole persistence port, as one object.
@@ -53,6 +55,7 @@ pub trait Store:
     + ApprovalStore
     + ActionStore
     + SessionCutoffStore
+    + UsageStore
     + Send
     + Sync
     + 'static

@@ -312,6 +312,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Token usage
+         * @description The tokens of your answers as the providers reported them, from `from` to `to` (UTC
+         *     days, both included; default the last 30 days; at most 366 days), one line per day,
+         *     model or conversation (`group`, default `day`), priced when the server has
+         *     `MODEL_PRICES`. Answers of deleted conversations are gone with them. 400 for a bad range.
+         */
+        get: operations["getUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/conversations/{conversation_id}/stop": {
         parameters: {
             query?: never;
@@ -1179,6 +1202,8 @@ export interface components {
             content: string;
             /** Format: date-time */
             created_at: string;
+            /** @description An answer's usage (absent for other messages). */
+            usage?: components["schemas"]["ExportedUsage"] & unknown;
         };
         /** ExportedProfile */
         ExportedProfile: {
@@ -1191,6 +1216,22 @@ export interface components {
             /** Format: date-time */
             created_at: string;
         };
+        /**
+         * ExportedUsage
+         * @description The model that wrote an answer and the tokens its provider reported.
+         */
+        ExportedUsage: {
+            model: string;
+            /** Format: uint32 */
+            prompt_tokens: number;
+            /** Format: uint32 */
+            completion_tokens: number;
+        };
+        /**
+         * @description What one line of the report counts.
+         * @enum {string}
+         */
+        Group: "day" | "model" | "conversation";
         /** @enum {string} */
         ImportFileFormat: "meai" | "chatgpt";
         /** @enum {string} */
@@ -1659,6 +1700,42 @@ export interface components {
          */
         ToolkitMessage: {
             message: string;
+        };
+        /**
+         * UsageLineOut
+         * @description The tokens of a group of answers.
+         */
+        UsageLineOut: {
+            /** @description The day (`2026-12-01`, UTC), the model, or the conversation id; `total` for the total. */
+            key: string;
+            /** Format: uint64 */
+            prompt_tokens: number;
+            /** Format: uint64 */
+            completion_tokens: number;
+            /**
+             * Format: uint64
+             * @description Answers counted.
+             */
+            messages: number;
+            /**
+             * Format: double
+             * @description What they cost by `MODEL_PRICES` (per million tokens, in its currency); null without a
+             *     price for every model counted.
+             */
+            cost?: number | null;
+        };
+        /**
+         * UsageOut
+         * @description A usage report.
+         */
+        UsageOut: {
+            /** @description The first and last day counted (UTC), both included. */
+            from: string;
+            to: string;
+            group: components["schemas"]["Group"];
+            /** @description Sorted by key (days and conversation ids in order); groups without answers are absent. */
+            lines: components["schemas"]["UsageLineOut"][];
+            total: components["schemas"]["UsageLineOut"];
         };
         /**
          * UserOut
@@ -2818,6 +2895,86 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["ModelsOut"];
+                };
+            };
+            /** @description The request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description No valid session. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The resource does not exist or belongs to someone else. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The server failed; details are in its logs, never in the response. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description A dependency (e.g. the database) is unavailable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    getUsage: {
+        parameters: {
+            query?: {
+                /** @description First day, `YYYY-MM-DD` (default: 29 days before `to`). */
+                from?: string;
+                /** @description Last day, `YYYY-MM-DD` (default: today, UTC). */
+                to?: string;
+                /** @description `day` (default), `model` or `conversation`. */
+                group?: components["schemas"]["Group"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["UsageOut"];
                 };
             };
             /** @description The request is malformed or a value is invalid. */

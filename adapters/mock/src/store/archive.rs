@@ -76,6 +76,7 @@ impl ArchiveStore for MemoryStore {
                 kind: m.kind,
                 content: m.content.clone(),
                 client_message_id: None,
+                usage: None,
                 created_at: stored(m.created_at),
             });
         }
