@@ -94,9 +94,27 @@ pub struct Config {
     pub anthropic_api_key: Option<Secret>,
     #[serde(default)]
     pub anthropic_base_url: Option<String>,
-    /// Defaults: `gpt-4.1-mini` / `gemini-2.0-flash`.
+    /// The default model (of the `MODEL` provider). Defaults: `gpt-4.1-mini` /
+    /// `gemini-2.0-flash` / `claude-sonnet-4-5`.
     #[serde(default)]
     pub chat_model: Option<String>,
+    /// More chat models a conversation may choose, per provider, comma-separated (`GET /models`
+    /// lists them). Every provider with a key (or base URL) is usable at once; a provider other
+    /// than `MODEL`'s offers its list here, or its built-in default model.
+    #[serde(default)]
+    pub openai_models: Option<String>,
+    #[serde(default)]
+    pub gemini_models: Option<String>,
+    #[serde(default)]
+    pub anthropic_models: Option<String>,
+    /// Also offer the models each provider lists (`GET {base}/models`, cached ten minutes; a
+    /// failure leaves the configured ones). Handy for Ollama or vLLM.
+    #[serde(default)]
+    pub list_provider_models: bool,
+    /// Prices for `GET /usage`, per million tokens, as JSON:
+    /// `{"gpt-4.1-mini": {"prompt": 0.4, "completion": 1.6}, ...}`. Unset: tokens only.
+    #[serde(default)]
+    pub model_prices: Option<String>,
     /// Model for titles and summaries; default: the chat model.
     #[serde(default)]
     pub summary_model: Option<String>,

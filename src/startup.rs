@@ -9,7 +9,7 @@ use meai_core::archive::{Export, Import};
 use meai_core::consent::ToolConsent;
 use meai_core::memory::Memory;
 use meai_core::model::ChatModel;
-use meai_core::service::{AccountDeletion, Conversations, Logins, SessionPolicy, Sessions};
+use meai_core::service::{AccountDeletion, Conversations, Logins, SessionPolicy, Sessions, UsageReports};
 use meai_core::toolkits::{ToolkitConnections, ToolkitTools};
 use meai_core::turn::{MemoryKeeper, Recall, ToolExecutor, Turns};
 use meai_core::{AuthMethod, Email, NewUser};
@@ -106,8 +106,9 @@ pub async fn assemble(config: Config, adapters: Adapters) -> Result<AppState, St
     let ops = crate::ops::Ops::new(&config, runs);
     let consent = crate::consent::consent(&config);
     let tool_consent = ToolConsent::new(store.clone(), tools.clone(), consent.clone());
+    let model = model.map(|m| Arc::new(MeteredModel(m)) as Arc<dyn ChatModel>);
     let turns = Turns::builder(store.clone(), ops.registry(), crate::turns::settings(&config))
-        .model(model.map(|m| Arc::new(MeteredModel(m)) as Arc<dyn ChatModel>))
+        .model(model.clone())
         .tools(tools)
         .consent(consent)
         .recall(Some(recall))
@@ -115,7 +116,9 @@ pub async fn assemble(config: Config, adapters: Adapters) -> Result<AppState, St
         .summary_model(config.summary_model.clone())
         .timer(Arc::new(crate::turns::TokioTimer))
         .build();
-    let conversations = Conversations::new(store.clone()).stopping_answers(turns.clone());
+    let conversations = Conversations::new(store.clone())
+        .stopping_answers(turns.clone())
+        .choosing_from(model);
     Ok(AppState {
         turns,
         ops,
@@ -124,6 +127,7 @@ pub async fn assemble(config: Config, adapters: Adapters) -> Result<AppState, St
         export: Export::new(store.clone()),
         import: Import::new(store.clone(), memory.clone()),
         account,
+        usage: UsageReports::new(store.clone(), crate::turns::prices(&config)?),
         consent: tool_consent,
         memory,
         conversations,

@@ -36,6 +36,8 @@ pub struct AppState {
     pub export: meai_core::archive::Export,
     pub import: meai_core::archive::Import,
     pub account: meai_core::service::AccountDeletion,
+    /// Token usage reports (`GET /usage`).
+    pub usage: meai_core::service::UsageReports,
     /// Operations: tracked runs, limits, sockets (issue 7).
     pub ops: crate::ops::Ops,
 }

@@ -29,6 +29,8 @@ async fn full_conversation_lifecycle_with_original_shapes() {
         [
             "conversation_id",
             "created_at",
+            // An addition (issue 14): the chosen chat model, null for the default one.
+            "model",
             "summary_text",
             "title",
             "updated_at",
@@ -37,6 +39,7 @@ async fn full_conversation_lifecycle_with_original_shapes() {
     );
     assert_eq!(c["title"], "Trip");
     assert!(c["summary_text"].is_null());
+    assert!(c["model"].is_null());
     let id = c["conversation_id"].as_i64().unwrap();
 
     // No body at all, as a bare fetch POST sends.

@@ -10,7 +10,9 @@ mod m20261201_000010_message_search;
 mod m20261201_000020_memories;
 mod m20261210_000001_consent;
 mod m20261215_000001_session_cutoffs;
+mod m20261220_000001_conversation_model;
 mod m20261220_000001_mcp_servers;
+mod m20261220_000002_message_usage;
 
 /// Every migration, oldest first; `Migrator::up(&conn, None)` applies the pending ones.
 pub struct Migrator;
@@ -27,6 +29,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261215_000001_session_cutoffs::Migration),
             Box::new(m20251201_000001_answer_drafts::Migration),
             Box::new(m20261220_000001_mcp_servers::Migration),
+            Box::new(m20261220_000001_conversation_model::Migration),
+            Box::new(m20261220_000002_message_usage::Migration),
         ]
     }
 }

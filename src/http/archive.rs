@@ -194,6 +194,17 @@ struct ExportedMessage {
     kind: String,
     content: String,
     created_at: DateTime<Utc>,
+    /// An answer's usage (absent for other messages).
+    #[oai(skip_serializing_if_is_none)]
+    usage: Option<ExportedUsage>,
+}
+
+/// The model that wrote an answer and the tokens its provider reported.
+#[derive(Debug, Object)]
+struct ExportedUsage {
+    model: String,
+    prompt_tokens: u32,
+    completion_tokens: u32,
 }
 
 /// A JSON body written as it is produced (never whole in memory), documented as `T`.

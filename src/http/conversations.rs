@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use meai_core::{Conversation, ConversationId, Message, MessageId, MessageKind, Page, Title, TitleError};
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
-use poem_openapi::types::Example;
+use poem_openapi::types::{Example, MaybeUndefined};
 use poem_openapi::{Enum, Object, OpenApi, payload::Json};
 
 pub struct ConversationsApi;
@@ -35,6 +35,9 @@ pub struct ConversationOut {
     /// The running summary the assistant keeps of the conversation; null until it has one.
     #[oai(nullable)]
     summary_text: Option<String>,
+    /// The chat model its turns use (one of `GET /models`); null: the server's default.
+    #[oai(nullable)]
+    model: Option<String>,
     created_at: DateTime<Utc>,
     /// Last activity (a new message or a rename); lists are sorted by it.
     updated_at: DateTime<Utc>,
@@ -47,6 +50,7 @@ impl Example for ConversationOut {
             user_id: 1,
             title: Some("Trip to Lisbon".into()),
             summary_text: Some("Planning a four-day trip to Lisbon in May.".into()),
+            model: None,
             created_at: example_time(9, 30),
             updated_at: example_time(9, 41),
         }
@@ -68,6 +72,7 @@ impl From<Conversation> for ConversationOut {
             user_id: c.user_id.0,
             title: c.title.map(|t| t.as_str().to_owned()),
             summary_text: c.summary,
+            model: c.model,
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
@@ -161,13 +166,21 @@ struct NewConversation {
     /// one leaves it untitled): at most 255 characters, without U+0000.
     #[oai(nullable)]
     title: Option<Text<NewTitleText>>,
+    /// Optional: the chat model of its turns, one of `GET /models` (400 otherwise); absent or
+    /// null: the server's default model.
+    #[oai(nullable)]
+    model: Option<String>,
 }
 
-/// A new title.
+/// What to change: the title, the model, or both.
 #[derive(Debug, Object)]
 struct ConversationPatch {
-    /// The new title: 1 to 255 characters, not blank, without U+0000.
+    /// The new title: 1 to 255 characters, not blank, without U+0000. Required unless `model`
+    /// is given.
     title: Text<TitleText>,
+    /// The chat model of the next turns, one of `GET /models` (400 otherwise); null: back to
+    /// the server's default; absent: unchanged.
+    model: MaybeUndefined<String>,
 }
 
 /// What was done, for people.
@@ -261,8 +274,9 @@ impl ConversationsApi {
     /// Create a conversation
     ///
     /// Creates an empty conversation, titled if the body has a non-blank `title`; untitled ones
-    /// are titled by the assistant after the first exchange. The body may be left out. 400 for a
-    /// title that is too long.
+    /// are titled by the assistant after the first exchange. Its turns use `model` when given
+    /// (one of `GET /models`), else the server's default. The body may be left out. 400 for a
+    /// title that is too long or an unknown model.
     #[oai(path = "/conversations", method = "post", operation_id = "createConversation")]
     async fn create(
         &self,
@@ -270,13 +284,21 @@ impl ConversationsApi {
         session: Authenticated,
         body: OptionalJson<NewConversation>,
     ) -> Result<Json<ConversationOut>, ApiError> {
-        let title = match body.0.and_then(|b| b.title).and_then(Text::into_inner) {
+        let (raw_title, model) = match body.0 {
+            Some(b) => (b.title.and_then(Text::into_inner), b.model),
+            None => (None, None),
+        };
+        let title = match raw_title {
             // A blank title leaves the conversation untitled (still within the length limit).
             Some(raw) if raw.trim().is_empty() && raw.chars().count() <= Title::MAX_CHARS => None,
             Some(raw) => Some(title(Some(&raw))?),
             None => None,
         };
-        Ok(Json(state.conversations.create(session.0.user_id, title).await?.into()))
+        let created = state
+            .conversations
+            .create_with_model(session.0.user_id, title, model.as_deref())
+            .await?;
+        Ok(Json(created.into()))
     }
 
     /// Messages of a conversation
@@ -314,10 +336,12 @@ impl ConversationsApi {
         }))
     }
 
-    /// Rename a conversation
+    /// Rename a conversation, or choose its model
     ///
-    /// Sets the title and returns the conversation. 400 `Title is required` for a missing or
-    /// blank title; 404 when the conversation does not exist or is someone else's.
+    /// Sets the title and/or the chat model (`model`, one of `GET /models`; null: the default)
+    /// and returns the conversation. 400 `Title is required` for a missing or blank title
+    /// without `model`, 400 for an unknown model; 404 when the conversation does not exist or
+    /// is someone else's.
     #[oai(
         path = "/conversations/:conversation_id",
         method = "patch",
@@ -331,11 +355,28 @@ impl ConversationsApi {
         conversation_id: Path<i64>,
         body: Json<ConversationPatch>,
     ) -> Result<Json<ConversationOut>, ApiError> {
-        let title = title(body.0.title.as_deref())?;
-        let id = ConversationId(conversation_id.0);
-        Ok(Json(
-            state.conversations.rename(session.0.user_id, id, title).await?.into(),
-        ))
+        let (user, id) = (session.0.user_id, ConversationId(conversation_id.0));
+        let ConversationPatch {
+            title: new_title,
+            model,
+        } = body.0;
+        let new_title = match (new_title.as_deref(), &model) {
+            // Only the model changes.
+            (None, MaybeUndefined::Value(_) | MaybeUndefined::Null) => None,
+            (raw, _) => Some(title(raw)?),
+        };
+        let mut changed = match model {
+            MaybeUndefined::Value(m) => Some(state.conversations.set_model(user, id, Some(&m)).await?),
+            MaybeUndefined::Null => Some(state.conversations.set_model(user, id, None).await?),
+            MaybeUndefined::Undefined => None,
+        };
+        if let Some(t) = new_title {
+            changed = Some(state.conversations.rename(user, id, t).await?);
+        }
+        match changed {
+            Some(c) => Ok(Json(c.into())),
+            None => Err(ApiError::bad_request(meai_core::TitleError::Empty.to_string())),
+        }
     }
 
     /// Delete a conversation

@@ -17,6 +17,7 @@ mod merged;
 mod meta;
 mod metrics;
 mod middleware;
+mod models;
 mod optional_json;
 mod search;
 mod session;
@@ -24,6 +25,7 @@ mod spec;
 pub(crate) mod text;
 mod tool_policies;
 mod toolkits;
+mod usage;
 
 use crate::state::AppState;
 use poem::middleware::{Cors, NormalizePath, TrailingSlash};
@@ -55,6 +57,8 @@ type Apis = merged::Merged<(
     meta::MetaApi,
     auth::AuthApi,
     conversations::ConversationsApi,
+    models::ModelsApi,
+    usage::UsageApi,
     chat::ChatApi,
     toolkits::ToolkitsApi,
     search::SearchApi,
@@ -93,6 +97,8 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
         meta::MetaApi,
         auth::AuthApi,
         conversations::ConversationsApi,
+        models::ModelsApi,
+        usage::UsageApi,
         chat::ChatApi,
         toolkits::ToolkitsApi,
         search::SearchApi,

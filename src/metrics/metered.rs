@@ -5,7 +5,7 @@
 use super::metrics;
 use futures::StreamExt;
 use meai_core::memory::Recalled;
-use meai_core::model::{ChatEvent, ChatModel, ChatRequest, ChatStream, ModelError, ToolCall, ToolSpec};
+use meai_core::model::{ChatEvent, ChatModel, ChatRequest, ChatStream, ModelChoice, ModelError, ToolCall, ToolSpec};
 use meai_core::turn::{Recall, RecallError, ToolError, ToolExecutor};
 use meai_core::{ConversationId, Message, UserId};
 use std::sync::Arc;
@@ -40,6 +40,10 @@ impl ChatModel for MeteredModel {
 
     fn model_name(&self) -> &str {
         self.0.model_name()
+    }
+
+    async fn models(&self) -> Vec<ModelChoice> {
+        self.0.models().await
     }
 }
 

@@ -440,6 +440,8 @@ struct BackendState {
     echo_first_token_delay: Duration,
     echo_chunk_delay: Duration,
     embedding_dimensions: Option<usize>,
+    /// What `GET /v1/models` lists; `None`: it answers 500.
+    models: Option<Vec<String>>,
 }
 
 impl FakeBackend {
@@ -483,6 +485,20 @@ impl FakeBackend {
     /// (default [`DEFAULT_EMBEDDING_DIMENSIONS`]).
     pub fn set_embedding_dimensions(&self, dimensions: usize) {
         self.lock().embedding_dimensions = Some(dimensions);
+    }
+
+    /// The model ids `GET /v1/models` lists from now on; `None` makes it fail (500).
+    pub fn set_models(&self, models: Option<Vec<String>>) {
+        self.lock().models = models;
+    }
+
+    /// How many times the model list was asked for.
+    pub fn model_list_requests(&self) -> usize {
+        self.lock()
+            .requests
+            .iter()
+            .filter(|r| r.path.ends_with("/models"))
+            .count()
     }
 
     /// Every request received, in order.
@@ -756,6 +772,7 @@ impl FakeApi for OpenAiApi {
         Route::new()
             .at("/v1/chat/completions", post(chat_completions))
             .at("/v1/embeddings", post(embeddings))
+            .at("/v1/models", poem::get(list_models))
     }
 }
 
@@ -959,6 +976,26 @@ impl OpenAiFrames {
         }
         steps.push(Step::Send("data: [DONE]\n\n".to_owned()));
         steps
+    }
+}
+
+/// `GET /v1/models`: the scripted list ([`FakeBackend::set_models`]), OpenAI's shape.
+#[handler]
+async fn list_models(req: &Request, backend: Data<&Arc<FakeBackend>>) -> Response {
+    let api_key = bearer(req);
+    backend.record(RecordedRequest::new(req, None, api_key.clone(), &Value::Null));
+    if api_key.is_none() {
+        return json_response(401, &openai_error(401, "You didn't provide an API key."), None);
+    }
+    match backend.lock().models.clone() {
+        Some(models) => {
+            let data: Vec<Value> = models
+                .iter()
+                .map(|id| json!({"id": id, "object": "model", "created": 0, "owned_by": "fake"}))
+                .collect();
+            json_response(200, &json!({"object": "list", "data": data}), None)
+        }
+        None => json_response(500, &openai_error(500, "The server had an error"), None),
     }
 }
 

@@ -369,6 +369,36 @@ test("MCP servers: list, a refused address, deleting one that is not there", asy
   failed(await anonymous.GET("/mcp/servers"), 401, "GET /mcp/servers signed out");
 });
 
+test("models and usage: GET /models, a conversation's model, GET /usage", async () => {
+  requireOperation("GET", "/models");
+  const models = ok(await api.GET("/models"), "GET /models");
+  assert.ok(Array.isArray(models.models), "models is a list");
+  if (models.default !== null) {
+    assert.ok(models.models.some((m) => m.id === models.default), "the default model is listed");
+    const chosen = ok(
+      await api.POST("/conversations", { body: { title: uniqueTitle("Model"), model: models.default } }),
+      "POST /conversations with a model",
+    );
+    assert.equal(chosen.model, models.default);
+  }
+  failed(
+    await api.POST("/conversations", { body: { model: "no-such-model-anywhere" } }),
+    400,
+    "POST /conversations with an unknown model",
+  );
+  failed(await anonymous.GET("/models"), 401, "GET /models without a session");
+  requireOperation("GET", "/usage");
+  const usage = ok(await api.GET("/usage", { params: { query: { group: "model" } } }), "GET /usage");
+  assert.equal(usage.group, "model");
+  assert.ok(Array.isArray(usage.lines), "usage lines");
+  assert.equal(typeof usage.total.prompt_tokens, "number");
+  failed(
+    await api.GET("/usage", { params: { query: { from: "2026-02-01", to: "2026-01-01" } } }),
+    400,
+    "GET /usage with from after to",
+  );
+});
+
 test("every operation of the spec was exercised through the generated client", () => {
   // Operations owned by features still being built are listed by the failures above; this
   // catches new operations that nobody added to the suite.

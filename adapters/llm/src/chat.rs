@@ -4,11 +4,13 @@ use crate::config::{LlmConfig, LlmConfigError};
 use crate::convert;
 use crate::errors::map_error;
 use crate::events::Upstream;
+use crate::listing::Listing;
 use crate::retry::RetryPolicy;
 use crate::target::Target;
 use crate::timeouts::{AnswerTimeouts, Deadlines, until};
 use genai::chat::{ChatOptions, ChatRequest as GenaiRequest};
-use meai_core::model::{ChatEvent, ChatModel, ChatRequest, ChatStream, ModelError};
+use meai_core::model::{ChatEvent, ChatModel, ChatRequest, ChatStream, ModelChoice, ModelError};
+use std::sync::Arc;
 use tracing::Instrument;
 
 /// A streaming chat model with tools, for OpenAI, Gemini, Anthropic and OpenAI-compatible servers.
@@ -21,6 +23,10 @@ use tracing::Instrument;
 pub struct GenaiChatModel {
     target: Target,
     model: String,
+    /// Every configured model: `model`, then the more models of the configuration.
+    models: Vec<String>,
+    /// The provider's own list, when configured to offer it.
+    listing: Option<Arc<Listing>>,
     options: ChatOptions,
     retry: RetryPolicy,
     timeouts: AnswerTimeouts,
@@ -36,9 +42,18 @@ impl GenaiChatModel {
         if let Some(max_tokens) = config.max_tokens {
             options = options.with_max_tokens(max_tokens);
         }
+        let target = Target::new(config)?;
+        let mut models = vec![config.chat_model.clone()];
+        for m in &config.chat_models {
+            if !m.trim().is_empty() && !models.contains(m) {
+                models.push(m.clone());
+            }
+        }
         Ok(Self {
-            target: Target::new(config)?,
+            listing: config.list_models.then(|| Arc::new(Listing::new(target.clone()))),
+            target,
             model: config.chat_model.clone(),
+            models,
             options,
             retry: RetryPolicy::default(),
             timeouts: config.answer_timeouts,
@@ -48,6 +63,16 @@ impl GenaiChatModel {
     pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self
+    }
+
+    pub fn provider(&self) -> crate::Provider {
+        self.target.provider
+    }
+
+    /// Whether a request naming `model` is for this provider: a configured model, or one of
+    /// the provider's list as last fetched.
+    pub fn serves(&self, model: &str) -> bool {
+        self.models.iter().any(|m| m == model) || self.listing.as_ref().is_some_and(|l| l.contains(model))
     }
 
     /// One request, read up to its first events: content, or the end of a content-less answer.
@@ -110,5 +135,19 @@ impl ChatModel for GenaiChatModel {
 
     fn model_name(&self) -> &str {
         &self.model
+    }
+
+    /// The configured models, then those the provider lists (when configured to).
+    async fn models(&self) -> Vec<ModelChoice> {
+        let mut names = self.models.clone();
+        if let Some(listing) = &self.listing {
+            for name in listing.names().await {
+                if !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+        }
+        let provider = self.target.provider.as_str();
+        names.into_iter().map(|n| ModelChoice::new(n, provider)).collect()
     }
 }

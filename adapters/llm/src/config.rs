@@ -179,6 +179,11 @@ pub struct LlmConfig {
     /// its version path, e.g. `http://localhost:11434/v1` for Ollama.
     pub base_url: Option<String>,
     pub chat_model: String,
+    /// More chat models of this provider a request (a conversation) may name, besides
+    /// `chat_model`.
+    pub chat_models: Vec<String>,
+    /// Also offer the models the provider lists (`GET {base_url}models`), cached.
+    pub list_models: bool,
     pub embedding_model: String,
     /// Asks the provider for vectors of this size (`None`: the model's default).
     pub embedding_dimensions: Option<usize>,
@@ -198,6 +203,8 @@ impl LlmConfig {
             api_key: None,
             base_url: None,
             chat_model: provider.default_chat_model().to_owned(),
+            chat_models: Vec::new(),
+            list_models: false,
             embedding_model: provider.default_embedding_model().unwrap_or_default().to_owned(),
             embedding_dimensions: None,
             max_tokens: provider.default_max_tokens(),
@@ -223,6 +230,18 @@ impl LlmConfig {
 
     pub fn with_embedding_model(mut self, model: impl Into<String>) -> Self {
         self.embedding_model = model.into();
+        self
+    }
+
+    /// More chat models a request may name (see [`LlmConfig::chat_models`]).
+    pub fn with_chat_models(mut self, models: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.chat_models = models.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Also offers the models the provider lists.
+    pub fn with_listed_models(mut self, list: bool) -> Self {
+        self.list_models = list;
         self
     }
 
@@ -254,6 +273,8 @@ impl fmt::Debug for LlmConfig {
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
             .field("base_url", &self.base_url)
             .field("chat_model", &self.chat_model)
+            .field("chat_models", &self.chat_models)
+            .field("list_models", &self.list_models)
             .field("embedding_model", &self.embedding_model)
             .field("embedding_dimensions", &self.embedding_dimensions)
             .field("max_tokens", &self.max_tokens)

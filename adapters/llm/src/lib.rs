@@ -2,7 +2,9 @@
 //! [`meai_core::model::ChatModel`] port) and [`GenaiEmbedder`] (the
 //! [`meai_core::model::Embedder`] port), for OpenAI (cargo feature `openai`), Gemini (`gemini`),
 //! Anthropic (`anthropic`, chat only) and OpenAI-compatible servers such as Ollama or vLLM
-//! (`openai` with a custom base URL). [`Provider`] says how another genai provider is added.
+//! (`openai` with a custom base URL). [`ModelRouter`] serves several providers at once, each
+//! request going to the provider of the model it names. [`Provider`] says how another genai
+//! provider is added.
 //!
 //! ```no_run
 //! # fn demo() -> Result<(), meai_llm::LlmConfigError> {
@@ -22,7 +24,9 @@ mod embed;
 mod errors;
 mod events;
 mod lexical;
+mod listing;
 mod retry;
+mod router;
 mod schema;
 mod target;
 mod timeouts;
@@ -32,5 +36,6 @@ pub use config::{DEFAULT_ANTHROPIC_MAX_TOKENS, DEFAULT_STREAM_READ_TIMEOUT, LlmC
 pub use embed::GenaiEmbedder;
 pub use lexical::{DEFAULT_LEXICAL_DIMENSIONS, LexicalEmbedder};
 pub use retry::RetryPolicy;
+pub use router::ModelRouter;
 pub use schema::sanitize_for_gemini;
 pub use timeouts::AnswerTimeouts;

@@ -61,6 +61,16 @@ impl Target {
     }
 }
 
+impl Target {
+    /// The model names the provider lists (`GET {base_url}models`).
+    pub(crate) async fn list_models(&self) -> Result<Vec<String>, String> {
+        self.client
+            .all_model_names(self.kind, (self.endpoint.clone(), self.auth.clone()))
+            .await
+            .map_err(|e| self.redactor.clean(&e.to_string()))
+    }
+}
+
 fn adapter_kind(provider: Provider) -> Result<AdapterKind, LlmConfigError> {
     let spec = provider.spec();
     match spec.compiled {

@@ -114,6 +114,7 @@ impl State {
             kind: message.kind,
             content: message.content.clone(),
             client_message_id: message.client_message_id.clone(),
+            usage: message.usage.clone(),
             created_at: now,
         };
         self.messages
@@ -229,7 +230,12 @@ impl UserStore for MemoryStore {
 
 #[async_trait::async_trait]
 impl ConversationStore for MemoryStore {
-    async fn create_conversation(&self, user: UserId, title: Option<&Title>) -> Result<Conversation, StoreError> {
+    async fn create_conversation_with_model(
+        &self,
+        user: UserId,
+        title: Option<&Title>,
+        model: Option<&str>,
+    ) -> Result<Conversation, StoreError> {
         let mut s = self.state();
         if !s.users.contains_key(&user) {
             return Err(StoreError::NotFound);
@@ -240,6 +246,7 @@ impl ConversationStore for MemoryStore {
             user_id: user,
             title: title.cloned(),
             summary: None,
+            model: model.map(str::to_owned),
             created_at: now,
             updated_at: now,
         };
@@ -289,6 +296,18 @@ impl ConversationStore for MemoryStore {
         let conversation = s.conversation_mut(user, id)?;
         conversation.title = Some(title.clone());
         conversation.updated_at = now;
+        Ok(conversation.clone())
+    }
+
+    async fn set_conversation_model(
+        &self,
+        user: UserId,
+        id: ConversationId,
+        model: Option<&str>,
+    ) -> Result<Conversation, StoreError> {
+        let mut s = self.state();
+        let conversation = s.conversation_mut(user, id)?;
+        conversation.model = model.map(str::to_owned);
         Ok(conversation.clone())
     }
 
@@ -529,6 +548,33 @@ impl RevocationStore for MemoryStore {
         let before = s.revoked.len();
         s.revoked.retain(|_, expires_at| *expires_at >= now);
         Ok((before - s.revoked.len()) as u64)
+    }
+}
+
+#[async_trait::async_trait]
+impl UsageStore for MemoryStore {
+    async fn usage(&self, user: UserId, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<UsageEntry>, StoreError> {
+        let s = self.state();
+        let mut sums: BTreeMap<(chrono::NaiveDate, String, ConversationId), UsageEntry> = BTreeMap::new();
+        let answers = s.messages.values().flat_map(|log| log.values());
+        for m in answers.filter(|m| m.user_id == user && m.created_at >= from && m.created_at < to) {
+            let Some(usage) = &m.usage else { continue };
+            let day = m.created_at.date_naive();
+            let entry = sums
+                .entry((day, usage.model.clone(), m.conversation_id))
+                .or_insert_with(|| UsageEntry {
+                    day,
+                    model: usage.model.clone(),
+                    conversation_id: m.conversation_id,
+                    prompt_tokens: 0,
+                    completion_tokens: 0,
+                    messages: 0,
+                });
+            entry.prompt_tokens += u64::from(usage.prompt_tokens);
+            entry.completion_tokens += u64::from(usage.completion_tokens);
+            entry.messages += 1;
+        }
+        Ok(sums.into_values().collect())
     }
 }
 

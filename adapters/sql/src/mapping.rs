@@ -45,6 +45,7 @@ impl TryFrom<conversations::Model> for Conversation {
             user_id: UserId(row.user_id),
             title,
             summary: row.summary_text,
+            model: row.model,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
@@ -66,6 +67,14 @@ impl TryFrom<messages::Model> for Message {
             kind: MessageKind::parse(&row.kind).ok_or_else(|| corrupt("messages", "type", &row.kind))?,
             content: row.content,
             client_message_id,
+            usage: match (row.model, row.prompt_tokens, row.completion_tokens) {
+                (Some(model), Some(prompt), Some(completion)) => Some(Usage {
+                    model,
+                    prompt_tokens: u32::try_from(prompt).unwrap_or_default(),
+                    completion_tokens: u32::try_from(completion).unwrap_or_default(),
+                }),
+                _ => None,
+            },
             created_at: row.created_at,
         })
     }

@@ -121,6 +121,7 @@ async fn foreign_rows_are_not_found_even_with_a_matching_client_key() {
         kind: MessageKind::Human,
         content: "hi".into(),
         client_message_id: ClientMessageId::parse("k1"),
+        usage: None,
     };
     db.append_message(alice.id, conversation.id, &keyed).await.unwrap();
     let stolen = db.append_message(mallory.id, conversation.id, &keyed).await;

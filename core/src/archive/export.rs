@@ -301,6 +301,11 @@ fn message_json(m: &Message) -> Result<String, ExportError> {
         kind: m.kind.as_str().to_owned(),
         content: m.content.clone(),
         created_at: m.created_at,
+        usage: m.usage.as_ref().map(|u| ExportedUsage {
+            model: u.model.clone(),
+            prompt_tokens: u.prompt_tokens,
+            completion_tokens: u.completion_tokens,
+        }),
     })
 }
 

@@ -66,6 +66,16 @@ pub struct ExportedMessage {
     pub kind: String,
     pub content: String,
     pub created_at: DateTime<Utc>,
+    /// An answer's usage: the model that wrote it and its tokens (absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<ExportedUsage>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportedUsage {
+    pub model: String,
+    pub prompt_tokens: u32,
+    pub completion_tokens: u32,
 }
 
 /// One of the person's MCP servers; its token is never exported (`has_token` says whether one

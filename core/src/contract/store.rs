@@ -19,7 +19,8 @@ macro_rules! store_contract_tests {
             session_cutoffs_are_per_user, logins_are_single_use,
             text_round_trips_unchanged, drafts_are_checkpointed_then_finished_once,
             drafts_are_one_per_conversation_and_private, concurrent_draft_finishes_store_once,
-            mcp_servers_are_per_person_and_named_once);
+            mcp_servers_are_per_person_and_named_once,
+            conversations_keep_their_model, usage_is_summed_per_day_model_and_conversation);
     };
     (@cases $factory:expr; $($case:ident),+) => {
         $(
@@ -303,6 +304,7 @@ pub async fn append_is_idempotent_per_client_id(store: &dyn Store) {
     let c = conv(store, u.id, "idem").await;
     let key = ClientMessageId::parse("client-key-1").unwrap();
     let msg = NewMessage {
+        usage: None,
         kind: MessageKind::Human,
         content: "hello".into(),
         client_message_id: Some(key.clone()),
@@ -723,4 +725,123 @@ pub async fn mcp_servers_are_per_person_and_named_once(store: &dyn Store) {
     assert_not_found(store.delete_mcp_server(a.id, notes.id).await, "deleted twice");
     assert_eq!(store.list_mcp_servers(a.id).await.unwrap(), vec![wiki]);
     assert_eq!(store.list_mcp_servers(b.id).await.unwrap(), vec![theirs]);
+}
+
+pub async fn conversations_keep_their_model(store: &dyn Store) {
+    let u = user(store).await;
+    let plain = conv(store, u.id, "Default model").await;
+    assert_eq!(plain.model, None);
+    let chosen = store
+        .create_conversation_with_model(u.id, None, Some("claude-sonnet-4-5"))
+        .await
+        .unwrap();
+    assert_eq!(chosen.model.as_deref(), Some("claude-sonnet-4-5"));
+    assert_eq!(store.get_conversation(u.id, chosen.id).await.unwrap(), chosen);
+    tick().await;
+    let switched = store
+        .set_conversation_model(u.id, plain.id, Some("gpt-4.1"))
+        .await
+        .unwrap();
+    assert_eq!(switched.model.as_deref(), Some("gpt-4.1"));
+    assert_eq!(
+        switched.updated_at, plain.updated_at,
+        "choosing a model is not activity"
+    );
+    assert_eq!(
+        store.get_conversation(u.id, plain.id).await.unwrap().model.as_deref(),
+        Some("gpt-4.1")
+    );
+    let cleared = store.set_conversation_model(u.id, chosen.id, None).await.unwrap();
+    assert_eq!(cleared.model, None);
+    let other = user(store).await;
+    assert_not_found(
+        store.set_conversation_model(other.id, plain.id, Some("x")).await,
+        "someone else's conversation",
+    );
+    assert_eq!(
+        store.get_conversation(u.id, plain.id).await.unwrap().model.as_deref(),
+        Some("gpt-4.1")
+    );
+}
+
+pub async fn usage_is_summed_per_day_model_and_conversation(store: &dyn Store) {
+    let (u, other) = (user(store).await, user(store).await);
+    let (c1, c2) = (conv(store, u.id, "One").await, conv(store, u.id, "Two").await);
+    let answer = |model: &str, p: u32, c: u32| {
+        NewMessage::new(MessageKind::Ai, "answer").with_usage(Some(Usage {
+            model: model.into(),
+            prompt_tokens: p,
+            completion_tokens: c,
+        }))
+    };
+    let start = Utc::now() - Duration::seconds(1);
+    say(store, u.id, c1.id, MessageKind::Human, "question").await;
+    let first = store
+        .append_message(u.id, c1.id, &answer("gpt-4.1", 10, 2))
+        .await
+        .unwrap();
+    assert_eq!(
+        first.usage.as_ref().map(|x| (x.prompt_tokens, x.completion_tokens)),
+        Some((10, 2))
+    );
+    store
+        .append_message(u.id, c1.id, &answer("gpt-4.1", 5, 1))
+        .await
+        .unwrap();
+    // Answers are stored by finishing their draft: usage goes through it too.
+    let draft = store.open_draft(u.id, c2.id, 7).await.unwrap();
+    let finished = store
+        .finish_draft(u.id, draft, Some(&answer("claude-sonnet-4-5", 7, 3)))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        finished.usage.as_ref().map(|x| x.model.as_str()),
+        Some("claude-sonnet-4-5")
+    );
+    let oc = conv(store, other.id, "Theirs").await;
+    store
+        .append_message(other.id, oc.id, &answer("gpt-4.1", 100, 100))
+        .await
+        .unwrap();
+    let end = Utc::now() + Duration::seconds(1);
+
+    let listed = store.list_messages(u.id, c1.id, Page::all()).await.unwrap();
+    assert_eq!(listed[0].usage, None, "a question has no usage");
+    assert_eq!(listed[1].usage, first.usage);
+
+    let mut entries = store.usage(u.id, start, end).await.unwrap();
+    entries.sort_by_key(|e| (e.conversation_id, e.model.clone()));
+    let day = first.created_at.date_naive();
+    let got: Vec<_> = entries
+        .iter()
+        .map(|e| {
+            (
+                e.day,
+                e.model.as_str(),
+                e.conversation_id,
+                e.prompt_tokens,
+                e.completion_tokens,
+                e.messages,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (day, "gpt-4.1", c1.id, 15, 3, 2),
+            (finished.created_at.date_naive(), "claude-sonnet-4-5", c2.id, 7, 3, 1)
+        ]
+    );
+    assert!(
+        store
+            .usage(u.id, end, end + Duration::hours(1))
+            .await
+            .unwrap()
+            .is_empty(),
+        "outside the range"
+    );
+    let theirs = store.usage(other.id, start, end).await.unwrap();
+    assert_eq!(theirs.len(), 1);
+    assert_eq!((theirs[0].prompt_tokens, theirs[0].conversation_id), (100, oc.id));
 }

@@ -7,6 +7,8 @@ pub struct Conversation {
     pub user_id: UserId,
     pub title: Option<Title>,
     pub summary: Option<String>,
+    /// The chat model its turns use (one of the server's models); `None`: the default one.
+    pub model: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

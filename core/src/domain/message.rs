@@ -1,4 +1,4 @@
-use super::{ConversationId, MessageId, UserId};
+use super::{ConversationId, MessageId, Usage, UserId};
 use chrono::{DateTime, Utc};
 
 /// Who wrote a message; the wire names are the original API's.
@@ -57,6 +57,9 @@ pub struct Message {
     pub kind: MessageKind,
     pub content: String,
     pub client_message_id: Option<ClientMessageId>,
+    /// An answer's tokens and model (`None` for other messages, and answers from before usage
+    /// was recorded).
+    pub usage: Option<Usage>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -65,6 +68,7 @@ pub struct NewMessage {
     pub kind: MessageKind,
     pub content: String,
     pub client_message_id: Option<ClientMessageId>,
+    pub usage: Option<Usage>,
 }
 
 impl NewMessage {
@@ -73,6 +77,12 @@ impl NewMessage {
             kind,
             content: content.into(),
             client_message_id: None,
+            usage: None,
         }
+    }
+
+    pub fn with_usage(mut self, usage: Option<Usage>) -> Self {
+        self.usage = usage;
+        self
     }
 }

@@ -9,6 +9,7 @@ mod message;
 mod page;
 mod return_to;
 pub mod text;
+mod usage;
 mod user;
 
 pub use connection::{ConnectionStatus, ConnectionUpdate, NewConnection, ToolkitConnection, ToolkitSlug};
@@ -21,4 +22,5 @@ pub use memory::{MemoryFact, MemoryOrigin, MemorySource, MemorySwitch, MemoryTex
 pub use message::{ClientMessageId, Message, MessageKind, NewMessage};
 pub use page::Page;
 pub use return_to::ReturnTo;
+pub use usage::{Usage, UsageEntry};
 pub use user::{AuthMethod, Email, NewUser, User};

@@ -1,4 +1,4 @@
-use super::{ChatRequest, ChatStream, Completion, ModelError};
+use super::{ChatRequest, ChatStream, Completion, ModelChoice, ModelError};
 
 /// A chat model that streams its answer and may call tools.
 #[async_trait::async_trait]
@@ -10,6 +10,12 @@ pub trait ChatModel: Send + Sync + 'static {
 
     /// The configured chat model (used when a request names none).
     fn model_name(&self) -> &str;
+
+    /// Every chat model a request may name ([`ChatRequest::model`]), the configured one
+    /// included. An adapter serving one model lists just that one.
+    async fn models(&self) -> Vec<ModelChoice> {
+        vec![ModelChoice::new(self.model_name(), "")]
+    }
 
     /// The whole text of an answer, for background work such as summaries and titles.
     async fn complete_text(&self, request: ChatRequest) -> Result<String, ModelError> {

@@ -5,6 +5,7 @@
 
 mod channel;
 mod chat;
+mod choice;
 mod completion;
 mod embedder;
 mod error;
@@ -15,6 +16,7 @@ mod tool;
 
 pub use channel::{ChatEventSender, chat_channel, stream_of};
 pub use chat::ChatModel;
+pub use choice::{ModelChoice, ModelList};
 pub use completion::Completion;
 pub use embedder::Embedder;
 pub use error::ModelError;

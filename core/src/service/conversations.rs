@@ -1,3 +1,4 @@
+use crate::model::{ChatModel, ModelList};
 use crate::turn::Turns;
 use crate::{Conversation, ConversationId, CoreError, Message, MessageId, Page, Store, Title, UserId};
 use std::sync::Arc;
@@ -7,11 +8,19 @@ use std::sync::Arc;
 pub struct Conversations {
     store: Arc<dyn Store>,
     turns: Option<Turns>,
+    model: Option<Arc<dyn ChatModel>>,
 }
+
+/// The longest model name a conversation may choose.
+pub const MAX_MODEL_CHARS: usize = 200;
 
 impl Conversations {
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store, turns: None }
+        Self {
+            store,
+            turns: None,
+            model: None,
+        }
     }
 
     /// Deletes stop the answer being written in the conversation first (it depends on what is
@@ -19,6 +28,39 @@ impl Conversations {
     pub fn stopping_answers(mut self, turns: Turns) -> Self {
         self.turns = Some(turns);
         self
+    }
+
+    /// The chat model whose [`ChatModel::models`] a conversation chooses from; without one,
+    /// no model can be chosen.
+    pub fn choosing_from(mut self, model: Option<Arc<dyn ChatModel>>) -> Self {
+        self.model = model;
+        self
+    }
+
+    /// The chat models of this server, and the default one.
+    pub async fn models(&self) -> ModelList {
+        match &self.model {
+            Some(model) => ModelList {
+                default: Some(model.model_name().to_owned()),
+                models: model.models().await,
+            },
+            None => ModelList::default(),
+        }
+    }
+
+    /// `model` if the server can use it, else `Invalid` saying so.
+    async fn known_model(&self, model: &str) -> Result<(), CoreError> {
+        if model.chars().count() > MAX_MODEL_CHARS {
+            return Err(CoreError::Invalid(format!(
+                "model must be at most {MAX_MODEL_CHARS} characters"
+            )));
+        }
+        match self.models().await.find(model) {
+            Some(_) => Ok(()),
+            None => Err(CoreError::Invalid(format!(
+                "Unknown model {model:?}: GET /models lists the models of this server"
+            ))),
+        }
     }
 
     async fn stop_answer(&self, user: UserId, id: ConversationId) -> Result<(), CoreError> {
@@ -40,6 +82,38 @@ impl Conversations {
             .create_conversation(user, title.as_ref())
             .await
             .map_err(CoreError::store("User"))
+    }
+
+    /// A conversation whose turns use `model` (checked against [`Self::models`]).
+    pub async fn create_with_model(
+        &self,
+        user: UserId,
+        title: Option<Title>,
+        model: Option<&str>,
+    ) -> Result<Conversation, CoreError> {
+        if let Some(m) = model {
+            self.known_model(m).await?;
+        }
+        self.store
+            .create_conversation_with_model(user, title.as_ref(), model)
+            .await
+            .map_err(CoreError::store("User"))
+    }
+
+    /// Sets the model of the conversation's next turns (`None`: the default one).
+    pub async fn set_model(
+        &self,
+        user: UserId,
+        id: ConversationId,
+        model: Option<&str>,
+    ) -> Result<Conversation, CoreError> {
+        if let Some(m) = model {
+            self.known_model(m).await?;
+        }
+        self.store
+            .set_conversation_model(user, id, model)
+            .await
+            .map_err(CoreError::store("Conversation"))
     }
 
     pub async fn get(&self, user: UserId, id: ConversationId) -> Result<Conversation, CoreError> {

@@ -3,7 +3,26 @@ use crate::{Conversation, ConversationId, Page, Title, UserId};
 
 #[async_trait::async_trait]
 pub trait ConversationStore {
-    async fn create_conversation(&self, user: UserId, title: Option<&Title>) -> Result<Conversation, StoreError>;
+    async fn create_conversation(&self, user: UserId, title: Option<&Title>) -> Result<Conversation, StoreError> {
+        self.create_conversation_with_model(user, title, None).await
+    }
+
+    /// A new conversation whose turns use `model` (`None`: the server's default model).
+    async fn create_conversation_with_model(
+        &self,
+        user: UserId,
+        title: Option<&Title>,
+        model: Option<&str>,
+    ) -> Result<Conversation, StoreError>;
+
+    /// Sets (or, with `None`, clears) the model of the conversation's turns. Not activity:
+    /// `updated_at` stays put.
+    async fn set_conversation_model(
+        &self,
+        user: UserId,
+        id: ConversationId,
+        model: Option<&str>,
+    ) -> Result<Conversation, StoreError>;
 
     /// The user's conversations, most recently updated first (ties: newest id first).
     /// `page.before` is a conversation id of this user; an unknown one is `NotFound`.

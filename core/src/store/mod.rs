@@ -19,6 +19,7 @@ mod messages;
 mod revocations;
 mod session_cutoffs;
 mod tool_policies;
+mod usage;
 mod users;
 
 pub use account::{AccountStore, Removed};
@@ -36,6 +37,7 @@ pub use messages::MessageStore;
 pub use revocations::RevocationStore;
 pub use session_cutoffs::SessionCutoffStore;
 pub use tool_policies::ToolPolicyStore;
+pub use usage::UsageStore;
 pub use users::UserStore;
 
 /// The whole persistence port, as one object.
@@ -56,6 +58,7 @@ pub trait Store:
     + ActionStore
     + SessionCutoffStore
     + McpServerStore
+    + UsageStore
     + Send
     + Sync
     + 'static

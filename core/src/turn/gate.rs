@@ -271,7 +271,13 @@ impl Turn {
 
     /// Asks for the person's decision: the request as the assistant's text, a `tool_approval`
     /// event per call, and the answer so far (with the request) stored. The run then ends.
-    pub(super) async fn ask(&self, checkpoints: Checkpoints, mut text: String, approvals: &[Approval]) -> Outcome {
+    pub(super) async fn ask(
+        &self,
+        checkpoints: Checkpoints,
+        mut text: String,
+        approvals: &[Approval],
+        usage: Option<crate::Usage>,
+    ) -> Outcome {
         let mut request = text::request(approvals);
         if !text.trim().is_empty() {
             request.insert_str(0, "\n\n");
@@ -295,7 +301,9 @@ impl Turn {
             publish(&*self.writer, event).await;
         }
         text.push_str(&request);
-        checkpoints.finish(Some(NewMessage::new(MessageKind::Ai, text))).await;
+        checkpoints
+            .finish(Some(NewMessage::new(MessageKind::Ai, text).with_usage(usage)))
+            .await;
         tracing::info!(approvals = approvals.len(), "waiting for the person's decision");
         Outcome::Answered
     }

@@ -13,7 +13,7 @@ use super::step::{self, Step, publish};
 use super::{RunWriter, TurnEvent, context};
 use crate::memory::Recalled;
 use crate::model::{ChatMessage, ChatModel, ChatRequest};
-use crate::{Conversation, Message, MessageKind, NewMessage, Page, StoreError, UserId};
+use crate::{Conversation, Message, MessageKind, NewMessage, Page, StoreError, Usage, UserId};
 use std::sync::Arc;
 
 /// Appended to an answer cut short by `stop`.
@@ -157,12 +157,39 @@ impl Turn {
         );
         messages.extend(self.resume.iter().flat_map(|r| r.messages.iter().cloned()));
         let mut text = String::new();
+        // Every step's tokens: the answer's usage, stored with it.
+        let mut tokens = (0, 0);
+        let used = self
+            .conversation
+            .model
+            .clone()
+            .unwrap_or_else(|| model.model_name().to_owned());
+        let usage = |tokens: (u32, u32)| {
+            (tokens != (0, 0)).then(|| Usage {
+                model: used.clone(),
+                prompt_tokens: tokens.0,
+                completion_tokens: tokens.1,
+            })
+        };
         for _ in 0..d.settings.max_steps {
-            let request = ChatRequest::new(messages.clone()).with_tools(tools.clone());
+            let mut request = ChatRequest::new(messages.clone()).with_tools(tools.clone());
+            // The conversation's chosen model, else the adapter's default.
+            request.model = self.conversation.model.clone();
             let step_start = text.len();
-            match step::stream(model, request, &*self.writer, &stop, &mut text, &mut checkpoints).await {
+            match step::stream(
+                model,
+                request,
+                &*self.writer,
+                &stop,
+                &mut text,
+                &mut checkpoints,
+                &mut tokens,
+            )
+            .await
+            {
                 Step::Answered => {
-                    let answer = (!text.is_empty()).then(|| NewMessage::new(MessageKind::Ai, text));
+                    let answer =
+                        (!text.is_empty()).then(|| NewMessage::new(MessageKind::Ai, text).with_usage(usage(tokens)));
                     checkpoints.finish(answer).await;
                     return Outcome::Answered;
                 }
@@ -171,18 +198,18 @@ impl Turn {
                     messages.push(ChatMessage::assistant_with_tools(&text[step_start..], calls.clone()));
                     match self.run_tools(&calls, &stop, &gate, &tools).await {
                         Ran::Results(results) => messages.extend(results),
-                        Ran::Asked(approvals) => return self.ask(checkpoints, text, &approvals).await,
-                        Ran::Stopped => return interrupted(checkpoints, text, Outcome::Stopped).await,
-                        Ran::Failed => return interrupted(checkpoints, text, Outcome::Failed).await,
+                        Ran::Asked(approvals) => return self.ask(checkpoints, text, &approvals, usage(tokens)).await,
+                        Ran::Stopped => return interrupted(checkpoints, text, Outcome::Stopped, usage(tokens)).await,
+                        Ran::Failed => return interrupted(checkpoints, text, Outcome::Failed, usage(tokens)).await,
                     }
                 }
                 Step::Failed(e) => {
                     tracing::warn!(error = %e, "model failed");
                     let error = format!("The assistant could not answer: {}", e.user_message());
                     publish(&*self.writer, TurnEvent::Error { error }).await;
-                    return interrupted(checkpoints, text, Outcome::Failed).await;
+                    return interrupted(checkpoints, text, Outcome::Failed, usage(tokens)).await;
                 }
-                Step::Stopped => return interrupted(checkpoints, text, Outcome::Stopped).await,
+                Step::Stopped => return interrupted(checkpoints, text, Outcome::Stopped, usage(tokens)).await,
             }
         }
         let error = format!(
@@ -190,7 +217,7 @@ impl Turn {
             d.settings.max_steps
         );
         publish(&*self.writer, TurnEvent::Error { error }).await;
-        interrupted(checkpoints, text, Outcome::Failed).await
+        interrupted(checkpoints, text, Outcome::Failed, usage(tokens)).await
     }
 
     /// Stores a tool result as it comes (the answer itself goes through its checkpoints).
@@ -209,14 +236,14 @@ impl Turn {
 }
 
 /// Stores what was streamed of an interrupted answer, marked; nothing when nothing was said.
-async fn interrupted(checkpoints: Checkpoints, text: String, outcome: Outcome) -> Outcome {
+async fn interrupted(checkpoints: Checkpoints, text: String, outcome: Outcome, usage: Option<Usage>) -> Outcome {
     let answer = (!text.trim().is_empty()).then(|| {
         let mark = if outcome == Outcome::Stopped {
             STOPPED_MARK
         } else {
             FAILED_MARK
         };
-        NewMessage::new(MessageKind::Ai, text + mark)
+        NewMessage::new(MessageKind::Ai, text + mark).with_usage(usage)
     });
     checkpoints.finish(answer).await;
     outcome

@@ -192,6 +192,7 @@ impl Turns {
             kind: MessageKind::Human,
             content: content.to_owned(),
             client_message_id: request.client_message_id.clone(),
+            usage: None,
         };
         let human = d
             .store

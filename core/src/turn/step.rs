@@ -42,6 +42,7 @@ pub(super) async fn stream(
     stop: &StopSignal,
     text: &mut String,
     checkpoints: &mut Checkpoints,
+    tokens: &mut (u32, u32),
 ) -> Step {
     let mut events = match select(model.stream(request), stop.clone()).await {
         Either::Left((Ok(events), _)) => events,
@@ -81,6 +82,8 @@ pub(super) async fn stream(
                 completion_tokens,
             })) => {
                 tracing::debug!(prompt_tokens, completion_tokens, "model usage");
+                tokens.0 = tokens.0.saturating_add(prompt_tokens);
+                tokens.1 = tokens.1.saturating_add(completion_tokens);
             }
             Some(Ok(ChatEvent::Finished(reason))) => {
                 tracing::debug!(?reason, "model finished");

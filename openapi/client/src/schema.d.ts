@@ -200,8 +200,9 @@ export interface paths {
         /**
          * Create a conversation
          * @description Creates an empty conversation, titled if the body has a non-blank `title`; untitled ones
-         *     are titled by the assistant after the first exchange. The body may be left out. 400 for a
-         *     title that is too long.
+         *     are titled by the assistant after the first exchange. Its turns use `model` when given
+         *     (one of `GET /models`), else the server's default. The body may be left out. 400 for a
+         *     title that is too long or an unknown model.
          */
         post: operations["createConversation"];
         delete?: never;
@@ -258,9 +259,11 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * Rename a conversation
-         * @description Sets the title and returns the conversation. 400 `Title is required` for a missing or
-         *     blank title; 404 when the conversation does not exist or is someone else's.
+         * Rename a conversation, or choose its model
+         * @description Sets the title and/or the chat model (`model`, one of `GET /models`; null: the default)
+         *     and returns the conversation. 400 `Title is required` for a missing or blank title
+         *     without `model`, 400 for an unknown model; 404 when the conversation does not exist or
+         *     is someone else's.
          */
         patch: operations["renameConversation"];
         trace?: never;
@@ -281,6 +284,52 @@ export interface paths {
          *     conversation, or the conversation does not exist or is someone else's.
          */
         delete: operations["deleteMessage"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Chat models
+         * @description The models a conversation may choose (`model` of `POST /conversations` and `PATCH
+         *     /conversations/{id}`): each configured provider's models from configuration (and, with
+         *     `LIST_PROVIDER_MODELS`, the ones the provider lists), and the default one. Empty without
+         *     a language model.
+         */
+        get: operations["listModels"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Token usage
+         * @description The tokens of your answers as the providers reported them, from `from` to `to` (UTC
+         *     days, both included; default the last 30 days; at most 366 days), one line per day,
+         *     model or conversation (`group`, default `day`), priced when the server has
+         *     `MODEL_PRICES`. Answers of deleted conversations are gone with them. 400 for a bad range.
+         */
+        get: operations["getUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1088,6 +1137,7 @@ export interface components {
          *       "user_id": 1,
          *       "title": "Trip to Lisbon",
          *       "summary_text": "Planning a four-day trip to Lisbon in May.",
+         *       "model": null,
          *       "created_at": "2025-05-01T09:30:00+00:00",
          *       "updated_at": "2025-05-01T09:41:00+00:00"
          *     }
@@ -1101,6 +1151,8 @@ export interface components {
             title?: string | null;
             /** @description The running summary the assistant keeps of the conversation; null until it has one. */
             summary_text?: string | null;
+            /** @description The chat model its turns use (one of `GET /models`); null: the server's default. */
+            model?: string | null;
             /** Format: date-time */
             created_at: string;
             /**
@@ -1111,11 +1163,19 @@ export interface components {
         };
         /**
          * ConversationPatch
-         * @description A new title.
+         * @description What to change: the title, the model, or both.
          */
         ConversationPatch: {
-            /** @description The new title: 1 to 255 characters, not blank, without U+0000. */
+            /**
+             * @description The new title: 1 to 255 characters, not blank, without U+0000. Required unless `model`
+             *     is given.
+             */
             title: string;
+            /**
+             * @description The chat model of the next turns, one of `GET /models` (400 otherwise); null: back to
+             *     the server's default; absent: unchanged.
+             */
+            model?: string;
         };
         /**
          * DecideApproval
@@ -1247,6 +1307,8 @@ export interface components {
             content: string;
             /** Format: date-time */
             created_at: string;
+            /** @description An answer's usage (absent for other messages). */
+            usage?: components["schemas"]["ExportedUsage"] & unknown;
         };
         /** ExportedProfile */
         ExportedProfile: {
@@ -1259,6 +1321,22 @@ export interface components {
             /** Format: date-time */
             created_at: string;
         };
+        /**
+         * ExportedUsage
+         * @description The model that wrote an answer and the tokens its provider reported.
+         */
+        ExportedUsage: {
+            model: string;
+            /** Format: uint32 */
+            prompt_tokens: number;
+            /** Format: uint32 */
+            completion_tokens: number;
+        };
+        /**
+         * @description What one line of the report counts.
+         * @enum {string}
+         */
+        Group: "day" | "model" | "conversation";
         /**
          * ImportDocument
          * @description What an import reads of a meAI export: `format` and `version`, and the sections that are
@@ -1502,6 +1580,25 @@ export interface components {
          */
         MessageType: "Human" | "AI" | "System" | "Tool";
         /**
+         * ModelOut
+         * @description A chat model of this server.
+         */
+        ModelOut: {
+            /** @description The model's name, as `model` of a conversation takes it. */
+            id: string;
+            /** @description Who serves it: `openai` (or an OpenAI-compatible server), `gemini`, `anthropic`. */
+            provider: string;
+        };
+        /**
+         * ModelsOut
+         * @description The chat models of this server.
+         */
+        ModelsOut: {
+            /** @description What conversations without a `model` use; null when no language model is configured. */
+            default?: string | null;
+            models: components["schemas"]["ModelOut"][];
+        };
+        /**
          * NewConversation
          * @description A new conversation; the body may be left out altogether.
          */
@@ -1511,6 +1608,11 @@ export interface components {
              *     one leaves it untitled): at most 255 characters, without U+0000.
              */
             title?: string | null;
+            /**
+             * @description Optional: the chat model of its turns, one of `GET /models` (400 otherwise); absent or
+             *     null: the server's default model.
+             */
+            model?: string | null;
         };
         /**
          * NewMcpServerIn
@@ -1788,6 +1890,42 @@ export interface components {
          */
         ToolkitMessage: {
             message: string;
+        };
+        /**
+         * UsageLineOut
+         * @description The tokens of a group of answers.
+         */
+        UsageLineOut: {
+            /** @description The day (`2026-12-01`, UTC), the model, or the conversation id; `total` for the total. */
+            key: string;
+            /** Format: uint64 */
+            prompt_tokens: number;
+            /** Format: uint64 */
+            completion_tokens: number;
+            /**
+             * Format: uint64
+             * @description Answers counted.
+             */
+            messages: number;
+            /**
+             * Format: double
+             * @description What they cost by `MODEL_PRICES` (per million tokens, in its currency); null without a
+             *     price for every model counted.
+             */
+            cost?: number | null;
+        };
+        /**
+         * UsageOut
+         * @description A usage report.
+         */
+        UsageOut: {
+            /** @description The first and last day counted (UTC), both included. */
+            from: string;
+            to: string;
+            group: components["schemas"]["Group"];
+            /** @description Sorted by key (days and conversation ids in order); groups without answers are absent. */
+            lines: components["schemas"]["UsageLineOut"][];
+            total: components["schemas"]["UsageLineOut"];
         };
         /**
          * UserOut
@@ -2970,6 +3108,159 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["Done"];
+                };
+            };
+            /** @description The request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description No valid session. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The resource does not exist or belongs to someone else. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The server failed; details are in its logs, never in the response. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description A dependency (e.g. the database) is unavailable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    listModels: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ModelsOut"];
+                };
+            };
+            /** @description The request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description No valid session. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The resource does not exist or belongs to someone else. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The server failed; details are in its logs, never in the response. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description A dependency (e.g. the database) is unavailable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    getUsage: {
+        parameters: {
+            query?: {
+                /** @description First day, `YYYY-MM-DD` (default: 29 days before `to`). */
+                from?: string;
+                /** @description Last day, `YYYY-MM-DD` (default: today, UTC). */
+                to?: string;
+                /** @description `day` (default), `model` or `conversation`. */
+                group?: components["schemas"]["Group"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["UsageOut"];
                 };
             };
             /** @description The request is malformed or a value is invalid. */

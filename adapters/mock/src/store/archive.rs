@@ -63,6 +63,7 @@ impl ArchiveStore for MemoryStore {
             user_id: user,
             title: imported.title.clone(),
             summary: imported.summary.clone(),
+            model: None,
             created_at: stored(imported.created_at),
             updated_at: stored(imported.updated_at),
         };
@@ -75,6 +76,7 @@ impl ArchiveStore for MemoryStore {
                 kind: m.kind,
                 content: m.content.clone(),
                 client_message_id: None,
+                usage: None,
                 created_at: stored(m.created_at),
             });
         }

@@ -11,6 +11,9 @@ pub struct Model {
     pub title: Option<String>,
     #[sea_orm(column_type = "Text")]
     pub summary_text: Option<String>,
+    /// The chat model of its turns; null: the server's default.
+    #[sea_orm(column_type = "Text")]
+    pub model: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     #[sea_orm(belongs_to, from = "user_id", to = "id")]

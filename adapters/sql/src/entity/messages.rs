@@ -15,6 +15,11 @@ pub struct Model {
     pub content: String,
     #[sea_orm(column_type = "Text")]
     pub client_message_id: Option<String>,
+    /// An answer's usage: the model that wrote it and the tokens the provider reported.
+    #[sea_orm(column_type = "Text")]
+    pub model: Option<String>,
+    pub prompt_tokens: Option<i32>,
+    pub completion_tokens: Option<i32>,
     pub created_at: DateTimeUtc,
     #[sea_orm(belongs_to, from = "conversation_id", to = "id")]
     pub conversation: BelongsTo<super::conversations::Entity>,

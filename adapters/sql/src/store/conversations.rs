@@ -24,12 +24,18 @@ pub(super) async fn owned(
 
 #[async_trait::async_trait]
 impl ConversationStore for SqlStore {
-    async fn create_conversation(&self, user: UserId, title: Option<&Title>) -> Result<Conversation, StoreError> {
+    async fn create_conversation_with_model(
+        &self,
+        user: UserId,
+        title: Option<&Title>,
+        model: Option<&str>,
+    ) -> Result<Conversation, StoreError> {
         let now = clock::now();
         let row = conversations::ActiveModel {
             user_id: Set(user.0),
             title: Set(title.map(|t| t.as_str().to_owned())),
             summary_text: Set(None),
+            model: Set(model.map(str::to_owned)),
             created_at: Set(now),
             updated_at: Set(now),
             ..Default::default()
@@ -81,6 +87,21 @@ impl ConversationStore for SqlStore {
         let update = conversations::Entity::update_many()
             .col_expr(conversations::Column::Title, Expr::value(title.as_str()))
             .col_expr(conversations::Column::UpdatedAt, Expr::value(clock::now()))
+            .filter(conversations::COLUMN.id.eq(id.0))
+            .filter(conversations::COLUMN.user_id.eq(user.0));
+        let _gate = self.write_gate().await;
+        let rows = update.exec_with_returning(&self.db).await.map_err(db_err)?;
+        rows.into_iter().next().ok_or(StoreError::NotFound)?.try_into()
+    }
+
+    async fn set_conversation_model(
+        &self,
+        user: UserId,
+        id: ConversationId,
+        model: Option<&str>,
+    ) -> Result<Conversation, StoreError> {
+        let update = conversations::Entity::update_many()
+            .col_expr(conversations::Column::Model, Expr::value(model.map(str::to_owned)))
             .filter(conversations::COLUMN.id.eq(id.0))
             .filter(conversations::COLUMN.user_id.eq(user.0));
         let _gate = self.write_gate().await;

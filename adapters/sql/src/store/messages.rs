@@ -43,6 +43,11 @@ async fn by_client_id(
         .map_err(db_err)
 }
 
+/// Token counts fit the column (an `INTEGER`); no answer comes near its limit.
+fn tokens(n: u32) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
 pub(super) async fn append_in(
     db: &impl ConnectionTrait,
     user: UserId,
@@ -68,6 +73,9 @@ pub(super) async fn append_in(
         kind: Set(message.kind.as_str().to_owned()),
         content: Set(message.content.clone()),
         client_message_id: Set(message.client_message_id.as_ref().map(|k| k.as_str().to_owned())),
+        model: Set(message.usage.as_ref().map(|u| u.model.clone())),
+        prompt_tokens: Set(message.usage.as_ref().map(|u| tokens(u.prompt_tokens))),
+        completion_tokens: Set(message.usage.as_ref().map(|u| tokens(u.completion_tokens))),
         created_at: Set(now),
         ..Default::default()
     });

@@ -13,6 +13,7 @@ mod messages;
 mod policies;
 mod session_cutoffs;
 mod sessions;
+mod usage;
 mod users;
 
 use crate::error::db_err;
