@@ -132,12 +132,17 @@ async fn usage_sums_what_the_providers_reported() {
         .unwrap();
     assert_eq!(json(theirs).await["total"]["messages"], 0);
 
-    for bad in [
-        "?from=2026-02-01&to=2026-01-01",
-        "?from=2020-01-01&to=2026-01-01",
-        "?to=yesterday",
-        "?group=week",
-    ] {
+    // A range is reported as far as it goes: at most 366 days, none when it is backwards.
+    let (status, long) = report("?from=2020-01-01&to=2026-01-01").await;
+    assert_eq!(status, StatusCode::OK, "{long}");
+    assert_eq!(
+        (long["from"].as_str(), long["to"].as_str()),
+        (Some("2025-01-01"), Some("2026-01-01"))
+    );
+    let (status, backwards) = report("?from=2026-02-01&to=2026-01-01").await;
+    assert_eq!(status, StatusCode::OK, "{backwards}");
+    assert_eq!(backwards["lines"], json!([]));
+    for bad in ["?from=2026-02-30", "?to=yesterday", "?group=week"] {
         let (status, body) = report(bad).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
         assert!(body["detail"].is_string(), "{body}");

@@ -203,7 +203,9 @@ struct ExportedMessage {
 #[derive(Debug, Object)]
 struct ExportedUsage {
     model: String,
+    #[oai(validator(maximum(value = "4294967295")))]
     prompt_tokens: u32,
+    #[oai(validator(maximum(value = "4294967295")))]
     completion_tokens: u32,
 }
 

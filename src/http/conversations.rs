@@ -166,9 +166,9 @@ struct NewConversation {
     /// one leaves it untitled): at most 255 characters, without U+0000.
     #[oai(nullable)]
     title: Option<Text<NewTitleText>>,
-    /// Optional: the chat model of its turns, one of `GET /models` (400 otherwise); absent or
-    /// null: the server's default model.
-    #[oai(nullable)]
+    /// Optional: the chat model of its turns, one of `GET /models` (409 otherwise: not one this
+    /// server is configured with); absent or null: the server's default model.
+    #[oai(nullable, validator(max_length = 200))]
     model: Option<String>,
 }
 
@@ -178,8 +178,9 @@ struct ConversationPatch {
     /// The new title: 1 to 255 characters, not blank, without U+0000. Required unless `model`
     /// is given.
     title: Text<TitleText>,
-    /// The chat model of the next turns, one of `GET /models` (400 otherwise); null: back to
+    /// The chat model of the next turns, one of `GET /models` (409 otherwise); null: back to
     /// the server's default; absent: unchanged.
+    #[oai(validator(max_length = 200))]
     model: MaybeUndefined<String>,
 }
 

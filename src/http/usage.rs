@@ -59,41 +59,32 @@ struct UsageOut {
     total: UsageLineOut,
 }
 
-fn day(raw: Option<&str>, name: &str, default: NaiveDate) -> Result<NaiveDate, ApiError> {
-    match raw {
-        None => Ok(default),
-        Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
-            .map_err(|_| ApiError::bad_request(format!("{name} must be a date like 2026-12-01"))),
-    }
-}
-
 #[OpenApi(tag = "ApiTags::Conversations")]
 impl UsageApi {
     /// Token usage
     ///
     /// The tokens of your answers as the providers reported them, from `from` to `to` (UTC
-    /// days, both included; default the last 30 days; at most 366 days), one line per day,
+    /// days, both included; default the last 30 days; at most 366 days, ending at `to`: the
+    /// answer's `from` and `to` say which; `from` after `to` is an empty report), one line per day,
     /// model or conversation (`group`, default `day`), priced when the server has
-    /// `MODEL_PRICES`. Answers of deleted conversations are gone with them. 400 for a bad range.
+    /// `MODEL_PRICES`. Answers of deleted conversations are gone with them. 400 for a date that is not one.
     #[oai(path = "/usage", method = "get", operation_id = "getUsage")]
     async fn usage(
         &self,
         state: Data<&AppState>,
         session: Authenticated,
-        /// First day, `YYYY-MM-DD` (default: 29 days before `to`).
-        from: Query<Option<String>>,
+        /// First day, `YYYY-MM-DD` (default: 29 days before `to`; at most 365 days before it).
+        from: Query<Option<NaiveDate>>,
         /// Last day, `YYYY-MM-DD` (default: today, UTC).
-        to: Query<Option<String>>,
+        to: Query<Option<NaiveDate>>,
         /// `day` (default), `model` or `conversation`.
         group: Query<Option<Group>>,
     ) -> Result<Json<UsageOut>, ApiError> {
         let today = Utc::now().date_naive();
-        let to = day(to.0.as_deref(), "to", today)?;
-        let from = day(
-            from.0.as_deref(),
-            "from",
-            to.checked_sub_days(Days::new(29)).unwrap_or(to),
-        )?;
+        let to = to.0.unwrap_or(today);
+        let from = from.0.unwrap_or(to.checked_sub_days(Days::new(29)).unwrap_or(to));
+        // The answer names the days it covers.
+        let (from, to) = meai_core::service::reported_range(from, to);
         let group = group.0.unwrap_or(Group::Day);
         let by = match group {
             Group::Day => UsageGroup::Day,

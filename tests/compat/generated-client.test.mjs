@@ -383,7 +383,7 @@ test("models and usage: GET /models, a conversation's model, GET /usage", async 
   }
   failed(
     await api.POST("/conversations", { body: { model: "no-such-model-anywhere" } }),
-    400,
+    409,
     "POST /conversations with an unknown model",
   );
   failed(await anonymous.GET("/models"), 401, "GET /models without a session");

@@ -30,7 +30,8 @@ pub const GROUPS: [(&str, &str); 5] = [
     (
         "postgres",
         "binary(store_contract_postgres) | binary(vector_contract_postgres) \
-         | (package(meai-sql) & binary(postgres)) | binary(multi_instance)",
+         | (package(meai-sql) & binary(postgres)) | binary(multi_instance) \
+         | (binary(bad_text) & test(postgres))",
     ),
     (
         "redis",

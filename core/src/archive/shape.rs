@@ -21,6 +21,7 @@ pub(super) const EXPORT: &[&str] = &[
     "toolkit_connections.*",
     "conversations.*",
     "conversations.*.messages.*",
+    "conversations.*.messages.*.usage",
 ];
 
 /// The first place of `doc` on one of `patterns` that holds neither an object nor `null`, as a

@@ -48,7 +48,7 @@ impl Conversations {
         }
     }
 
-    /// `model` if the server can use it, else `Invalid` saying so.
+    /// `model` if the server can use it, else `Conflict` saying so (`Invalid` when too long).
     async fn known_model(&self, model: &str) -> Result<(), CoreError> {
         if model.chars().count() > MAX_MODEL_CHARS {
             return Err(CoreError::Invalid(format!(
@@ -57,7 +57,9 @@ impl Conversations {
         }
         match self.models().await.find(model) {
             Some(_) => Ok(()),
-            None => Err(CoreError::Invalid(format!(
+            // Well-formed, but not one this server is configured with now: a conflict with
+            // its state, not bad input.
+            None => Err(CoreError::Conflict(format!(
                 "Unknown model {model:?}: GET /models lists the models of this server"
             ))),
         }

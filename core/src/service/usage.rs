@@ -9,6 +9,14 @@ use std::sync::Arc;
 /// The longest range one report covers, in days.
 pub const MAX_USAGE_DAYS: u64 = 366;
 
+/// The days a report for `from`..=`to` covers: at most [`MAX_USAGE_DAYS`], ending at `to`.
+pub fn reported_range(from: NaiveDate, to: NaiveDate) -> (NaiveDate, NaiveDate) {
+    let earliest = to
+        .checked_sub_days(Days::new(MAX_USAGE_DAYS - 1))
+        .unwrap_or(NaiveDate::MIN);
+    (from.max(earliest), to)
+}
+
 /// What a model costs, per million tokens.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Price {
@@ -66,8 +74,9 @@ impl UsageReports {
         }
     }
 
-    /// The user's usage from `from` to `to`, both days included (UTC): at most
-    /// [`MAX_USAGE_DAYS`] days, `from` not after `to`.
+    /// The user's usage from `from` to `to`, both days included (UTC). A range longer than
+    /// [`MAX_USAGE_DAYS`] days starts [`MAX_USAGE_DAYS`] days before `to` (see [`reported_range`]);
+    /// `from` after `to` is a range without days.
     pub async fn report(
         &self,
         user: UserId,
@@ -75,14 +84,9 @@ impl UsageReports {
         to: NaiveDate,
         group: UsageGroup,
     ) -> Result<UsageReport, CoreError> {
+        let (from, to) = reported_range(from, to);
         if from > to {
-            return Err(CoreError::Invalid("from must not be after to".into()));
-        }
-        let last = from.checked_add_days(Days::new(MAX_USAGE_DAYS - 1));
-        if last.is_none_or(|last| to > last) {
-            return Err(CoreError::Invalid(format!(
-                "A usage report covers at most {MAX_USAGE_DAYS} days"
-            )));
+            return Ok(grouped(&self.prices, &[], group));
         }
         let start = from.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
         let end = to

@@ -322,9 +322,10 @@ export interface paths {
         /**
          * Token usage
          * @description The tokens of your answers as the providers reported them, from `from` to `to` (UTC
-         *     days, both included; default the last 30 days; at most 366 days), one line per day,
+         *     days, both included; default the last 30 days; at most 366 days, ending at `to`: the
+         *     answer's `from` and `to` say which; `from` after `to` is an empty report), one line per day,
          *     model or conversation (`group`, default `day`), priced when the server has
-         *     `MODEL_PRICES`. Answers of deleted conversations are gone with them. 400 for a bad range.
+         *     `MODEL_PRICES`. Answers of deleted conversations are gone with them. 400 for a date that is not one.
          */
         get: operations["getUsage"];
         put?: never;
@@ -1172,7 +1173,7 @@ export interface components {
              */
             title: string;
             /**
-             * @description The chat model of the next turns, one of `GET /models` (400 otherwise); null: back to
+             * @description The chat model of the next turns, one of `GET /models` (409 otherwise); null: back to
              *     the server's default; absent: unchanged.
              */
             model?: string;
@@ -1609,8 +1610,8 @@ export interface components {
              */
             title?: string | null;
             /**
-             * @description Optional: the chat model of its turns, one of `GET /models` (400 otherwise); absent or
-             *     null: the server's default model.
+             * @description Optional: the chat model of its turns, one of `GET /models` (409 otherwise: not one this
+             *     server is configured with); absent or null: the server's default model.
              */
             model?: string | null;
         };
@@ -3242,7 +3243,7 @@ export interface operations {
     getUsage: {
         parameters: {
             query?: {
-                /** @description First day, `YYYY-MM-DD` (default: 29 days before `to`). */
+                /** @description First day, `YYYY-MM-DD` (default: 29 days before `to`; at most 365 days before it). */
                 from?: string;
                 /** @description Last day, `YYYY-MM-DD` (default: today, UTC). */
                 to?: string;
