@@ -392,11 +392,12 @@ test("models and usage: GET /models, a conversation's model, GET /usage", async 
   assert.equal(usage.group, "model");
   assert.ok(Array.isArray(usage.lines), "usage lines");
   assert.equal(typeof usage.total.prompt_tokens, "number");
-  failed(
+  const backwards = ok(
     await api.GET("/usage", { params: { query: { from: "2026-02-01", to: "2026-01-01" } } }),
-    400,
     "GET /usage with from after to",
   );
+  assert.deepEqual(backwards.lines, [], "a backwards range covers no day");
+  failed(await api.GET("/usage", { params: { query: { from: "2026-02-30" } } }), 400, "GET /usage with a date that is not one");
 });
 
 test("every operation of the spec was exercised through the generated client", () => {
