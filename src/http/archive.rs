@@ -195,7 +195,7 @@ struct ExportedMessage {
     content: String,
     created_at: DateTime<Utc>,
     /// An answer's usage (absent for other messages).
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(nullable, skip_serializing_if_is_none)]
     usage: Option<ExportedUsage>,
 }
 
@@ -203,9 +203,9 @@ struct ExportedMessage {
 #[derive(Debug, Object)]
 struct ExportedUsage {
     model: String,
-    #[oai(validator(maximum(value = "4294967295")))]
+    #[oai(validator(minimum(value = "0"), maximum(value = "4294967295")))]
     prompt_tokens: u32,
-    #[oai(validator(maximum(value = "4294967295")))]
+    #[oai(validator(minimum(value = "0"), maximum(value = "4294967295")))]
     completion_tokens: u32,
 }
 

@@ -1309,7 +1309,7 @@ export interface components {
             /** Format: date-time */
             created_at: string;
             /** @description An answer's usage (absent for other messages). */
-            usage?: components["schemas"]["ExportedUsage"] & unknown;
+            usage?: (components["schemas"]["ExportedUsage"] & unknown) | null;
         };
         /** ExportedProfile */
         ExportedProfile: {
