@@ -1,5 +1,6 @@
-//! The one way a turn starts, whatever the transport (Socket.IO `message`, SSE
-//! `POST /conversations/{id}/messages`; and for a decision on a pending tool call, Socket.IO
+//! The one way a turn starts, whatever the transport (Socket.IO `message`, `edit` and
+//! `regenerate`, SSE `POST /conversations/{id}/messages`, `PATCH .../messages/{message_id}` and
+//! `POST .../messages/{message_id}/regenerate`; and for a decision on a pending tool call, Socket.IO
 //! `tool_decision` and `POST /conversations/{id}/approvals/{approval_id}`): the same payload
 //! rules, admission (rate and concurrent answers), the core's start, the run spawned holding its
 //! admission permit, and the sender's view of the run from its first event. Refusals come back
@@ -10,8 +11,8 @@ use crate::http::text::{ClientKeyText, MessageText, Text};
 use crate::state::AppState;
 use futures::stream::BoxStream;
 use meai_core::consent::Decision;
-use meai_core::turn::{RunEvent, RunId, StartedTurn, TurnRequest};
-use meai_core::{ApprovalId, ClientMessageId, ConversationId, Message, UserId};
+use meai_core::turn::{Ask, RunEvent, RunId, StartedTurn, TurnRequest};
+use meai_core::{ApprovalId, ClientMessageId, ConversationId, Message, MessageId, UserId};
 use poem_openapi::types::ParseFromJSON;
 use poem_openapi::{Enum, Object};
 use tracing::Instrument;
@@ -32,6 +33,57 @@ impl SendMessage {
     /// Reads a socket event's payload exactly as the HTTP edge reads a JSON body.
     pub fn from_payload(payload: serde_json::Value) -> Result<Self, Failure> {
         Self::parse_from_json(Some(payload)).map_err(|e| Failure::invalid_payload(&e.into_message()))
+    }
+}
+
+/// What a person asks a turn for, as either transport read it.
+#[derive(Debug, Clone)]
+pub enum Asked {
+    /// A new message.
+    Send(SendMessage),
+    /// A new version of the human message `message`.
+    Edit { message: MessageId, body: SendMessage },
+    /// Another answer in place of the AI message `message`.
+    Regenerate { message: MessageId },
+}
+
+/// A `regenerate` event's payload (besides its `conversation_id`).
+#[derive(Debug, Clone, Object)]
+pub struct RegenerateMessage {
+    /// The AI message to answer again.
+    pub message_id: i64,
+}
+
+impl RegenerateMessage {
+    pub fn from_payload(payload: serde_json::Value) -> Result<Self, Failure> {
+        Self::parse_from_json(Some(payload)).map_err(|e| Failure::invalid_payload(&e.into_message()))
+    }
+}
+
+/// An `edit` event's payload (besides its `conversation_id`): the message and its new content,
+/// read like [`SendMessage`].
+#[derive(Debug, Clone, Object)]
+pub struct EditMessage {
+    /// The human message to edit.
+    pub message_id: i64,
+    pub content: Text<MessageText>,
+    #[oai(nullable)]
+    pub client_message_id: Option<Text<ClientKeyText>>,
+}
+
+impl EditMessage {
+    pub fn from_payload(payload: serde_json::Value) -> Result<Self, Failure> {
+        Self::parse_from_json(Some(payload)).map_err(|e| Failure::invalid_payload(&e.into_message()))
+    }
+
+    pub fn asked(self) -> Asked {
+        Asked::Edit {
+            message: MessageId(self.message_id),
+            body: SendMessage {
+                content: self.content,
+                client_message_id: self.client_message_id,
+            },
+        }
     }
 }
 
@@ -83,8 +135,24 @@ pub async fn start(
     state: &AppState,
     user: UserId,
     conversation: ConversationId,
-    message: SendMessage,
+    asked: Asked,
 ) -> Result<Started, Failure> {
+    let ask = match asked {
+        Asked::Send(message) => Ask::Message(request(message)?),
+        Asked::Edit { message, body } => Ask::Edit {
+            message,
+            request: request(body)?,
+        },
+        Asked::Regenerate { message } => Ask::Regenerate { message },
+    };
+    // Limits before anything is stored; the permit is held for the whole turn.
+    let permit = state.ops.limits.admit_message(user)?;
+    let started = state.turns.start(user, conversation, ask).await?;
+    Ok(spawn(conversation, permit, started))
+}
+
+/// The core's request from a message as sent.
+fn request(message: SendMessage) -> Result<TurnRequest, Failure> {
     let client_message_id = match message.client_message_id.and_then(Text::into_inner) {
         Some(raw) => Some(ClientMessageId::parse(&raw).ok_or_else(|| {
             Failure::bad_request(format!(
@@ -94,14 +162,10 @@ pub async fn start(
         })?),
         None => None,
     };
-    // Limits before anything is stored; the permit is held for the whole turn.
-    let permit = state.ops.limits.admit_message(user)?;
-    let request = TurnRequest {
+    Ok(TurnRequest {
         content: message.content.into_inner().unwrap_or_default(),
         client_message_id,
-    };
-    let started = state.turns.start(user, conversation, request).await?;
-    Ok(spawn(conversation, permit, started))
+    })
 }
 
 /// Applies a decision on a pending approval and starts the run that acts on it.

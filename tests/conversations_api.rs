@@ -92,12 +92,19 @@ async fn full_conversation_lifecycle_with_original_shapes() {
             "conversation_id",
             "created_at",
             "message_id",
+            // Additions (issue 14): its place in the conversation's tree.
+            "parent_id",
+            "sibling_ids",
             "type",
             "user_id"
         ]
     );
+    assert!(list[0]["parent_id"].is_null());
+    assert_eq!(list[1]["parent_id"], list[0]["message_id"]);
+    assert_eq!(list[1]["sibling_ids"], json!([list[1]["message_id"]]));
 
-    let mid = list[0]["message_id"].as_i64().unwrap();
+    // The answer (a leaf): deleting the question would take its answer with it.
+    let mid = list[1]["message_id"].as_i64().unwrap();
     let del = b
         .delete(app.url(&format!("/conversations/{id}/messages/{mid}")))
         .send()

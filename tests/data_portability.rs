@@ -220,6 +220,9 @@ async fn an_export_imported_into_a_fresh_account_is_the_same_account() {
         store.set_summary(a, c.id, &format!("About {title}")).await.unwrap();
     }
     let source = kept.unwrap();
+    // A second answer to the first question: a branch, shown.
+    let again = NewMessage::new(MessageKind::Ai, "Rex is a fine name").under(Some(source.id));
+    store.append_message(a, source.conversation_id, &again).await.unwrap();
     let memory = NewMemory {
         content: MemoryText::parse("The user's dog is Rex").unwrap(),
         origin: MemoryOrigin::Extracted,
@@ -277,6 +280,28 @@ async fn an_export_imported_into_a_fresh_account_is_the_same_account() {
             .collect::<Vec<_>>()
     };
     assert_eq!(strip(conversations(&app, b).await), strip(conversations(&app, a).await));
+    // Every branch came along, each message under the same one, the same branch shown.
+    let served = &app;
+    let shapes = |u: UserId| async move {
+        let mut out = Vec::new();
+        for (c, _) in conversations(served, u).await {
+            let all = store.messages_page(u, c.id, None, 100).await.unwrap();
+            let text = |id: Option<MessageId>| {
+                id.and_then(|id| all.iter().find(|m| m.id == id))
+                    .map(|m| m.content.clone())
+            };
+            let tree = store.message_tree(u, c.id).await.unwrap();
+            let placed: Vec<_> = all.iter().map(|m| (m.content.clone(), text(m.parent_id))).collect();
+            out.push((placed, text(tree.active_leaf)));
+        }
+        out
+    };
+    let (mine, theirs) = (shapes(a).await, shapes(b).await);
+    assert_eq!(theirs, mine);
+    assert!(
+        mine.iter().any(|(placed, _)| placed.len() == 3),
+        "the branch was exported"
+    );
     let memories = |u| async move {
         let mut m: Vec<String> = store
             .list_memories(u, Page::all())

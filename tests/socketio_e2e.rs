@@ -637,3 +637,48 @@ async fn tool_decision_approves_once_and_a_second_decision_gets_an_error() {
         ["This approval was already approved", "approval_id is required"]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edit_and_regenerate_stream_like_a_message() {
+    let fake = FakeOpenAi::start().await;
+    fake.push_when("colour", Reply::text("Red."));
+    fake.push_when("colour", Reply::text("Blue."));
+    fake.push_when("fruit", Reply::text("Apple."));
+    let app = spawn_with_openai(&fake).await;
+    let (cookie, _, user, conv) = user_with_conversation(&app, "ada@example.com").await;
+    app.state
+        .conversations
+        .rename(user, conv, meai_core::Title::parse("Branches").unwrap())
+        .await
+        .unwrap();
+    run_client(&app, one_turn(&cookie, &["websocket"], conv, "Name a colour")).await;
+    let first = app.state.conversations.messages(user, conv, Page::all()).await.unwrap();
+    let (question, red) = (first[0].id.0, first[1].id.0);
+    let plan = json!([
+        {"connect": {"cookie": cookie, "transports": ["websocket"]}},
+        {"wait": "connect"},
+        {"emit": "join_conversation", "data": {"conversation_id": conv.0}},
+        {"wait": "joined"},
+        {"emit": "regenerate", "data": {"message_id": red}},
+        {"wait": "last_chunk"},
+        {"emit": "edit", "data": {"message_id": question, "content": "Name a fruit", "conversation_id": conv.0}},
+        {"wait": "last_chunk", "count": 2},
+        {"emit": "edit", "data": {"message_id": red, "content": "No"}},
+        {"wait": "last_chunk", "count": 3}
+    ]);
+    let lines = run_client(&app, plan).await;
+    assert_eq!(text_of(&lines, 1), "Blue.Apple.");
+    let errors = named(&lines, "error");
+    assert_eq!(errors.len(), 1, "{lines:?}");
+    assert_eq!(errors[0]["data"]["error"], "Only a human message can be edited");
+    assert_eq!(
+        messages(&app, user, conv).await,
+        [
+            (MessageKind::Human, "Name a fruit".into()),
+            (MessageKind::Ai, "Apple.".into())
+        ]
+    );
+    let tree = app.state.conversations.tree(user, conv).await.unwrap();
+    assert_eq!(tree.nodes.len(), 5);
+    assert_eq!(tree.siblings(meai_core::MessageId(red)).len(), 2);
+}

@@ -390,3 +390,183 @@ async fn foreign_conversations_and_empty_messages_are_refused() {
     ));
     assert!(s.kinds_and_contents().await.is_empty());
 }
+
+/// A titled conversation: no background title request takes a scripted reply.
+async fn titled(scripts: Vec<Script>) -> Setup {
+    let s = setup(scripts).await;
+    let title = Title::parse("Branches").unwrap();
+    s.store.rename_conversation(s.me, s.conv, &title).await.unwrap();
+    s
+}
+
+/// Starts a turn of any kind, runs it, and returns every event of its run.
+async fn run_ask(s: &Setup, ask: Ask) -> Vec<TurnEvent> {
+    let started = s.turns.start(s.me, s.conv, ask).await.unwrap();
+    let work = tokio::spawn(started.work);
+    let events = collect(started.events).await;
+    work.await.unwrap();
+    events
+}
+
+/// The model request that answered `question` (not a title or summary request).
+fn request_for(s: &Setup, question: &str) -> Vec<ChatMessage> {
+    s.model
+        .requests()
+        .into_iter()
+        .rev()
+        .find(|r| r.messages.last() == Some(&ChatMessage::user(question)))
+        .map(|r| r.messages)
+        .unwrap_or_else(|| panic!("no request answered {question:?}"))
+}
+
+fn mentions(messages: &[ChatMessage], text: &str) -> bool {
+    format!("{messages:?}").contains(text)
+}
+
+#[tokio::test]
+async fn an_edit_is_a_sibling_answered_on_its_own_branch() {
+    let s = titled(vec![Script::chunks(&["Four days."]), Script::chunks(&["Oops"])]).await;
+    run_turn(&s, ask("How long in Lisbon?")).await;
+    run_turn(&s, ask("And Porto?")).await;
+    let listed = s.store.list_messages(s.me, s.conv, Page::all()).await.unwrap();
+    let porto = listed[2].clone();
+    let edit = Ask::Edit {
+        message: porto.id,
+        request: ask("And Faro?"),
+    };
+    let events = run_ask(&s, edit).await;
+    assert_eq!(events.last(), Some(&END));
+    let shown = s.kinds_and_contents().await;
+    assert_eq!(
+        shown,
+        vec![
+            (MessageKind::Human, "How long in Lisbon?".into()),
+            (MessageKind::Ai, "Four days.".into()),
+            (MessageKind::Human, "And Faro?".into()),
+            (MessageKind::Ai, "Echo: And Faro?".into()),
+        ]
+    );
+    let tree = s.store.message_tree(s.me, s.conv).await.unwrap();
+    let faro = s.store.list_messages(s.me, s.conv, Page::all()).await.unwrap()[2].clone();
+    assert_eq!(tree.siblings(faro.id), vec![porto.id, faro.id]);
+    // The model answered the edit from its branch: the earlier answer, not the replaced question.
+    let context = request_for(&s, "And Faro?");
+    assert!(mentions(&context, "Four days."));
+    assert!(!mentions(&context, "And Porto?") && !mentions(&context, "Oops"));
+}
+
+#[tokio::test]
+async fn a_regenerated_answer_is_a_sibling_of_the_first() {
+    let s = titled(vec![Script::chunks(&["First try."]), Script::chunks(&["Second try."])]).await;
+    run_turn(&s, ask("Name a colour")).await;
+    let first = s.store.list_messages(s.me, s.conv, Page::all()).await.unwrap()[1].clone();
+    assert_eq!(first.kind, MessageKind::Ai);
+    let events = run_ask(&s, Ask::Regenerate { message: first.id }).await;
+    assert_eq!(events, vec![assistant("Second try."), END]);
+    let listed = s.store.list_messages(s.me, s.conv, Page::all()).await.unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[1].content, "Second try.");
+    assert_eq!(listed[1].parent_id, Some(listed[0].id));
+    let tree = s.store.message_tree(s.me, s.conv).await.unwrap();
+    assert_eq!(tree.siblings(listed[1].id), vec![first.id, listed[1].id]);
+    // Asked again without the answer it replaces.
+    let context = request_for(&s, "Name a colour");
+    assert!(!mentions(&context, "First try."));
+}
+
+#[tokio::test]
+async fn only_questions_are_edited_and_only_answers_regenerated() {
+    let stalled = Script::events(vec![Ok(ChatEvent::TextDelta("...".into()))]).then_hang();
+    let s = titled(vec![Script::chunks(&["Yes."]), stalled]).await;
+    run_turn(&s, ask("Ready?")).await;
+    let listed = s.store.list_messages(s.me, s.conv, Page::all()).await.unwrap();
+    let (question, answer) = (listed[0].id, listed[1].id);
+    let edit = |message| Ask::Edit {
+        message,
+        request: ask("Set?"),
+    };
+    let refused = |r: Result<StartedTurn, CoreError>| r.map(|_| ()).unwrap_err();
+    // Well-formed, but not what the message is: a conflict with it.
+    assert!(matches!(
+        refused(s.turns.start(s.me, s.conv, edit(answer)).await),
+        CoreError::Conflict(_)
+    ));
+    let again = |message| Ask::Regenerate { message };
+    assert!(matches!(
+        refused(s.turns.start(s.me, s.conv, again(question)).await),
+        CoreError::Conflict(_)
+    ));
+    assert!(matches!(
+        refused(s.turns.start(s.me, s.conv, again(MessageId(answer.0 + 100))).await),
+        CoreError::NotFound("Message")
+    ));
+    let blank = Ask::Edit {
+        message: question,
+        request: ask("  "),
+    };
+    assert!(matches!(
+        refused(s.turns.start(s.me, s.conv, blank).await),
+        CoreError::Invalid(_)
+    ));
+    // Someone else's conversation is not found, whatever the message.
+    let foreign = s.turns.start(UserId(s.me.0 + 1), s.conv, again(answer)).await;
+    assert!(matches!(refused(foreign), CoreError::NotFound("Conversation")));
+    // While an answer is being written: busy, nothing stored.
+    let started = s.turns.start(s.me, s.conv, ask("Go")).await.unwrap();
+    let work = tokio::spawn(started.work);
+    assert!(matches!(
+        refused(s.turns.start(s.me, s.conv, edit(question)).await),
+        CoreError::Conflict(_)
+    ));
+    assert!(matches!(
+        refused(s.turns.start(s.me, s.conv, again(answer)).await),
+        CoreError::Conflict(_)
+    ));
+    // Nor is the branch switched under it.
+    let conversations = meai_core::service::Conversations::new(s.store.clone()).stopping_answers(s.turns.clone());
+    let switched = conversations.switch_branch(s.me, s.conv, question).await;
+    assert!(matches!(switched, Err(CoreError::Conflict(_))), "{switched:?}");
+    s.turns.stop(s.me, s.conv).await.unwrap();
+    work.await.unwrap();
+    let humans = s
+        .kinds_and_contents()
+        .await
+        .iter()
+        .filter(|(k, _)| *k == MessageKind::Human)
+        .count();
+    assert_eq!(humans, 2);
+    // Once it ended: the branch through the question, down to its newest message.
+    let newest = s
+        .store
+        .list_messages(s.me, s.conv, Page::all())
+        .await
+        .unwrap()
+        .last()
+        .unwrap()
+        .id;
+    assert!(newest > answer);
+    assert_eq!(
+        conversations.switch_branch(s.me, s.conv, question).await.unwrap(),
+        newest
+    );
+}
+
+#[tokio::test]
+async fn the_next_turn_continues_the_branch_shown() {
+    let s = titled(vec![Script::chunks(&["Tea."]), Script::chunks(&["Coffee."])]).await;
+    run_turn(&s, ask("Tea or coffee?")).await;
+    let tea = s.store.list_messages(s.me, s.conv, Page::all()).await.unwrap()[1].id;
+    run_ask(&s, Ask::Regenerate { message: tea }).await;
+    assert_eq!(s.kinds_and_contents().await[1].1, "Coffee.");
+    // Back to the first answer: the next question is asked after it.
+    let conversations = meai_core::service::Conversations::new(s.store.clone()).stopping_answers(s.turns.clone());
+    assert_eq!(conversations.switch_branch(s.me, s.conv, tea).await.unwrap(), tea);
+    run_turn(&s, ask("Why?")).await;
+    let context = request_for(&s, "Why?");
+    assert!(
+        mentions(&context, "Tea.") && !mentions(&context, "Coffee."),
+        "{context:?}"
+    );
+    let shown: Vec<String> = s.kinds_and_contents().await.into_iter().map(|(_, c)| c).collect();
+    assert_eq!(shown, ["Tea or coffee?", "Tea.", "Why?", "Echo: Why?"]);
+}

@@ -13,6 +13,7 @@ mod m20261215_000001_session_cutoffs;
 mod m20261220_000001_conversation_model;
 mod m20261220_000001_mcp_servers;
 mod m20261220_000002_message_usage;
+mod m20261225_000001_message_tree;
 
 /// Every migration, oldest first; `Migrator::up(&conn, None)` applies the pending ones.
 pub struct Migrator;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261220_000001_mcp_servers::Migration),
             Box::new(m20261220_000001_conversation_model::Migration),
             Box::new(m20261220_000002_message_usage::Migration),
+            Box::new(m20261225_000001_message_tree::Migration),
         ]
     }
 }

@@ -85,7 +85,7 @@ struct StopRequested {
 }
 
 #[derive(ApiResponse)]
-pub(super) enum AnswerStream {
+pub(crate) enum AnswerStream {
     /// The answer as `text/event-stream`; the stream ends after `last_chunk`. The answer keeps
     /// being generated (and stored) if the client goes away; stop it with
     /// `POST /conversations/{id}/stop`.
@@ -195,7 +195,10 @@ impl ChatApi {
         body: Json<SendMessage>,
     ) -> Result<AnswerStream, ApiError> {
         let (user, id) = (session.0.user_id, ConversationId(conversation_id.0));
-        answer_stream(id, turn_start::start(&state, user, id, body.0).await)
+        answer_stream(
+            id,
+            turn_start::start(&state, user, id, turn_start::Asked::Send(body.0)).await,
+        )
     }
 
     /// Stop the answer being generated

@@ -122,6 +122,13 @@ pub struct MessageOut {
     kind: MessageType,
     content: String,
     created_at: DateTime<Utc>,
+    /// The message before it on its branch (null for a first message).
+    #[oai(nullable)]
+    parent_id: Option<i64>,
+    /// Every version of this place in the conversation, this message included, oldest first:
+    /// the messages with the same parent (its edits, or its regenerated answers). Switch with
+    /// `PUT /conversations/{id}/active`.
+    sibling_ids: Vec<i64>,
 }
 
 impl Example for MessageOut {
@@ -133,12 +140,19 @@ impl Example for MessageOut {
             kind: MessageType::Ai,
             content: "Here is a plan for your four days in Lisbon: ...".into(),
             created_at: example_time(9, 41),
+            parent_id: Some(6),
+            sibling_ids: vec![7, 9],
         }
     }
 }
 
-impl From<Message> for MessageOut {
-    fn from(m: Message) -> Self {
+impl MessageOut {
+    /// The message with its place in `tree`.
+    pub(super) fn placed(m: Message, tree: &Siblings) -> Self {
+        let sibling_ids = tree
+            .get(&m.parent_id)
+            .map(|ids| ids.iter().map(|id| id.0).collect())
+            .unwrap_or_else(|| vec![m.id.0]);
         Self {
             message_id: m.id.0,
             conversation_id: m.conversation_id.0,
@@ -146,9 +160,14 @@ impl From<Message> for MessageOut {
             kind: m.kind.into(),
             content: m.content,
             created_at: m.created_at,
+            parent_id: m.parent_id.map(|p| p.0),
+            sibling_ids,
         }
     }
 }
+
+/// A conversation's messages by parent ([`meai_core::MessageTree::children_by_parent`]).
+pub(super) type Siblings = std::collections::HashMap<Option<MessageId>, Vec<MessageId>>;
 
 /// A page of a conversation's messages, oldest first.
 #[derive(Debug, Object)]
@@ -176,11 +195,11 @@ struct NewConversation {
 #[derive(Debug, Object)]
 struct ConversationPatch {
     /// The new title: 1 to 255 characters, not blank, without U+0000. Required unless `model`
-    /// is given.
-    title: Text<TitleText>,
+    /// is given (the schema says so with `anyOf`).
+    title: MaybeUndefined<Text<TitleText>>,
     /// The chat model of the next turns, one of `GET /models` (409 otherwise); null: back to
     /// the server's default; absent: unchanged.
-    #[oai(validator(max_length = 200))]
+    #[oai(nullable, validator(max_length = 200))]
     model: MaybeUndefined<String>,
 }
 
@@ -304,9 +323,12 @@ impl ConversationsApi {
 
     /// Messages of a conversation
     ///
-    /// The latest messages, oldest first: `limit` of them (200 without it), before the message
-    /// `before` if given. `next_before` is the `before` of the page of older messages (absent
-    /// when there are none). 404 when the conversation does not exist or is someone else's.
+    /// The branch the conversation shows (see `GET /conversations/{id}/tree` for every branch),
+    /// its latest messages oldest first: `limit` of them (200 without it), before the message
+    /// `before` if given. Each message names its `parent_id` and its `sibling_ids` (other
+    /// versions: edits, regenerated answers). `next_before` is the `before` of the page of older
+    /// messages (absent when there are none). 404 when the conversation does not exist or is
+    /// someone else's.
     #[oai(
         path = "/conversations/:conversation_id/messages",
         method = "get",
@@ -326,13 +348,12 @@ impl ConversationsApi {
     ) -> Result<Json<MessageList>, ApiError> {
         let size = page_size(limit.0, DEFAULT_MESSAGES)?;
         let page = probe(size, before.0.map(MessageId));
-        let list = state
-            .conversations
-            .messages(session.0.user_id, ConversationId(conversation_id.0), page)
-            .await?;
+        let (user, id) = (session.0.user_id, ConversationId(conversation_id.0));
+        let list = state.conversations.messages(user, id, page).await?;
+        let siblings = state.conversations.tree(user, id).await?.children_by_parent();
         let (list, next) = cut(list, size, true, |m| m.id.0);
         Ok(Json(MessageList {
-            messages: list.into_iter().map(Into::into).collect(),
+            messages: list.into_iter().map(|m| MessageOut::placed(m, &siblings)).collect(),
             next_before: next,
         }))
     }
@@ -361,6 +382,12 @@ impl ConversationsApi {
             title: new_title,
             model,
         } = body.0;
+        let new_title = match new_title {
+            MaybeUndefined::Value(t) => t.into_inner(),
+            MaybeUndefined::Undefined => None,
+            // The original API's answer to a null title.
+            MaybeUndefined::Null => return Err(ApiError::bad_request(TitleError::Empty.to_string())),
+        };
         let new_title = match (new_title.as_deref(), &model) {
             // Only the model changes.
             (None, MaybeUndefined::Value(_) | MaybeUndefined::Null) => None,
@@ -407,8 +434,10 @@ impl ConversationsApi {
 
     /// Delete a message
     ///
-    /// Deletes one message of the conversation. 404 when the message is not in this
-    /// conversation, or the conversation does not exist or is someone else's.
+    /// Deletes the message and everything after it on its branches (its subtree), with what
+    /// recall kept of them; when the branch shown is cut, the conversation shows it up to the
+    /// deleted message's parent. 404 when the message is not in this conversation, or the
+    /// conversation does not exist or is someone else's.
     #[oai(
         path = "/conversations/:conversation_id/messages/:message_id",
         method = "delete",
@@ -424,8 +453,8 @@ impl ConversationsApi {
         message_id: Path<i64>,
     ) -> Result<Json<Done>, ApiError> {
         let (c, m) = (ConversationId(conversation_id.0), MessageId(message_id.0));
-        state.conversations.delete_message(session.0.user_id, c, m).await?;
-        state.memory.forget_message(session.0.user_id, m).await;
+        let gone = state.conversations.delete_message(session.0.user_id, c, m).await?;
+        state.memory.forget_messages(session.0.user_id, &gone).await;
         Ok(Json(Done {
             message: "Message deleted successfully".into(),
         }))

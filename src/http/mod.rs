@@ -6,9 +6,11 @@ mod allow;
 mod approvals;
 mod archive;
 mod auth;
+mod branches;
 mod chat;
 mod conversations;
 mod cookie;
+mod day;
 mod detail;
 mod error;
 mod mcp_servers;
@@ -60,6 +62,7 @@ type Apis = merged::Merged<(
     models::ModelsApi,
     usage::UsageApi,
     chat::ChatApi,
+    branches::BranchesApi,
     toolkits::ToolkitsApi,
     search::SearchApi,
     memories::MemoriesApi,
@@ -100,6 +103,7 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
         models::ModelsApi,
         usage::UsageApi,
         chat::ChatApi,
+        branches::BranchesApi,
         toolkits::ToolkitsApi,
         search::SearchApi,
         memories::MemoriesApi,

@@ -1,5 +1,5 @@
 //! The spec as the server really answers: poem-openapi documents what handlers return; this adds
-//! what the layers around them answer (body limits, content types, the sign-in rate limit) and
+//! what the layers around them answer (head and body limits, content types, the sign-in rate limit) and
 //! describes the answer stream event by event. `/openapi.json`, `meai openapi` and the checked-in
 //! `openapi/openapi.json` are this document.
 
@@ -22,6 +22,10 @@ pub fn complete(generated: &str) -> String {
             }
         }
     }
+    if let Some(patch) = spec.pointer_mut("/components/schemas/ConversationPatch") {
+        // A rename needs a title or a model; poem-openapi has no way to say "one of these".
+        patch["anyOf"] = json!([{"required": ["title"]}, {"required": ["model"]}]);
+    }
     serde_json::to_string(&spec).unwrap_or_else(|_| generated.to_owned())
 }
 
@@ -38,6 +42,17 @@ fn complete_operation(path: &str, operation: &mut Value) {
         );
         add(responses, "415", "The body is not `application/json`.");
     }
+    // Every request passes the head limits (`HeadLimits`) before routing.
+    add(
+        responses,
+        "414",
+        "The request URI is longer than the server takes (`MAX_URI_BYTES`).",
+    );
+    add(
+        responses,
+        "431",
+        "The request line and headers are larger than the server takes (`MAX_HEADER_BYTES`).",
+    );
     if crate::limits::SIGN_IN_PATHS.contains(&path) {
         add(
             responses,
@@ -110,5 +125,6 @@ mod tests {
         assert_eq!(stream["x-data-schema"]["$ref"], "#/components/schemas/E");
         let sign_in = &done["paths"]["/auth/google"]["get"]["responses"];
         assert!(sign_in["429"].is_object() && sign_in.get("415").is_none());
+        assert!(sign_in["414"].is_object() && post["431"].is_object());
     }
 }

@@ -1,9 +1,10 @@
 //! What a person used: tokens (and cost, with a price table) of their answers.
 
+use super::day::Day;
 use super::session::Authenticated;
 use super::{ApiError, ApiTags};
 use crate::state::AppState;
-use chrono::{Days, NaiveDate, Utc};
+use chrono::{Days, Utc};
 use meai_core::service::{UsageGroup, UsageLine};
 use poem::web::Data;
 use poem_openapi::param::Query;
@@ -74,15 +75,17 @@ impl UsageApi {
         state: Data<&AppState>,
         session: Authenticated,
         /// First day, `YYYY-MM-DD` (default: 29 days before `to`; at most 365 days before it).
-        from: Query<Option<NaiveDate>>,
+        from: Query<Option<Day>>,
         /// Last day, `YYYY-MM-DD` (default: today, UTC).
-        to: Query<Option<NaiveDate>>,
+        to: Query<Option<Day>>,
         /// `day` (default), `model` or `conversation`.
         group: Query<Option<Group>>,
     ) -> Result<Json<UsageOut>, ApiError> {
         let today = Utc::now().date_naive();
-        let to = to.0.unwrap_or(today);
-        let from = from.0.unwrap_or(to.checked_sub_days(Days::new(29)).unwrap_or(to));
+        let to = to.0.map_or(today, |d| d.0);
+        let from = from
+            .0
+            .map_or_else(|| to.checked_sub_days(Days::new(29)).unwrap_or(to), |d| d.0);
         // The answer names the days it covers.
         let (from, to) = meai_core::service::reported_range(from, to);
         let group = group.0.unwrap_or(Group::Day);

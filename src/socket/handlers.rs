@@ -1,5 +1,5 @@
-//! The `/conversations/stream` namespace: `join_conversation`, `message`, `tool_decision`,
-//! `resume`, `stop`.
+//! The `/conversations/stream` namespace: `join_conversation`, `message`, `edit`,
+//! `regenerate`, `tool_decision`, `resume`, `stop`.
 //!
 //! Runs are not tied to sockets: `message` starts a run in the core, and every socket of the
 //! conversation's room *follows* it (see [`super::follow`]), each with its own subscription to
@@ -12,9 +12,9 @@ use super::payloads::{self, DecisionTarget, Resume, Target, Targeted};
 use super::wire;
 use crate::failure::Failure;
 use crate::state::AppState;
-use crate::turn_start::{self, DecideApproval, SendMessage, Started};
+use crate::turn_start::{self, Asked, DecideApproval, EditMessage, RegenerateMessage, SendMessage, Started};
 use meai_core::turn::Attachment;
-use meai_core::{ApprovalId, ConversationId, UserId};
+use meai_core::{ApprovalId, ConversationId, MessageId, UserId};
 use serde_json::{Value, json};
 use socketioxide::extract::{Extension, SocketRef, State, TryData};
 use tracing::Instrument;
@@ -29,6 +29,8 @@ pub async fn register(socket: SocketRef, State(state): State<AppState>) -> Resul
     }
     socket.on("join_conversation", join_conversation);
     socket.on("message", message);
+    socket.on("edit", edit);
+    socket.on("regenerate", regenerate);
     socket.on("tool_decision", tool_decision);
     socket.on("resume", resume);
     socket.on("stop", stop);
@@ -141,22 +143,65 @@ async fn message(
     Extension(SocketUser(user)): Extension<SocketUser>,
     TryData(data): TryData<Value>,
 ) {
+    let ask = |data| SendMessage::from_payload(data).map(Asked::Send);
+    turn_event("message", admitted, socket, state, user, payload(data), ask).await
+}
+
+/// `edit {message_id, content, client_message_id?, conversation_id?}`: a new version of a human
+/// message, answered like a `message`.
+async fn edit(
+    admitted: AdmittedMessage,
+    socket: SocketRef,
+    State(state): State<AppState>,
+    Extension(SocketUser(user)): Extension<SocketUser>,
+    TryData(data): TryData<Value>,
+) {
+    let ask = |data| EditMessage::from_payload(data).map(EditMessage::asked);
+    turn_event("edit", admitted, socket, state, user, payload(data), ask).await
+}
+
+/// `regenerate {message_id, conversation_id?}`: another answer in place of an AI message.
+async fn regenerate(
+    admitted: AdmittedMessage,
+    socket: SocketRef,
+    State(state): State<AppState>,
+    Extension(SocketUser(user)): Extension<SocketUser>,
+    TryData(data): TryData<Value>,
+) {
+    let ask = |data| {
+        RegenerateMessage::from_payload(data).map(|r| Asked::Regenerate {
+            message: MessageId(r.message_id),
+        })
+    };
+    turn_event("regenerate", admitted, socket, state, user, payload(data), ask).await
+}
+
+/// An event that starts a turn: its answer streams to the sender and the conversation's room;
+/// a refusal is `error`, then `last_chunk`.
+async fn turn_event(
+    event: &'static str,
+    admitted: AdmittedMessage,
+    socket: SocketRef,
+    state: AppState,
+    user: UserId,
+    data: Value,
+    ask: impl FnOnce(Value) -> Result<Asked, Failure>,
+) {
     if !admitted.turn().await {
         return;
     }
-    let data = payload(data);
     let (_, id) = match read::<Target>(&socket, &data).await {
         Ok(read) => read,
         Err(m) => return refuse_message(&socket, m, None),
     };
-    let span = tracing::info_span!("message", user_id = %user, conversation_id = %id);
+    let span = tracing::info_span!("turn_event", event, user_id = %user, conversation_id = %id);
     async {
         // Its session may have ended a moment ago, the notice still on its way.
         if !super::sessions::still_valid(&state, &socket).await {
             return super::sessions::close(socket, super::sessions::SESSION_ENDED);
         }
-        let started = match SendMessage::from_payload(data) {
-            Ok(body) => turn_start::start(&state, user, id, body).await,
+        let started = match ask(data) {
+            Ok(asked) => turn_start::start(&state, user, id, asked).await,
             Err(f) => Err(f),
         };
         match started {

@@ -193,6 +193,61 @@ test("messages: send with SSE, read, stop, delete", async () => {
   );
 });
 
+test("branches: regenerate, edit, read the tree, switch", async () => {
+  requireOperation("POST", "/conversations/{conversation_id}/messages/{message_id}/regenerate");
+  requireOperation("PATCH", "/conversations/{conversation_id}/messages/{message_id}");
+  requireOperation("GET", "/conversations/{conversation_id}/tree");
+  requireOperation("PUT", "/conversations/{conversation_id}/active");
+  const { conversation_id } = await conversation();
+  const path = { conversation_id };
+  const streamed = (result, what) => {
+    assert.equal(result.response.status, 200, `${what}: ${result.response.status} ${JSON.stringify(result.error)}`);
+    const events = parseSse(result.data);
+    assert.equal(events.at(-1)?.event, "last_chunk", `${what} ends with last_chunk: ${result.data}`);
+  };
+  streamed(
+    await api.POST("/conversations/{conversation_id}/messages", {
+      params: { path },
+      body: { content: "a question to branch" },
+      parseAs: "text",
+    }),
+    "POST messages",
+  );
+  const first = ok(await api.GET("/conversations/{conversation_id}/messages", { params: { path } }), "GET").messages;
+  const [question, answer] = first;
+  assert.equal(answer.parent_id, question.message_id);
+  streamed(
+    await api.POST("/conversations/{conversation_id}/messages/{message_id}/regenerate", {
+      params: { path: { conversation_id, message_id: answer.message_id } },
+      parseAs: "text",
+    }),
+    "regenerate",
+  );
+  const again = ok(await api.GET("/conversations/{conversation_id}/messages", { params: { path } }), "GET").messages;
+  assert.equal(again.length, 2);
+  assert.deepEqual(again[1].sibling_ids, [answer.message_id, again[1].message_id]);
+  streamed(
+    await api.PATCH("/conversations/{conversation_id}/messages/{message_id}", {
+      params: { path: { conversation_id, message_id: question.message_id } },
+      body: { content: "the question, edited" },
+      parseAs: "text",
+    }),
+    "edit",
+  );
+  const tree = ok(await api.GET("/conversations/{conversation_id}/tree", { params: { path } }), "GET tree");
+  assert.equal(tree.messages.length, 5);
+  const switched = ok(
+    await api.PUT("/conversations/{conversation_id}/active", { params: { path }, body: { message_id: answer.message_id } }),
+    "PUT active",
+  );
+  assert.equal(switched.active_leaf_id, answer.message_id);
+  failed(
+    await api.PUT("/conversations/{conversation_id}/active", { params: { path }, body: { message_id: 987654321 } }),
+    404,
+    "PUT active to a message that is not there",
+  );
+});
+
 test("search: GET /conversations/search finds a message by its words", async () => {
   requireOperation("GET", "/conversations/search");
   const { conversation_id } = await conversation();

@@ -28,6 +28,8 @@ struct State {
     conversations: BTreeMap<ConversationId, Conversation>,
     /// Per conversation, in id (= insertion) order.
     messages: HashMap<ConversationId, BTreeMap<MessageId, Message>>,
+    /// Each conversation's active leaf, once one was set.
+    leaves: HashMap<ConversationId, MessageId>,
     drafts: BTreeMap<DraftId, Draft>,
     connections: BTreeMap<ConnectionId, ToolkitConnection>,
     revoked: HashMap<String, DateTime<Utc>>,
@@ -106,6 +108,12 @@ impl State {
                 return Ok(existing.clone());
             }
         }
+        let parent_id = match message.parent {
+            Parent::Active => self.tree(conversation).active_leaf,
+            Parent::Under(None) => None,
+            Parent::Under(Some(p)) if self.tree(conversation).contains(p) => Some(p),
+            Parent::Under(Some(_)) => return Err(StoreError::NotFound),
+        };
         let now = self.clock.now();
         let stored = Message {
             id: MessageId(next(&mut self.next_id.message)),
@@ -114,6 +122,7 @@ impl State {
             kind: message.kind,
             content: message.content.clone(),
             client_message_id: message.client_message_id.clone(),
+            parent_id,
             usage: message.usage.clone(),
             created_at: now,
         };
@@ -121,8 +130,27 @@ impl State {
             .entry(conversation)
             .or_default()
             .insert(stored.id, stored.clone());
+        self.leaves.insert(conversation, stored.id);
         self.conversation_mut(user, conversation)?.updated_at = now;
         Ok(stored)
+    }
+
+    /// The conversation's tree (ownership checked by the caller).
+    fn tree(&self, conversation: ConversationId) -> MessageTree {
+        let nodes = self
+            .messages
+            .get(&conversation)
+            .map(|log| {
+                log.values()
+                    .map(|m| TreeNode {
+                        id: m.id,
+                        parent: m.parent_id,
+                        kind: m.kind,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        MessageTree::new(nodes, self.leaves.get(&conversation).copied())
     }
 
     fn conversation_mut(&mut self, user: UserId, id: ConversationId) -> Result<&mut Conversation, StoreError> {
@@ -321,6 +349,7 @@ impl ConversationStore for MemoryStore {
         s.conversation(user, id)?;
         s.conversations.remove(&id);
         s.messages.remove(&id);
+        s.leaves.remove(&id);
         s.consent.conversation_deleted(id);
         s.drafts.retain(|_, d| d.conversation_id != id);
         Ok(())
@@ -349,19 +378,11 @@ impl MessageStore for MemoryStore {
         let Some(log) = s.messages.get(&conversation) else {
             return Ok(Vec::new());
         };
-        let wanted = match page.before {
-            Some(before) => log.range(..before),
-            None => log.range(..),
-        };
-        Ok(match page.limit {
-            // The newest `limit` of the wanted ones, still oldest first.
-            Some(limit) => {
-                let mut newest: Vec<Message> = wanted.rev().take(to_usize(limit)).map(|(_, m)| m.clone()).collect();
-                newest.reverse();
-                newest
-            }
-            None => wanted.map(|(_, m)| m.clone()).collect(),
-        })
+        let branch = s.tree(conversation).branch();
+        Ok(page_of(&branch, page.before, page.limit)
+            .iter()
+            .filter_map(|id| log.get(id).cloned())
+            .collect())
     }
 
     async fn delete_message(
@@ -369,14 +390,43 @@ impl MessageStore for MemoryStore {
         user: UserId,
         conversation: ConversationId,
         id: MessageId,
+    ) -> Result<Vec<MessageId>, StoreError> {
+        let mut s = self.state();
+        s.conversation(user, conversation)?;
+        let tree = s.tree(conversation);
+        let gone = tree.subtree(id);
+        if gone.is_empty() {
+            return Err(StoreError::NotFound);
+        }
+        if let Some(log) = s.messages.get_mut(&conversation) {
+            log.retain(|m, _| gone.binary_search(m).is_err());
+        }
+        match tree.leaf_after_delete(id) {
+            Some(leaf) => s.leaves.insert(conversation, leaf),
+            None => s.leaves.remove(&conversation),
+        };
+        Ok(gone)
+    }
+
+    async fn message_tree(&self, user: UserId, conversation: ConversationId) -> Result<MessageTree, StoreError> {
+        let s = self.state();
+        s.conversation(user, conversation)?;
+        Ok(s.tree(conversation))
+    }
+
+    async fn set_active_leaf(
+        &self,
+        user: UserId,
+        conversation: ConversationId,
+        leaf: MessageId,
     ) -> Result<(), StoreError> {
         let mut s = self.state();
         s.conversation(user, conversation)?;
-        s.messages
-            .get_mut(&conversation)
-            .and_then(|log| log.remove(&id))
-            .map(|_| ())
-            .ok_or(StoreError::NotFound)
+        if !s.tree(conversation).contains(leaf) {
+            return Err(StoreError::NotFound);
+        }
+        s.leaves.insert(conversation, leaf);
+        Ok(())
     }
 }
 

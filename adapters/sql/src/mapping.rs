@@ -67,6 +67,7 @@ impl TryFrom<messages::Model> for Message {
             kind: MessageKind::parse(&row.kind).ok_or_else(|| corrupt("messages", "type", &row.kind))?,
             content: row.content,
             client_message_id,
+            parent_id: row.parent_id.map(MessageId),
             usage: match (row.model, row.prompt_tokens, row.completion_tokens) {
                 (Some(model), Some(prompt), Some(completion)) => Some(Usage {
                     model,

@@ -90,7 +90,9 @@ async fn populated(store: &SqlStore, index: &SqlVectorIndex, email: &str) -> Use
             kind: MessageKind::Human,
             content: "from elsewhere".into(),
             created_at: chrono::Utc::now(),
+            parent: Default::default(),
         }],
+        active_leaf: None,
     };
     let key = ImportKey::parse(&format!("test:{email}")).unwrap();
     store.import_conversation(user.id, &key, &imported).await.unwrap();

@@ -58,3 +58,9 @@ async fn instances_may_migrate_at_once() {
     b.expect("second instance");
     other.connection().clone().close().await.ok();
 }
+
+#[tokio::test]
+async fn existing_conversations_migrate_as_one_branch() {
+    let db = TempPostgres::empty().await;
+    common::flat_history_becomes_one_branch(&db).await;
+}

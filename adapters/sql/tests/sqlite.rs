@@ -122,8 +122,15 @@ async fn foreign_rows_are_not_found_even_with_a_matching_client_key() {
         content: "hi".into(),
         client_message_id: ClientMessageId::parse("k1"),
         usage: None,
+        parent: Default::default(),
     };
     db.append_message(alice.id, conversation.id, &keyed).await.unwrap();
     let stolen = db.append_message(mallory.id, conversation.id, &keyed).await;
     assert!(matches!(stolen, Err(StoreError::NotFound)), "{stolen:?}");
+}
+
+#[tokio::test]
+async fn existing_conversations_migrate_as_one_branch() {
+    let db = TempSqlite::empty().await;
+    common::flat_history_becomes_one_branch(&db).await;
 }

@@ -10,7 +10,7 @@
 
 use crate::MessageKind;
 use crate::Title;
-use crate::store::{ImportedConversation, ImportedMessage};
+use crate::store::{ImportedConversation, ImportedMessage, ImportedParent};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
@@ -125,6 +125,8 @@ impl Conversation {
                     kind,
                     content,
                     created_at: time(m.create_time).unwrap_or(created),
+                    // The path to the current node: one branch.
+                    parent: ImportedParent::Previous,
                 }),
                 Err(reason) => *left_out.entry(reason).or_default() += 1,
             }
@@ -143,6 +145,7 @@ impl Conversation {
                 created_at: created,
                 updated_at: updated.max(created),
                 messages,
+                active_leaf: None,
             },
             left_out,
         })

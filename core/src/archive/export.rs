@@ -298,6 +298,7 @@ impl ExportSection for Actions {
 fn message_json(m: &Message) -> Result<String, ExportError> {
     json(&ExportedMessage {
         message_id: m.id.0,
+        parent_id: Some(m.parent_id.map(|p| p.0)),
         kind: m.kind.as_str().to_owned(),
         content: m.content.clone(),
         created_at: m.created_at,
@@ -314,25 +315,28 @@ struct Conversations(Arc<dyn Store>);
 impl Conversations {
     /// One conversation: its fields, then its messages streamed page by page.
     fn conversation(store: Arc<dyn Store>, user: UserId, c: crate::Conversation) -> Fragments {
-        let head = ExportedConversation {
-            conversation_id: c.id.0,
-            title: c.title.map(|t| t.as_str().to_owned()),
-            summary_text: c.summary,
-            created_at: c.created_at,
-            updated_at: c.updated_at,
-            messages: Vec::new(),
-        };
         let id = c.id;
+        let tree_store = store.clone();
+        let opening = async move {
+            let active_leaf = tree_store.message_tree(user, id).await?.active_leaf;
+            let head = ExportedConversation {
+                conversation_id: c.id.0,
+                title: c.title.map(|t| t.as_str().to_owned()),
+                summary_text: c.summary,
+                created_at: c.created_at,
+                updated_at: c.updated_at,
+                active_leaf_id: active_leaf.map(|l| l.0),
+                messages: Vec::new(),
+            };
+            // `..."messages":[]}` without its closing `]}`: the messages follow.
+            json(&head).map(|h| h[..h.len() - 2].to_owned())
+        };
         let fetch = move |after: Option<MessageId>| {
             let store = store.clone();
             async move { store.messages_page(user, id, after, PAGE).await }
         };
-        let opening = json(&head).map(|h| {
-            // `..."messages":[]}` without its closing `]}`: the messages follow.
-            h[..h.len() - 2].to_owned()
-        });
         let messages = pages(fetch, |m: &Message| m.id, message_json).skip(1);
-        stream::once(async move { opening })
+        stream::once(opening)
             .chain(messages)
             .chain(stream::once(async { Ok("}".to_owned()) }))
             .boxed()

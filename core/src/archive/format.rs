@@ -4,7 +4,7 @@
 //! { "format": "meai-export", "version": 1, "exported_at": "<RFC 3339>",
 //!   "sections": ["profile", "memory_settings", "memories", "toolkit_connections", "conversations"],
 //!   "profile": {...}, "memory_settings": {...}, "memories": [...], "toolkit_connections": [...],
-//!   "conversations": [ {..., "messages": [...]}, ... ] }
+//!   "conversations": [ {..., "active_leaf_id": 7, "messages": [{"message_id": 7, "parent_id": 5, ...}]}, ... ] }
 //! ```
 //!
 //! `sections` names the sections that follow, in order; each is produced independently (a new
@@ -61,6 +61,10 @@ pub struct ExportedConnection {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExportedMessage {
     pub message_id: i64,
+    /// The message before it on its branch: null for a first message; absent in exports from
+    /// before branches, whose messages form one branch in list order.
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<Option<i64>>,
     /// `Human`, `AI`, `System` or `Tool`.
     #[serde(rename = "type")]
     pub kind: String,
@@ -120,8 +124,8 @@ pub struct ExportedAction {
     pub created_at: DateTime<Utc>,
 }
 
-/// A conversation with every message, oldest first. `messages` is the last key, so a writer
-/// can stream them.
+/// A conversation with every message of every branch, oldest first (`parent_id` places each in
+/// the tree). `messages` is the last key, so a writer can stream them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExportedConversation {
     pub conversation_id: i64,
@@ -129,7 +133,15 @@ pub struct ExportedConversation {
     pub summary_text: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The last message of the branch the conversation shows (absent: the newest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_leaf_id: Option<i64>,
     pub messages: Vec<ExportedMessage>,
+}
+
+/// A key that is there, even as null, is `Some` (absent is `None`, by `default`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
+    Option::<i64>::deserialize(d).map(Some)
 }
 
 /// The document as an import reads it: every section optional, unknown keys ignored.

@@ -11,7 +11,7 @@ use super::chatgpt;
 use super::format::{self, ExportDocument, ExportedConversation};
 use super::shape;
 use crate::memory::Memory;
-use crate::store::{ImportKey, Imported, ImportedConversation, ImportedMessage, Remembered, Store};
+use crate::store::{ImportKey, Imported, ImportedConversation, ImportedMessage, ImportedParent, Remembered, Store};
 use crate::{ConversationId, MemoryId, MemoryOrigin, MemorySource, Message, MessageKind, StoreError, Title, UserId};
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
@@ -372,15 +372,37 @@ impl Import {
 /// An exported conversation as the store takes it, or why it cannot be.
 fn exported_conversation(c: &ExportedConversation) -> Result<ImportedConversation, String> {
     let mut messages = Vec::with_capacity(c.messages.len());
-    for m in &c.messages {
+    // Exported id -> index, for the parents (always earlier messages).
+    let mut index: HashMap<i64, usize> = HashMap::new();
+    for (i, m) in c.messages.iter().enumerate() {
         let kind = MessageKind::parse(&m.kind)
             .ok_or_else(|| format!("message {} has the unknown type {:?}", m.message_id, m.kind))?;
+        let parent = match m.parent_id {
+            None => ImportedParent::Previous,
+            Some(None) => ImportedParent::Root,
+            Some(Some(p)) => ImportedParent::At(*index.get(&p).ok_or_else(|| {
+                format!(
+                    "message {} follows {p}, which is not an earlier message of it",
+                    m.message_id
+                )
+            })?),
+        };
+        index.insert(m.message_id, i);
         messages.push(ImportedMessage {
             kind,
             content: m.content.clone(),
             created_at: m.created_at,
+            parent,
         });
     }
+    let active_leaf = match c.active_leaf_id {
+        Some(leaf) => Some(
+            *index
+                .get(&leaf)
+                .ok_or_else(|| format!("its active leaf {leaf} is not one of its messages"))?,
+        ),
+        None => None,
+    };
     let title = match c.title.as_deref() {
         Some(t) => Some(Title::parse(t).map_err(|e| format!("its title: {e}"))?),
         None => None,
@@ -391,5 +413,6 @@ fn exported_conversation(c: &ExportedConversation) -> Result<ImportedConversatio
         created_at: c.created_at,
         updated_at: c.updated_at,
         messages,
+        active_leaf,
     })
 }

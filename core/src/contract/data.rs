@@ -233,8 +233,10 @@ fn imported(texts: &[&str]) -> ImportedConversation {
                 },
                 content: (*t).to_owned(),
                 created_at: at + Duration::seconds(i as i64),
+                parent: Default::default(),
             })
             .collect(),
+        active_leaf: None,
     }
 }
 

@@ -9,3 +9,4 @@ pub mod data;
 pub mod notices;
 pub mod source;
 pub mod store;
+pub mod tree;

@@ -13,14 +13,16 @@ macro_rules! store_contract_tests {
             users_are_upserted_by_email, missing_user_is_not_found, conversations_are_created_and_read,
             conversations_list_newest_activity_first, conversations_paginate, conversations_are_renamed,
             summaries_are_stored, messages_keep_their_order, messages_paginate, append_is_idempotent_per_client_id,
-            append_bumps_conversation_activity, messages_are_deleted_one_by_one, deleting_conversation_cascades,
+            append_bumps_conversation_activity, messages_are_deleted_with_what_follows, deleting_conversation_cascades,
             users_are_isolated, concurrent_appends_all_land, connections_are_stored_per_toolkit,
             connections_are_isolated, revocations_are_recorded_and_purged, session_cutoffs_only_move_forward,
             session_cutoffs_are_per_user, logins_are_single_use,
             text_round_trips_unchanged, drafts_are_checkpointed_then_finished_once,
             drafts_are_one_per_conversation_and_private, concurrent_draft_finishes_store_once,
             mcp_servers_are_per_person_and_named_once,
-            conversations_keep_their_model, usage_is_summed_per_day_model_and_conversation);
+            conversations_keep_their_model, usage_is_summed_per_day_model_and_conversation,
+            appends_form_one_branch_and_edits_start_another, the_active_leaf_is_chosen_and_paged,
+            a_delete_takes_the_subtree, imports_keep_their_branches);
     };
     (@cases $factory:expr; $($case:ident),+) => {
         $(
@@ -308,6 +310,7 @@ pub async fn append_is_idempotent_per_client_id(store: &dyn Store) {
         kind: MessageKind::Human,
         content: "hello".into(),
         client_message_id: Some(key.clone()),
+        parent: Default::default(),
     };
     let a = store.append_message(u.id, c.id, &msg).await.unwrap();
     let b = store.append_message(u.id, c.id, &msg).await.unwrap();
@@ -337,20 +340,28 @@ pub async fn append_bumps_conversation_activity(store: &dyn Store) {
     assert!(after.updated_at >= m.created_at);
 }
 
-pub async fn messages_are_deleted_one_by_one(store: &dyn Store) {
+pub async fn messages_are_deleted_with_what_follows(store: &dyn Store) {
     let u = user(store).await;
     let c = conv(store, u.id, "del").await;
     let c_other = conv(store, u.id, "other").await;
     let a = say(store, u.id, c.id, MessageKind::Human, "a").await;
     let b = say(store, u.id, c.id, MessageKind::Ai, "b").await;
+    let c2 = say(store, u.id, c.id, MessageKind::Human, "c").await;
     assert_not_found(
         store.delete_message(u.id, c_other.id, a.id).await,
         "message through the wrong conversation",
     );
-    store.delete_message(u.id, c.id, a.id).await.unwrap();
-    assert_eq!(store.list_messages(u.id, c.id, Page::all()).await.unwrap(), vec![b]);
+    assert_eq!(store.delete_message(u.id, c.id, c2.id).await.unwrap(), vec![c2.id]);
+    assert_eq!(
+        store.list_messages(u.id, c.id, Page::all()).await.unwrap(),
+        vec![a.clone(), b.clone()]
+    );
+    assert_eq!(store.delete_message(u.id, c.id, a.id).await.unwrap(), vec![a.id, b.id]);
+    assert!(store.list_messages(u.id, c.id, Page::all()).await.unwrap().is_empty());
     assert_not_found(store.delete_message(u.id, c.id, a.id).await, "second delete");
 }
+
+pub use super::tree::*;
 
 pub async fn deleting_conversation_cascades(store: &dyn Store) {
     let u = user(store).await;

@@ -1,4 +1,4 @@
-use super::{ConversationId, MessageId, Usage, UserId};
+use super::{ConversationId, MessageId, Parent, Usage, UserId};
 use chrono::{DateTime, Utc};
 
 /// Who wrote a message; the wire names are the original API's.
@@ -57,6 +57,8 @@ pub struct Message {
     pub kind: MessageKind,
     pub content: String,
     pub client_message_id: Option<ClientMessageId>,
+    /// The message before it on its branch (`None` for a first message).
+    pub parent_id: Option<MessageId>,
     /// An answer's tokens and model (`None` for other messages, and answers from before usage
     /// was recorded).
     pub usage: Option<Usage>,
@@ -69,6 +71,8 @@ pub struct NewMessage {
     pub content: String,
     pub client_message_id: Option<ClientMessageId>,
     pub usage: Option<Usage>,
+    /// Where it goes in the tree; the new message becomes the active leaf either way.
+    pub parent: Parent,
 }
 
 impl NewMessage {
@@ -78,7 +82,13 @@ impl NewMessage {
             content: content.into(),
             client_message_id: None,
             usage: None,
+            parent: Parent::Active,
         }
+    }
+
+    pub fn under(mut self, parent: Option<MessageId>) -> Self {
+        self.parent = Parent::Under(parent);
+        self
     }
 
     pub fn with_usage(mut self, usage: Option<Usage>) -> Self {

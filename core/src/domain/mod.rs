@@ -9,6 +9,7 @@ mod message;
 mod page;
 mod return_to;
 pub mod text;
+mod tree;
 mod usage;
 mod user;
 
@@ -22,5 +23,6 @@ pub use memory::{MemoryFact, MemoryOrigin, MemorySource, MemorySwitch, MemoryTex
 pub use message::{ClientMessageId, Message, MessageKind, NewMessage};
 pub use page::Page;
 pub use return_to::ReturnTo;
+pub use tree::{MessageTree, Parent, TreeNode, page_of};
 pub use usage::{Usage, UsageEntry};
 pub use user::{AuthMethod, Email, NewUser, User};

@@ -6,7 +6,7 @@ use super::{
     VectorQuery, VectorScope, space_of,
 };
 use crate::model::{Embedder, ModelError};
-use crate::{ConversationId, Message, MessageId, MessageKind, Page, Store, StoreError, UserId};
+use crate::{ConversationId, Message, MessageId, MessageKind, Store, StoreError, UserId};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
@@ -251,19 +251,12 @@ impl Memory {
             .collect();
         hits.retain(|h| h.2 >= s.min_similarity);
         if hits.iter().any(|h| h.1 == conversation) {
-            let page = Page {
-                limit: Some(s.recent_window),
-                before: None,
-            };
-            let recent: HashSet<MessageId> = self
-                .inner
-                .store
-                .list_messages(user, conversation, page)
-                .await?
-                .iter()
-                .map(|m| m.id)
-                .collect();
-            hits.retain(|h| !recent.contains(&h.0));
+            // Of this conversation, only the branch shown, before its latest messages: other
+            // branches are answers the person set aside.
+            let branch = self.inner.store.message_tree(user, conversation).await?.branch();
+            let recent = usize::try_from(s.recent_window).unwrap_or(usize::MAX);
+            let earlier: HashSet<MessageId> = branch[..branch.len().saturating_sub(recent)].iter().copied().collect();
+            hits.retain(|h| h.1 != conversation || earlier.contains(&h.0));
         }
         hits.truncate(limit);
         if hits.is_empty() {
@@ -384,10 +377,14 @@ impl Memory {
         }
     }
 
-    /// Forgets a deleted message's vector.
-    pub async fn forget_message(&self, user: UserId, message: MessageId) {
-        if let Err(error) = self.inner.index.delete(user, &[VectorKey::Message(message)]).await {
-            tracing::warn!(%error, "could not delete the message's vector");
+    /// Forgets the vectors of deleted messages.
+    pub async fn forget_messages(&self, user: UserId, messages: &[MessageId]) {
+        let keys: Vec<VectorKey> = messages.iter().map(|m| VectorKey::Message(*m)).collect();
+        if keys.is_empty() {
+            return;
+        }
+        if let Err(error) = self.inner.index.delete(user, &keys).await {
+            tracing::warn!(%error, messages = keys.len(), "could not delete the messages' vectors");
         }
     }
 

@@ -1,6 +1,6 @@
 use crate::model::{ChatModel, ModelList};
 use crate::turn::Turns;
-use crate::{Conversation, ConversationId, CoreError, Message, MessageId, Page, Store, Title, UserId};
+use crate::{Conversation, ConversationId, CoreError, Message, MessageId, MessageTree, Page, Store, Title, UserId};
 use std::sync::Arc;
 
 /// Conversation and message management for one signed-in user at a time.
@@ -152,13 +152,65 @@ impl Conversations {
             .map_err(CoreError::store("Conversation"))
     }
 
-    /// Deleting any message of a conversation whose answer is being written stops that answer:
-    /// the message is part of what it answers (its question, a tool result, or its context).
-    pub async fn delete_message(&self, user: UserId, id: ConversationId, message: MessageId) -> Result<(), CoreError> {
+    /// Deletes the message and everything after it on its branches (its subtree). Deleting any
+    /// message of a conversation whose answer is being written stops that answer first: the
+    /// message is part of what it answers (its question, a tool result, or its context).
+    /// Returns the ids deleted.
+    pub async fn delete_message(
+        &self,
+        user: UserId,
+        id: ConversationId,
+        message: MessageId,
+    ) -> Result<Vec<MessageId>, CoreError> {
         self.stop_answer(user, id).await?;
         self.store
             .delete_message(user, id, message)
             .await
             .map_err(CoreError::store("Message"))
+    }
+
+    /// The conversation's whole tree: every message's place and the active leaf.
+    pub async fn tree(&self, user: UserId, id: ConversationId) -> Result<MessageTree, CoreError> {
+        self.store
+            .message_tree(user, id)
+            .await
+            .map_err(CoreError::store("Conversation"))
+    }
+
+    /// Every message of every branch with an id above `after`, oldest first, at most `limit`.
+    pub async fn all_messages(
+        &self,
+        user: UserId,
+        id: ConversationId,
+        after: Option<MessageId>,
+        limit: u64,
+    ) -> Result<Vec<Message>, CoreError> {
+        self.store
+            .messages_page(user, id, after, limit)
+            .await
+            .map_err(CoreError::store("Conversation"))
+    }
+
+    /// Shows the branch that ends at, or continues from, `message` (following the newest reply
+    /// at each step) and returns its leaf. Refused with `Conflict` while an answer is being
+    /// written: its reply belongs to the branch it started on.
+    pub async fn switch_branch(
+        &self,
+        user: UserId,
+        id: ConversationId,
+        message: MessageId,
+    ) -> Result<MessageId, CoreError> {
+        if let Some(turns) = &self.turns
+            && turns.active(user, id).await?.is_some()
+        {
+            return Err(CoreError::Conflict(crate::turn::BUSY.into()));
+        }
+        let tree = self.tree(user, id).await?;
+        let leaf = tree.leaf_from(message).ok_or(CoreError::NotFound("Message"))?;
+        self.store
+            .set_active_leaf(user, id, leaf)
+            .await
+            .map_err(CoreError::store("Message"))?;
+        Ok(leaf)
     }
 }

@@ -25,6 +25,20 @@ pub struct ImportedMessage {
     pub kind: MessageKind,
     pub content: String,
     pub created_at: DateTime<Utc>,
+    pub parent: ImportedParent,
+}
+
+/// Where an imported message goes in its conversation's tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ImportedParent {
+    /// After the message just before it in the list (a flat history).
+    #[default]
+    Previous,
+    /// A first message.
+    Root,
+    /// Under the message at this index of the list, which must be an earlier one (a later or
+    /// missing index is read as [`ImportedParent::Previous`]).
+    At(usize),
 }
 
 /// A conversation from another system (or another meAI), with its own timestamps.
@@ -36,6 +50,26 @@ pub struct ImportedConversation {
     pub updated_at: DateTime<Utc>,
     /// Oldest first.
     pub messages: Vec<ImportedMessage>,
+    /// The index of the message that is the active leaf (`None`: the newest).
+    pub active_leaf: Option<usize>,
+}
+
+impl ImportedConversation {
+    /// Each message's parent as an index that is valid (an earlier message), else the message
+    /// just before it: what a store writes, whatever the source said.
+    pub fn parents(&self) -> impl Iterator<Item = Option<usize>> + '_ {
+        self.messages.iter().enumerate().map(|(i, m)| match m.parent {
+            ImportedParent::Root => None,
+            ImportedParent::At(p) if p < i => Some(p),
+            _ => i.checked_sub(1),
+        })
+    }
+
+    /// The active leaf's index, when there are messages.
+    pub fn leaf(&self) -> Option<usize> {
+        let last = self.messages.len().checked_sub(1)?;
+        Some(self.active_leaf.filter(|l| *l <= last).unwrap_or(last))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

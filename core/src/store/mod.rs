@@ -25,7 +25,7 @@ mod users;
 pub use account::{AccountStore, Removed};
 pub use actions::ActionStore;
 pub use approvals::ApprovalStore;
-pub use archive::{ArchiveStore, ImportKey, Imported, ImportedConversation, ImportedMessage};
+pub use archive::{ArchiveStore, ImportKey, Imported, ImportedConversation, ImportedMessage, ImportedParent};
 pub use connections::ConnectionStore;
 pub use conversations::ConversationStore;
 pub use drafts::{Draft, DraftId, DraftStore};

@@ -202,6 +202,7 @@ async fn answered(d: &Deps, user: UserId, a: &Approval) -> Result<Message, CoreE
             kind: MessageKind::Human,
             content: String::new(),
             client_message_id: None,
+            parent_id: None,
             usage: None,
             created_at: a.created_at,
         },
@@ -312,6 +313,7 @@ impl Settlement {
                     user: self.user,
                     conversation: self.conversation,
                     human: self.human,
+                    announce: false,
                     resume: Some(resume),
                 };
                 turn.run().await;

@@ -44,7 +44,7 @@ pub use events::{RunEvent, TurnEvent};
 pub use recovery::{INSTANCE_LOST, LOST_MARK};
 pub use run::{FAILED_MARK, NO_MODEL, STOPPED_MARK};
 pub use runs::{Attachment, RunError, RunId, RunRegistry, RunStarted, RunWriter};
-pub use service::{BUSY, StartedTurn, TurnRequest, Turns, TurnsBuilder};
+pub use service::{Ask, BUSY, StartedTurn, TurnRequest, Turns, TurnsBuilder};
 pub use settings::TurnSettings;
 pub use terminal::{ANSWER_LOST, with_end};
 pub use timer::Timer;

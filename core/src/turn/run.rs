@@ -37,14 +37,17 @@ pub(super) struct Turn {
     pub user: UserId,
     pub conversation: Conversation,
     pub human: Message,
+    /// Whether other tabs are told of `human`: a new or edited question is news, the question
+    /// of a regenerated answer or of a decision is not.
+    pub announce: bool,
     /// A decision run's continuation ([`super::decide`]).
     pub resume: Option<Resume>,
 }
 
 impl Turn {
     pub async fn run(self) {
-        // Other tabs see the question (a decision's run continues a turn that already showed it).
-        if self.resume.is_none() {
+        // Other tabs see the question.
+        if self.announce {
             publish(
                 &*self.writer,
                 TurnEvent::Human {

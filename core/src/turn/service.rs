@@ -8,7 +8,10 @@ use super::{
 };
 use crate::consent::Consent;
 use crate::model::ChatModel;
-use crate::{ClientMessageId, ConversationId, CoreError, Message, MessageKind, NewMessage, Page, Store, UserId};
+use crate::{
+    ClientMessageId, ConversationId, CoreError, Message, MessageId, MessageKind, NewMessage, Page, Parent, Store,
+    UserId,
+};
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use std::sync::Arc;
@@ -19,6 +22,23 @@ pub struct TurnRequest {
     pub content: String,
     /// Makes the send idempotent: the same id again does not start a second answer.
     pub client_message_id: Option<ClientMessageId>,
+}
+
+/// What a turn answers.
+#[derive(Debug, Clone)]
+pub enum Ask {
+    /// A new message after the last one of the branch shown.
+    Message(TurnRequest),
+    /// A new version of a human message: stored beside it (a sibling branch), shown, answered.
+    Edit { message: MessageId, request: TurnRequest },
+    /// Another answer to the question an AI message answered, beside the earlier answers.
+    Regenerate { message: MessageId },
+}
+
+impl From<TurnRequest> for Ask {
+    fn from(request: TurnRequest) -> Self {
+        Self::Message(request)
+    }
 }
 
 /// A started turn. The core does not spawn: the edge runs `work` on its executor. The sender
@@ -142,37 +162,35 @@ impl Turns {
         }
     }
 
-    /// Stores the human message and starts the run that answers it.
+    /// Stores the human message (a new one, or an edit's) and starts the run that answers it;
+    /// a regeneration answers the stored question again.
     ///
-    /// Refused with `Conflict` while the conversation has an active run ([`BUSY`]); the
-    /// message is then not stored.
+    /// Refused with `Conflict` while the conversation has an active run ([`BUSY`]); nothing is
+    /// then stored.
     #[tracing::instrument(skip_all, fields(user_id = %user, conversation_id = %conversation))]
     pub async fn start(
         &self,
         user: UserId,
         conversation: ConversationId,
-        request: TurnRequest,
+        ask: impl Into<Ask>,
     ) -> Result<StartedTurn, CoreError> {
         let d = &self.deps;
-        let content = request.content.trim();
-        if content.is_empty() {
-            return Err(CoreError::Invalid("Message content is required".into()));
-        }
-        // Counted as sent: the spec's `maxLength` says the same.
-        if request.content.chars().count() > d.settings.max_message_chars {
-            return Err(CoreError::Invalid(format!(
-                "Message content must be at most {} characters",
-                d.settings.max_message_chars
-            )));
-        }
-        if !crate::text::storable(content) {
-            return Err(CoreError::Invalid(crate::text::nul_refused("Message content")));
-        }
+        let ask = ask.into();
+        let request = match &ask {
+            Ask::Message(r) | Ask::Edit { request: r, .. } => Some(self.checked(r)?),
+            Ask::Regenerate { .. } => None,
+        };
         let conv = d
             .store
             .get_conversation(user, conversation)
             .await
             .map_err(CoreError::store("Conversation"))?;
+        // Placed before the run begins: an unknown message takes nothing.
+        let place = match &ask {
+            Ask::Message(_) => Place::Next,
+            Ask::Edit { message, .. } => Place::Beside(self.edited(user, conversation, *message).await?),
+            Ask::Regenerate { message } => Place::Again(self.answered(user, conversation, *message).await?),
+        };
         let writer = match d.runs.begin(conversation, user).await {
             Err(super::RunError::Active) => {
                 // Busy, unless the run holding the conversation died with its instance.
@@ -184,6 +202,24 @@ impl Turns {
         // A draft left here belongs to a run that died: its partial answer goes before the new
         // question.
         recovery::close_leftover(d, user, conversation, writer.run()).await?;
+        let (request, parent) = match (request, place) {
+            (Some(request), Place::Next) => (request, Parent::Active),
+            (Some(request), Place::Beside(parent)) => (request, Parent::Under(parent)),
+            (_, Place::Again(question)) => {
+                // The branch shown ends at the question again; the new answer goes under it.
+                d.store
+                    .set_active_leaf(user, conversation, question)
+                    .await
+                    .map_err(CoreError::store("Message"))?;
+                let human = newest(d, user, conversation)
+                    .await?
+                    .filter(|m| m.id == question)
+                    .ok_or(CoreError::NotFound("Message"))?;
+                return self.answering(writer, user, conv, human).await;
+            }
+            (None, _) => return Err(CoreError::Invalid("Message content is required".into())),
+        };
+        let content = request.content.as_str();
         // Calls waiting for a decision: a plain "yes" approves them, anything else declines them.
         let approving = decide::answer_pending(d, user, conversation, content).await?;
         // Durable before anything else happens: even if the model fails, the question is kept.
@@ -193,6 +229,7 @@ impl Turns {
             content: content.to_owned(),
             client_message_id: request.client_message_id.clone(),
             usage: None,
+            parent,
         };
         let human = d
             .store
@@ -229,6 +266,7 @@ impl Turns {
             user,
             conversation: conv,
             human: human.clone(),
+            announce: true,
             resume: None,
         };
         Ok(StartedTurn {
@@ -237,6 +275,102 @@ impl Turns {
             events,
             work: Box::pin(turn.run()),
         })
+    }
+
+    /// The run answering `human` again (a regeneration), the sender attached from its start.
+    /// The question is not news to the other tabs: no `human` event.
+    async fn answering(
+        &self,
+        writer: Box<dyn super::RunWriter>,
+        user: UserId,
+        conversation: crate::Conversation,
+        human: Message,
+    ) -> Result<StartedTurn, CoreError> {
+        let run = writer.run();
+        let events = match self.deps.runs.attach(conversation.id, 0).await? {
+            Some(attachment) => terminal::for_sender(attachment.events),
+            None => return Err(CoreError::Runs("a run just begun could not be attached".into())),
+        };
+        let turn = Turn {
+            deps: self.deps.clone(),
+            writer,
+            user,
+            conversation,
+            human: human.clone(),
+            announce: false,
+            resume: None,
+        };
+        Ok(StartedTurn {
+            run,
+            human,
+            events,
+            work: Box::pin(turn.run()),
+        })
+    }
+
+    /// The request's content, checked (not blank, not too long, storable), trimmed.
+    fn checked(&self, request: &TurnRequest) -> Result<TurnRequest, CoreError> {
+        let content = request.content.trim();
+        if content.is_empty() {
+            return Err(CoreError::Invalid("Message content is required".into()));
+        }
+        // Counted as sent: the spec's `maxLength` says the same.
+        if request.content.chars().count() > self.deps.settings.max_message_chars {
+            return Err(CoreError::Invalid(format!(
+                "Message content must be at most {} characters",
+                self.deps.settings.max_message_chars
+            )));
+        }
+        if !crate::text::storable(content) {
+            return Err(CoreError::Invalid(crate::text::nul_refused("Message content")));
+        }
+        Ok(TurnRequest {
+            content: content.to_owned(),
+            client_message_id: request.client_message_id.clone(),
+        })
+    }
+
+    /// The parent of the human message `message`, which an edit's new version goes under.
+    async fn edited(
+        &self,
+        user: UserId,
+        conversation: ConversationId,
+        message: MessageId,
+    ) -> Result<Option<MessageId>, CoreError> {
+        let tree = self.tree(user, conversation).await?;
+        match tree.kind_of(message) {
+            Some(MessageKind::Human) => Ok(tree.parent_of(message)),
+            Some(_) => Err(CoreError::Conflict("Only a human message can be edited".into())),
+            None => Err(CoreError::NotFound("Message")),
+        }
+    }
+
+    /// The question the AI message `message` answered: the nearest human message above it.
+    async fn answered(
+        &self,
+        user: UserId,
+        conversation: ConversationId,
+        message: MessageId,
+    ) -> Result<MessageId, CoreError> {
+        let tree = self.tree(user, conversation).await?;
+        match tree.kind_of(message) {
+            Some(MessageKind::Ai) => {}
+            Some(_) => return Err(CoreError::Conflict("Only an AI message can be regenerated".into())),
+            None => return Err(CoreError::NotFound("Message")),
+        }
+        tree.path_to(message)
+            .into_iter()
+            .rev()
+            .find(|id| tree.kind_of(*id) == Some(MessageKind::Human))
+            .ok_or_else(|| CoreError::Conflict("This answer has no question to answer again".into()))
+    }
+
+    async fn tree(&self, user: UserId, conversation: ConversationId) -> Result<crate::MessageTree, CoreError> {
+        self.deps
+            .store
+            .message_tree(user, conversation)
+            .await
+            .map_err(CoreError::store("Conversation"))
     }
 
     /// Attaches to the conversation's active run, or its recent one: the events after
@@ -293,14 +427,23 @@ impl Turns {
     }
 }
 
-/// Whether `message` is the newest message of its conversation (a fresh insert is; a replayed
-/// idempotent one that was answered is not).
-async fn is_latest(d: &Deps, user: UserId, message: &Message) -> Result<bool, CoreError> {
+/// Where the question of a turn is.
+enum Place {
+    /// A new message after the active leaf.
+    Next,
+    /// An edit: a new message under this parent.
+    Beside(Option<MessageId>),
+    /// A regeneration: this stored question.
+    Again(MessageId),
+}
+
+/// The last message of the branch shown.
+async fn newest(d: &Deps, user: UserId, conversation: ConversationId) -> Result<Option<Message>, CoreError> {
     let last = d
         .store
         .list_messages(
             user,
-            message.conversation_id,
+            conversation,
             Page {
                 limit: Some(1),
                 before: None,
@@ -308,5 +451,12 @@ async fn is_latest(d: &Deps, user: UserId, message: &Message) -> Result<bool, Co
         )
         .await
         .map_err(CoreError::store("Conversation"))?;
-    Ok(last.last().is_none_or(|m| m.id == message.id))
+    Ok(last.into_iter().last())
+}
+
+/// Whether `message` ends the branch shown (a fresh insert does; a replayed idempotent one
+/// that was answered does not).
+async fn is_latest(d: &Deps, user: UserId, message: &Message) -> Result<bool, CoreError> {
+    let last = newest(d, user, message.conversation_id).await?;
+    Ok(last.is_none_or(|m| m.id == message.id))
 }

@@ -129,6 +129,7 @@ mod tests {
             kind: MessageKind::Human,
             content: text.into(),
             client_message_id: None,
+            parent_id: None,
             usage: None,
             created_at: chrono::Utc::now(),
         }

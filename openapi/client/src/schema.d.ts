@@ -220,9 +220,12 @@ export interface paths {
         };
         /**
          * Messages of a conversation
-         * @description The latest messages, oldest first: `limit` of them (200 without it), before the message
-         *     `before` if given. `next_before` is the `before` of the page of older messages (absent
-         *     when there are none). 404 when the conversation does not exist or is someone else's.
+         * @description The branch the conversation shows (see `GET /conversations/{id}/tree` for every branch),
+         *     its latest messages oldest first: `limit` of them (200 without it), before the message
+         *     `before` if given. Each message names its `parent_id` and its `sibling_ids` (other
+         *     versions: edits, regenerated answers). `next_before` is the `before` of the page of older
+         *     messages (absent when there are none). 404 when the conversation does not exist or is
+         *     someone else's.
          */
         get: operations["getMessages"];
         put?: never;
@@ -280,13 +283,23 @@ export interface paths {
         post?: never;
         /**
          * Delete a message
-         * @description Deletes one message of the conversation. 404 when the message is not in this
-         *     conversation, or the conversation does not exist or is someone else's.
+         * @description Deletes the message and everything after it on its branches (its subtree), with what
+         *     recall kept of them; when the branch shown is cut, the conversation shows it up to the
+         *     deleted message's parent. 404 when the message is not in this conversation, or the
+         *     conversation does not exist or is someone else's.
          */
         delete: operations["deleteMessage"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Edit a question and stream the new answer
+         * @description Stores `content` as a new version of the human message `message_id` (a sibling: the
+         *     original and its answers are kept), shows its branch, and answers it with Server-Sent
+         *     Events exactly like `POST /conversations/{id}/messages`. 404 when the message is not in
+         *     this conversation; 409 when it is not a human message, or while an answer is being
+         *     written.
+         */
+        patch: operations["editMessage"];
         trace?: never;
     };
     "/models": {
@@ -352,6 +365,73 @@ export interface paths {
          *     409 when no answer is being generated.
          */
         post: operations["stopAnswer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/conversations/{conversation_id}/messages/{message_id}/regenerate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Regenerate an answer and stream it
+         * @description Answers again the question that the AI message `message_id` answered: the new answer
+         *     is its sibling (the earlier ones are kept) and its branch is shown. Streams like
+         *     `POST /conversations/{id}/messages`. 404 when the message is not in this conversation;
+         *     409 when it is not an AI message, or while an answer is being written.
+         */
+        post: operations["regenerateMessage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/conversations/{conversation_id}/tree": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every branch of a conversation
+         * @description All messages of the conversation, oldest first, `limit` per page (1-1000, default 200)
+         *     after the message `after`, each with `parent_id` and `sibling_ids`, and the branch shown
+         *     (`active_leaf_id`). 404 when the conversation does not exist or is someone else's.
+         */
+        get: operations["getMessageTree"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/conversations/{conversation_id}/active": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Choose the branch shown
+         * @description Shows the branch through `message_id` (continued by the newest reply at each step):
+         *     `GET /conversations/{id}/messages`, the next message's context and recall follow it.
+         *     404 when the message is not in this conversation; 409 while an answer is being written.
+         */
+        put: operations["setActiveBranch"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -977,6 +1057,29 @@ export interface components {
          */
         ActionOutcomeValue: "succeeded" | "failed" | "not_run";
         /**
+         * ActiveIn
+         * @description The message whose branch to show.
+         */
+        ActiveIn: {
+            /**
+             * Format: int64
+             * @description A message of the conversation: the branch shown becomes the one through it, continued
+             *     by the newest reply at each step.
+             */
+            message_id: number;
+        };
+        /**
+         * ActiveOut
+         * @description The branch now shown.
+         */
+        ActiveOut: {
+            /**
+             * Format: int64
+             * @description Its last message.
+             */
+            active_leaf_id: number;
+        };
+        /**
          * @description Run the call, or not.
          * @enum {string}
          */
@@ -1169,15 +1272,15 @@ export interface components {
         ConversationPatch: {
             /**
              * @description The new title: 1 to 255 characters, not blank, without U+0000. Required unless `model`
-             *     is given.
+             *     is given (the schema says so with `anyOf`).
              */
-            title: string;
+            title?: string;
             /**
              * @description The chat model of the next turns, one of `GET /models` (409 otherwise); null: back to
              *     the server's default; absent: unchanged.
              */
-            model?: string;
-        };
+            model?: string | null;
+        } | unknown | unknown;
         /**
          * DecideApproval
          * @description A person's decision on a pending tool call (the REST body, and the `tool_decision` event's
@@ -1560,7 +1663,12 @@ export interface components {
          *       "user_id": 1,
          *       "type": "AI",
          *       "content": "Here is a plan for your four days in Lisbon: ...",
-         *       "created_at": "2025-05-01T09:41:00+00:00"
+         *       "created_at": "2025-05-01T09:41:00+00:00",
+         *       "parent_id": 6,
+         *       "sibling_ids": [
+         *         7,
+         *         9
+         *       ]
          *     }
          */
         MessageOut: {
@@ -1574,6 +1682,17 @@ export interface components {
             content: string;
             /** Format: date-time */
             created_at: string;
+            /**
+             * Format: int64
+             * @description The message before it on its branch (null for a first message).
+             */
+            parent_id?: number | null;
+            /**
+             * @description Every version of this place in the conversation, this message included, oldest first:
+             *     the messages with the same parent (its edits, or its regenerated answers). Switch with
+             *     `PUT /conversations/{id}/active`.
+             */
+            sibling_ids: number[];
         };
         /**
          * @description Who wrote a message.
@@ -1893,6 +2012,24 @@ export interface components {
             message: string;
         };
         /**
+         * TreeOut
+         * @description Every message of a conversation, each with its place in the tree.
+         */
+        TreeOut: {
+            /**
+             * Format: int64
+             * @description The last message of the branch shown (null for an empty conversation).
+             */
+            active_leaf_id?: number | null;
+            /** @description Oldest first, every branch. */
+            messages: components["schemas"]["MessageOut"][];
+            /**
+             * Format: int64
+             * @description Pass as `after` for the next page; absent on the last one.
+             */
+            next_after?: number;
+        };
+        /**
          * UsageLineOut
          * @description The tokens of a group of answers.
          */
@@ -1992,6 +2129,24 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Welcome"];
                 };
             };
+            /** @description The request URI is longer than the server takes (`MAX_URI_BYTES`). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request line and headers are larger than the server takes (`MAX_HEADER_BYTES`). */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
         };
     };
     health: {
@@ -2009,6 +2164,24 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["Status"];
+                };
+            };
+            /** @description The request URI is longer than the server takes (`MAX_URI_BYTES`). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request line and headers are larger than the server takes (`MAX_HEADER_BYTES`). */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
         };
@@ -2029,6 +2202,24 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["Status"];
+                };
+            };
+            /** @description The request URI is longer than the server takes (`MAX_URI_BYTES`). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request line and headers are larger than the server takes (`MAX_HEADER_BYTES`). */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description The database does not answer; take this instance out of rotation. */
@@ -2099,8 +2290,26 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Detail"];
                 };
             };
+            /** @description The request URI is longer than the server takes (`MAX_URI_BYTES`). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
             /** @description Too many sign-in attempts from this address; `Retry-After` says when to retry. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request line and headers are larger than the server takes (`MAX_HEADER_BYTES`). */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2189,8 +2398,26 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Detail"];
                 };
             };
+            /** @description The request URI is longer than the server takes (`MAX_URI_BYTES`). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
             /** @description Too many sign-in attempts from this address; `Retry-After` says when to retry. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request line and headers are larger than the server takes (`MAX_HEADER_BYTES`). */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2269,6 +2496,24 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request URI is longer than the server takes (`MAX_URI_BYTES`). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request line and headers are larger than the server takes (`MAX_HEADER_BYTES`). */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description The server failed; details are in its logs, never in the response. */
@@ -2362,8 +2607,26 @@ export interface operations {
                     "application/json": components["schemas"]["Detail"];
                 };
             };
+            /** @description The request URI is longer than the server takes (`MAX_URI_BYTES`). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
             /** @description The body is not `application/json`. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request line and headers are larger than the server takes (`MAX_HEADER_BYTES`). */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2444,6 +2707,24 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Detail"];
                 };
             };
+            /** @description The request URI is longer than the server takes (`MAX_URI_BYTES`). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request line and headers are larger than the server takes (`MAX_HEADER_BYTES`). */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
             /** @description The server failed; details are in its logs, never in the response. */
             500: {
                 headers: {
@@ -2517,6 +2798,24 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request URI is longer than the server takes (`MAX_URI_BYTES`). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request line and headers are larger than the server takes (`MAX_HEADER_BYTES`). */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description The server failed; details are in its logs, never in the response. */
@@ -2595,6 +2894,24 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request URI is longer than the server takes (`MAX_URI_BYTES`). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request line and headers are larger than the server takes (`MAX_HEADER_BYTES`). */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description The server failed; details are in its logs, never in the response. */
@@ -2683,8 +3000,26 @@ export interface operations {
                     "application/json": components["schemas"]["Detail"];
                 };
             };
+            /** @description The request URI is longer than the server takes (`MAX_URI_BYTES`). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
             /** @description The body is not `application/json`. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request line and headers are larger than the server takes (`MAX_HEADER_BYTES`). */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2771,6 +3106,24 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request URI is longer than the server takes (`MAX_URI_BYTES`). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request line and headers are larger than the server takes (`MAX_HEADER_BYTES`). */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description The server failed; details are in its logs, never in the response. */
@@ -2873,6 +3226,15 @@ export interface operations {
                     "application/json": components["schemas"]["Detail"];
                 };
             };
+            /** @description The request URI is longer than the server takes (`MAX_URI_BYTES`). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
             /** @description The body is not `application/json`. */
             415: {
                 headers: {
@@ -2893,6 +3255,15 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request line and headers are larger than the server takes (`MAX_HEADER_BYTES`). */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description The server failed; details are in its logs, never in the response. */
@@ -2969,6 +3340,24 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request URI is longer than the server takes (`MAX_URI_BYTES`). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request line and headers are larger than the server takes (`MAX_HEADER_BYTES`). */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description The server failed; details are in its logs, never in the response. */
@@ -3060,8 +3449,26 @@ export interface operations {
                     "application/json": components["schemas"]["Detail"];
                 };
             };
+            /** @description The request URI is longer than the server takes (`MAX_URI_BYTES`). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
             /** @description The body is not `application/json`. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request line and headers are larger than the server takes (`MAX_HEADER_BYTES`). */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3147,6 +3554,166 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Detail"];
                 };
             };
+            /** @description The request URI is longer than the server takes (`MAX_URI_BYTES`). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request line and headers are larger than the server takes (`MAX_HEADER_BYTES`). */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The server failed; details are in its logs, never in the response. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description A dependency (e.g. the database) is unavailable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    editMessage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The conversation's id. */
+                conversation_id: number;
+                /** @description The human message to edit. */
+                message_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["SendMessage"];
+            };
+        };
+        responses: {
+            /**
+             * @description The answer as `text/event-stream`; the stream ends after `last_chunk`. The answer keeps
+             *     being generated (and stored) if the client goes away; stop it with
+             *     `POST /conversations/{id}/stop`.
+             */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": {
+                        /** @enum {string} */
+                        event?: "assistant" | "tool" | "human" | "tool_approval" | "error" | "last_chunk";
+                        id?: string;
+                        data: string;
+                        retry?: number;
+                    };
+                };
+            };
+            /** @description The request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description No valid session. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The resource does not exist or belongs to someone else. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The body is larger than the server takes (`MAX_BODY_BYTES`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request URI is longer than the server takes (`MAX_URI_BYTES`). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The body is not `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /**
+             * @description A limit was reached (messages per minute, or answers being generated at once): retry
+             *     after `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    "RETRY-AFTER": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request line and headers are larger than the server takes (`MAX_HEADER_BYTES`). */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
             /** @description The server failed; details are in its logs, never in the response. */
             500: {
                 headers: {
@@ -3218,6 +3785,24 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request URI is longer than the server takes (`MAX_URI_BYTES`). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request line and headers are larger than the server takes (`MAX_HEADER_BYTES`). */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description The server failed; details are in its logs, never in the response. */
@@ -3300,6 +3885,24 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Detail"];
                 };
             };
+            /** @description The request URI is longer than the server takes (`MAX_URI_BYTES`). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request line and headers are larger than the server takes (`MAX_HEADER_BYTES`). */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
             /** @description The server failed; details are in its logs, never in the response. */
             500: {
                 headers: {
@@ -3374,6 +3977,359 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request URI is longer than the server takes (`MAX_URI_BYTES`). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request line and headers are larger than the server takes (`MAX_HEADER_BYTES`). */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The server failed; details are in its logs, never in the response. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description A dependency (e.g. the database) is unavailable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    regenerateMessage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The conversation's id. */
+                conversation_id: number;
+                /** @description The AI message to answer again. */
+                message_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /**
+             * @description The answer as `text/event-stream`; the stream ends after `last_chunk`. The answer keeps
+             *     being generated (and stored) if the client goes away; stop it with
+             *     `POST /conversations/{id}/stop`.
+             */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": {
+                        /** @enum {string} */
+                        event?: "assistant" | "tool" | "human" | "tool_approval" | "error" | "last_chunk";
+                        id?: string;
+                        data: string;
+                        retry?: number;
+                    };
+                };
+            };
+            /** @description The request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description No valid session. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The resource does not exist or belongs to someone else. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request URI is longer than the server takes (`MAX_URI_BYTES`). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /**
+             * @description A limit was reached (messages per minute, or answers being generated at once): retry
+             *     after `Retry-After` seconds.
+             */
+            429: {
+                headers: {
+                    "RETRY-AFTER": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request line and headers are larger than the server takes (`MAX_HEADER_BYTES`). */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The server failed; details are in its logs, never in the response. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description A dependency (e.g. the database) is unavailable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    getMessageTree: {
+        parameters: {
+            query?: {
+                /** @description Page size (1-1000, default 200). */
+                limit?: number;
+                /** @description Only messages newer than this message id. */
+                after?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The conversation's id. */
+                conversation_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["TreeOut"];
+                };
+            };
+            /** @description The request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description No valid session. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The resource does not exist or belongs to someone else. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request URI is longer than the server takes (`MAX_URI_BYTES`). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request line and headers are larger than the server takes (`MAX_HEADER_BYTES`). */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The server failed; details are in its logs, never in the response. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description A dependency (e.g. the database) is unavailable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+        };
+    };
+    setActiveBranch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The conversation's id. */
+                conversation_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["ActiveIn"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ActiveOut"];
+                };
+            };
+            /** @description The request is malformed or a value is invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description No valid session. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The resource does not exist or belongs to someone else. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The body is larger than the server takes (`MAX_BODY_BYTES`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request URI is longer than the server takes (`MAX_URI_BYTES`). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The body is not `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request line and headers are larger than the server takes (`MAX_HEADER_BYTES`). */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description The server failed; details are in its logs, never in the response. */
@@ -3452,6 +4408,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Detail"];
                 };
             };
+            /** @description The request URI is longer than the server takes (`MAX_URI_BYTES`). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
             /** @description Composio's rate limit was reached; retry after `Retry-After` seconds. */
             429: {
                 headers: {
@@ -3460,6 +4425,15 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request line and headers are larger than the server takes (`MAX_HEADER_BYTES`). */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description Composio answered with an error. */
@@ -3541,6 +4515,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Detail"];
                 };
             };
+            /** @description The request URI is longer than the server takes (`MAX_URI_BYTES`). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
             /** @description Composio's rate limit was reached; retry after `Retry-After` seconds. */
             429: {
                 headers: {
@@ -3549,6 +4532,15 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request line and headers are larger than the server takes (`MAX_HEADER_BYTES`). */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description Composio answered with an error. */
@@ -3630,6 +4622,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Detail"];
                 };
             };
+            /** @description The request URI is longer than the server takes (`MAX_URI_BYTES`). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
             /** @description Composio's rate limit was reached; retry after `Retry-After` seconds. */
             429: {
                 headers: {
@@ -3638,6 +4639,15 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request line and headers are larger than the server takes (`MAX_HEADER_BYTES`). */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description Composio answered with an error. */
@@ -3719,6 +4729,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Detail"];
                 };
             };
+            /** @description The request URI is longer than the server takes (`MAX_URI_BYTES`). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
             /** @description Composio's rate limit was reached; retry after `Retry-After` seconds. */
             429: {
                 headers: {
@@ -3727,6 +4746,15 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request line and headers are larger than the server takes (`MAX_HEADER_BYTES`). */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description Composio answered with an error. */
@@ -3805,6 +4833,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Detail"];
                 };
             };
+            /** @description The request URI is longer than the server takes (`MAX_URI_BYTES`). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
             /** @description Composio's rate limit was reached; retry after `Retry-After` seconds. */
             429: {
                 headers: {
@@ -3813,6 +4850,15 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request line and headers are larger than the server takes (`MAX_HEADER_BYTES`). */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description Composio answered with an error. */
@@ -3894,6 +4940,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Detail"];
                 };
             };
+            /** @description The request URI is longer than the server takes (`MAX_URI_BYTES`). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
             /** @description Composio's rate limit was reached; retry after `Retry-After` seconds. */
             429: {
                 headers: {
@@ -3902,6 +4957,15 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request line and headers are larger than the server takes (`MAX_HEADER_BYTES`). */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description Composio answered with an error. */
@@ -3983,6 +5047,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Detail"];
                 };
             };
+            /** @description The request URI is longer than the server takes (`MAX_URI_BYTES`). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
             /** @description Composio's rate limit was reached; retry after `Retry-After` seconds. */
             429: {
                 headers: {
@@ -3991,6 +5064,15 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request line and headers are larger than the server takes (`MAX_HEADER_BYTES`). */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description Composio answered with an error. */
@@ -4071,6 +5153,24 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Detail"];
                 };
             };
+            /** @description The request URI is longer than the server takes (`MAX_URI_BYTES`). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request line and headers are larger than the server takes (`MAX_HEADER_BYTES`). */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
             /** @description The server failed; details are in its logs, never in the response. */
             500: {
                 headers: {
@@ -4147,6 +5247,24 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request URI is longer than the server takes (`MAX_URI_BYTES`). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request line and headers are larger than the server takes (`MAX_HEADER_BYTES`). */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description The server failed; details are in its logs, never in the response. */
@@ -4245,8 +5363,26 @@ export interface operations {
                     "application/json": components["schemas"]["Detail"];
                 };
             };
+            /** @description The request URI is longer than the server takes (`MAX_URI_BYTES`). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
             /** @description The body is not `application/json`. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request line and headers are larger than the server takes (`MAX_HEADER_BYTES`). */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4325,6 +5461,24 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request URI is longer than the server takes (`MAX_URI_BYTES`). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request line and headers are larger than the server takes (`MAX_HEADER_BYTES`). */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description The server failed; details are in its logs, never in the response. */
@@ -4413,8 +5567,26 @@ export interface operations {
                     "application/json": components["schemas"]["Detail"];
                 };
             };
+            /** @description The request URI is longer than the server takes (`MAX_URI_BYTES`). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
             /** @description The body is not `application/json`. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request line and headers are larger than the server takes (`MAX_HEADER_BYTES`). */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4496,6 +5668,24 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request URI is longer than the server takes (`MAX_URI_BYTES`). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request line and headers are larger than the server takes (`MAX_HEADER_BYTES`). */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description The server failed; details are in its logs, never in the response. */
@@ -4587,8 +5777,26 @@ export interface operations {
                     "application/json": components["schemas"]["Detail"];
                 };
             };
+            /** @description The request URI is longer than the server takes (`MAX_URI_BYTES`). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
             /** @description The body is not `application/json`. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request line and headers are larger than the server takes (`MAX_HEADER_BYTES`). */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4668,6 +5876,24 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request URI is longer than the server takes (`MAX_URI_BYTES`). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request line and headers are larger than the server takes (`MAX_HEADER_BYTES`). */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description The server failed; details are in its logs, never in the response. */
@@ -4758,8 +5984,26 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Detail"];
                 };
             };
+            /** @description The request URI is longer than the server takes (`MAX_URI_BYTES`). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
             /** @description The body is not `application/json`. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request line and headers are larger than the server takes (`MAX_HEADER_BYTES`). */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4841,6 +6085,24 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request URI is longer than the server takes (`MAX_URI_BYTES`). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request line and headers are larger than the server takes (`MAX_HEADER_BYTES`). */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description The server failed; details are in its logs, never in the response. */
@@ -4945,6 +6207,15 @@ export interface operations {
                     "application/json": components["schemas"]["Detail"];
                 };
             };
+            /** @description The request URI is longer than the server takes (`MAX_URI_BYTES`). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
             /** @description The body is not `application/json`. */
             415: {
                 headers: {
@@ -4965,6 +6236,15 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request line and headers are larger than the server takes (`MAX_HEADER_BYTES`). */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description The server failed; details are in its logs, never in the response. */
@@ -5038,6 +6318,24 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request URI is longer than the server takes (`MAX_URI_BYTES`). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request line and headers are larger than the server takes (`MAX_HEADER_BYTES`). */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description The server failed; details are in its logs, never in the response. */
@@ -5129,8 +6427,26 @@ export interface operations {
                     "application/json": components["schemas"]["Detail"];
                 };
             };
+            /** @description The request URI is longer than the server takes (`MAX_URI_BYTES`). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
             /** @description The body is not `application/json`. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request line and headers are larger than the server takes (`MAX_HEADER_BYTES`). */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5212,6 +6528,24 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request URI is longer than the server takes (`MAX_URI_BYTES`). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request line and headers are larger than the server takes (`MAX_HEADER_BYTES`). */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description The server failed; details are in its logs, never in the response. */
@@ -5305,8 +6639,26 @@ export interface operations {
                     "application/json": components["schemas"]["Detail"];
                 };
             };
+            /** @description The request URI is longer than the server takes (`MAX_URI_BYTES`). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
             /** @description The body is not `application/json`. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request line and headers are larger than the server takes (`MAX_HEADER_BYTES`). */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5392,6 +6744,24 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Detail"];
                 };
             };
+            /** @description The request URI is longer than the server takes (`MAX_URI_BYTES`). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request line and headers are larger than the server takes (`MAX_HEADER_BYTES`). */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
             /** @description The server failed; details are in its logs, never in the response. */
             500: {
                 headers: {
@@ -5472,6 +6842,24 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request URI is longer than the server takes (`MAX_URI_BYTES`). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request line and headers are larger than the server takes (`MAX_HEADER_BYTES`). */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description The server failed; details are in its logs, never in the response. */
@@ -5555,6 +6943,24 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Detail"];
                 };
             };
+            /** @description The request URI is longer than the server takes (`MAX_URI_BYTES`). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request line and headers are larger than the server takes (`MAX_HEADER_BYTES`). */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
             /** @description The server failed; details are in its logs, never in the response. */
             500: {
                 headers: {
@@ -5626,6 +7032,24 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request URI is longer than the server takes (`MAX_URI_BYTES`). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request line and headers are larger than the server takes (`MAX_HEADER_BYTES`). */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description The server failed; details are in its logs, never in the response. */
@@ -5714,8 +7138,26 @@ export interface operations {
                     "application/json": components["schemas"]["Detail"];
                 };
             };
+            /** @description The request URI is longer than the server takes (`MAX_URI_BYTES`). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
             /** @description The body is not `application/json`. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request line and headers are larger than the server takes (`MAX_HEADER_BYTES`). */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5796,6 +7238,24 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request URI is longer than the server takes (`MAX_URI_BYTES`). */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description The request line and headers are larger than the server takes (`MAX_HEADER_BYTES`). */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description The server failed; details are in its logs, never in the response. */

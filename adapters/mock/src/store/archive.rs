@@ -67,8 +67,9 @@ impl ArchiveStore for MemoryStore {
             created_at: stored(imported.created_at),
             updated_at: stored(imported.updated_at),
         };
-        let mut messages = Vec::with_capacity(imported.messages.len());
-        for m in &imported.messages {
+        let mut messages: Vec<Message> = Vec::with_capacity(imported.messages.len());
+        for (m, parent) in imported.messages.iter().zip(imported.parents()) {
+            let parent_id = parent.map(|p| messages[p].id);
             messages.push(Message {
                 id: MessageId(next(&mut s.next_id.message)),
                 conversation_id: conversation.id,
@@ -76,9 +77,13 @@ impl ArchiveStore for MemoryStore {
                 kind: m.kind,
                 content: m.content.clone(),
                 client_message_id: None,
+                parent_id,
                 usage: None,
                 created_at: stored(m.created_at),
             });
+        }
+        if let Some(leaf) = imported.leaf() {
+            s.leaves.insert(conversation.id, messages[leaf].id);
         }
         s.conversations.insert(conversation.id, conversation.clone());
         s.messages

@@ -14,6 +14,9 @@ pub struct Model {
     /// The chat model of its turns; null: the server's default.
     #[sea_orm(column_type = "Text")]
     pub model: Option<String>,
+    /// The last message of the branch shown; null: the newest message (none yet, or rows
+    /// written before the tree).
+    pub active_leaf_id: Option<i64>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     #[sea_orm(belongs_to, from = "user_id", to = "id")]

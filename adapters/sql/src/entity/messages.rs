@@ -15,6 +15,8 @@ pub struct Model {
     pub content: String,
     #[sea_orm(column_type = "Text")]
     pub client_message_id: Option<String>,
+    /// The message before it on its branch; null for a first message.
+    pub parent_id: Option<i64>,
     /// An answer's usage: the model that wrote it and the tokens the provider reported.
     #[sea_orm(column_type = "Text")]
     pub model: Option<String>,

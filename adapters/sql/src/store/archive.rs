@@ -5,6 +5,7 @@ use crate::error::db_err;
 use crate::mapping;
 use meai_core::store::{ArchiveStore, ImportKey, Imported, ImportedConversation};
 use meai_core::*;
+use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 /// Rows per INSERT of imported messages (6 columns each, well under SQLite's parameter limit).
@@ -73,6 +74,16 @@ async fn import_in(
     .exec_without_returning(db)
     .await
     .map_err(db_err)?;
+    let ids: Vec<i64> = messages::Entity::find()
+        .filter(messages::Column::ConversationId.eq(conversation.id))
+        .select_only()
+        .column(messages::Column::Id)
+        .order_by_asc(messages::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await
+        .map_err(db_err)?;
+    place(db, conversation.id, imported, &ids).await?;
     let stored = messages::Entity::find()
         .filter(messages::Column::ConversationId.eq(conversation.id))
         .order_by_asc(messages::Column::Id)
@@ -83,6 +94,50 @@ async fn import_in(
         conversation: conversation.try_into()?,
         messages: mapping::all(stored)?,
     })
+}
+
+/// Puts the imported messages (`ids`, in list order) in their tree: first all in one branch in
+/// one statement (what nearly every import is), then the messages that go elsewhere one by one,
+/// then the active leaf.
+async fn place(
+    db: &impl ConnectionTrait,
+    conversation: i64,
+    imported: &ImportedConversation,
+    ids: &[i64],
+) -> Result<(), StoreError> {
+    if ids.len() != imported.messages.len() {
+        return Err(StoreError::backend(std::io::Error::other(
+            "the imported messages were not all stored",
+        )));
+    }
+    // The conversation id is this server's own integer, not input.
+    let one_branch = format!(
+        "UPDATE messages SET parent_id = (SELECT MAX(earlier.id) FROM messages AS earlier \
+         WHERE earlier.conversation_id = messages.conversation_id AND earlier.id < messages.id) \
+         WHERE conversation_id = {conversation}"
+    );
+    db.execute_unprepared(&one_branch).await.map_err(db_err)?;
+    for (i, parent) in imported.parents().enumerate() {
+        if parent == i.checked_sub(1) {
+            continue;
+        }
+        messages::Entity::update_many()
+            .col_expr(messages::Column::ParentId, Expr::value(parent.map(|p| ids[p])))
+            .filter(messages::Column::Id.eq(ids[i]))
+            .exec(db)
+            .await
+            .map_err(db_err)?;
+    }
+    conversations::Entity::update_many()
+        .col_expr(
+            conversations::Column::ActiveLeafId,
+            Expr::value(imported.leaf().map(|l| ids[l])),
+        )
+        .filter(conversations::Column::Id.eq(conversation))
+        .exec(db)
+        .await
+        .map_err(db_err)?;
+    Ok(())
 }
 
 #[async_trait::async_trait]

@@ -4,21 +4,120 @@ use crate::entity::{conversations, messages};
 use crate::error::db_err;
 use chrono::{DateTime, Utc};
 use meai_core::store::MessageStore;
-use meai_core::{ClientMessageId, ConversationId, Message, MessageId, NewMessage, Page, StoreError, UserId};
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ActiveValue::Set, ConnectionTrait, EntityTrait, FromQueryResult, Iterable, JoinType, QueryFilter, QueryOrder,
-    QuerySelect, RelationTrait, TryInsertResult,
+use meai_core::{
+    ClientMessageId, ConversationId, Message, MessageId, MessageKind, MessageTree, NewMessage, Page, Parent,
+    StoreError, TreeNode, UserId, page_of,
 };
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TryInsertResult};
 
-/// A row of "the conversation, left-joined with its messages": `owner` proves the conversation
-/// is the user's even when it has no (matching) messages.
-#[derive(Debug, FromQueryResult)]
-struct Slot {
-    #[allow(dead_code)]
-    owner: i64,
-    #[sea_orm(nested)]
-    message: Option<messages::Model>,
+/// The conversation's stored active leaf, when it is the user's (`NotFound` otherwise).
+async fn stored_leaf(
+    db: &impl ConnectionTrait,
+    user: UserId,
+    conversation: ConversationId,
+) -> Result<Option<MessageId>, StoreError> {
+    let row: Option<Option<i64>> = conversations::Entity::find_by_id(conversation.0)
+        .filter(conversations::COLUMN.user_id.eq(user.0))
+        .select_only()
+        .column(conversations::Column::ActiveLeafId)
+        .into_tuple()
+        .one(db)
+        .await
+        .map_err(db_err)?;
+    row.map(|leaf| leaf.map(MessageId)).ok_or(StoreError::NotFound)
+}
+
+/// The user's conversation as a tree (`NotFound` when it is not theirs).
+pub(super) async fn tree_in(
+    db: &impl ConnectionTrait,
+    user: UserId,
+    conversation: ConversationId,
+) -> Result<MessageTree, StoreError> {
+    let leaf = stored_leaf(db, user, conversation).await?;
+    let rows: Vec<(i64, Option<i64>, String)> = messages::Entity::find()
+        .filter(messages::COLUMN.conversation_id.eq(conversation.0))
+        .select_only()
+        .columns([messages::Column::Id, messages::Column::ParentId, messages::Column::Kind])
+        .order_by_asc(messages::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await
+        .map_err(db_err)?;
+    let nodes = rows
+        .into_iter()
+        .map(|(id, parent, kind)| {
+            Ok(TreeNode {
+                id: MessageId(id),
+                parent: parent.map(MessageId),
+                kind: MessageKind::parse(&kind).ok_or_else(|| crate::mapping::corrupt("messages", "type", &kind))?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(MessageTree::new(nodes, leaf))
+}
+
+async fn set_leaf(
+    db: &impl ConnectionTrait,
+    conversation: ConversationId,
+    leaf: Option<MessageId>,
+) -> Result<(), StoreError> {
+    conversations::Entity::update_many()
+        .col_expr(conversations::Column::ActiveLeafId, Expr::value(leaf.map(|l| l.0)))
+        .filter(conversations::COLUMN.id.eq(conversation.0))
+        .exec(db)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+/// The newest message of the conversation: the active leaf when none is stored.
+async fn newest(db: &impl ConnectionTrait, conversation: ConversationId) -> Result<Option<MessageId>, StoreError> {
+    let id: Option<i64> = messages::Entity::find()
+        .filter(messages::COLUMN.conversation_id.eq(conversation.0))
+        .select_only()
+        .column(messages::Column::Id)
+        .order_by_desc(messages::Column::Id)
+        .into_tuple()
+        .one(db)
+        .await
+        .map_err(db_err)?;
+    Ok(id.map(MessageId))
+}
+
+/// Where `message` goes: the active leaf, or the given message when it is in the conversation.
+async fn parent_in(
+    db: &impl ConnectionTrait,
+    conversation: ConversationId,
+    parent: Parent,
+) -> Result<Option<MessageId>, StoreError> {
+    match parent {
+        Parent::Under(None) => Ok(None),
+        Parent::Under(Some(p)) => {
+            let found: Option<i64> = messages::Entity::find_by_id(p.0)
+                .filter(messages::COLUMN.conversation_id.eq(conversation.0))
+                .select_only()
+                .column(messages::Column::Id)
+                .into_tuple()
+                .one(db)
+                .await
+                .map_err(db_err)?;
+            found.map(|id| Some(MessageId(id))).ok_or(StoreError::NotFound)
+        }
+        Parent::Active => {
+            let stored: Option<Option<i64>> = conversations::Entity::find_by_id(conversation.0)
+                .select_only()
+                .column(conversations::Column::ActiveLeafId)
+                .into_tuple()
+                .one(db)
+                .await
+                .map_err(db_err)?;
+            match stored.flatten() {
+                Some(leaf) => Ok(Some(MessageId(leaf))),
+                None => newest(db, conversation).await,
+            }
+        }
+    }
 }
 
 /// What an append did inside its transaction.
@@ -67,9 +166,11 @@ pub(super) async fn append_in(
     if bumped.rows_affected == 0 {
         return Err(StoreError::NotFound);
     }
+    let parent = parent_in(db, conversation, message.parent).await?;
     let insert = messages::Entity::insert(messages::ActiveModel {
         conversation_id: Set(conversation.0),
         user_id: Set(user.0),
+        parent_id: Set(parent.map(|p| p.0)),
         kind: Set(message.kind.as_str().to_owned()),
         content: Set(message.content.clone()),
         client_message_id: Set(message.client_message_id.as_ref().map(|k| k.as_str().to_owned())),
@@ -80,7 +181,9 @@ pub(super) async fn append_in(
         ..Default::default()
     });
     let Some(key) = &message.client_message_id else {
-        return Ok(Appended::New(insert.exec_with_returning(db).await.map_err(db_err)?));
+        let row = insert.exec_with_returning(db).await.map_err(db_err)?;
+        set_leaf(db, conversation, Some(MessageId(row.id))).await?;
+        return Ok(Appended::New(row));
     };
     // A concurrent append with the same key may have won since the caller looked.
     let inserted = insert
@@ -89,7 +192,10 @@ pub(super) async fn append_in(
         .await
         .map_err(db_err)?;
     match inserted {
-        TryInsertResult::Inserted(row) => Ok(Appended::New(row)),
+        TryInsertResult::Inserted(row) => {
+            set_leaf(db, conversation, Some(MessageId(row.id))).await?;
+            Ok(Appended::New(row))
+        }
         TryInsertResult::Empty | TryInsertResult::Conflicted => by_client_id(db, user, conversation, key)
             .await?
             .map(Appended::Existing)
@@ -129,38 +235,20 @@ impl MessageStore for SqlStore {
         conversation: ConversationId,
         page: Page<MessageId>,
     ) -> Result<Vec<Message>, StoreError> {
-        // One query for both the ownership check and the page: the conversation left-joined
-        // with the wanted messages yields no row at all only when it is not the user's.
-        let mut join = conversations::Relation::Messages.def();
-        if let Some(before) = page.before {
-            join = join.on_condition(move |_, messages_table| {
-                Expr::col((messages_table, messages::Column::Id)).lt(before.0).into()
-            });
+        let tree = tree_in(&self.db, user, conversation).await?;
+        let branch = tree.branch();
+        let wanted = page_of(&branch, page.before, page.limit);
+        if wanted.is_empty() {
+            return Ok(Vec::new());
         }
-        let mut query = conversations::Entity::find_by_id(conversation.0)
-            .filter(conversations::COLUMN.user_id.eq(user.0))
-            .select_only()
-            .column_as(conversations::Column::Id, "owner")
-            .columns(messages::Column::iter())
-            .join(JoinType::LeftJoin, join);
-        // With a limit, the newest `limit` of the wanted messages, turned back to oldest first.
-        query = match page.limit {
-            Some(limit) => query.order_by_desc(messages::Column::Id).limit(limit),
-            None => query.order_by_asc(messages::Column::Id),
-        };
-        let slots: Vec<Slot> = query.into_model().all(&self.db).await.map_err(db_err)?;
-        if slots.is_empty() {
-            return Err(StoreError::NotFound);
-        }
-        let mut found = slots
-            .into_iter()
-            .filter_map(|slot| slot.message)
-            .map(Message::try_from)
-            .collect::<Result<Vec<_>, _>>()?;
-        if page.limit.is_some() {
-            found.reverse();
-        }
-        Ok(found)
+        let rows = messages::Entity::find()
+            .filter(messages::COLUMN.conversation_id.eq(conversation.0))
+            .filter(messages::COLUMN.id.is_in(wanted.iter().map(|id| id.0)))
+            .order_by_asc(messages::Column::Id)
+            .all(&self.db)
+            .await
+            .map_err(db_err)?;
+        crate::mapping::all(rows)
     }
 
     async fn delete_message(
@@ -168,22 +256,56 @@ impl MessageStore for SqlStore {
         user: UserId,
         conversation: ConversationId,
         id: MessageId,
-    ) -> Result<(), StoreError> {
-        let delete = messages::Entity::delete_many()
-            .filter(messages::COLUMN.id.eq(id.0))
-            .filter(messages::COLUMN.conversation_id.eq(conversation.0))
-            .filter(messages::COLUMN.user_id.eq(user.0));
-        // The message's vector goes in the same transaction (the local vector index).
+    ) -> Result<Vec<MessageId>, StoreError> {
+        // The subtree and its vectors (the local vector index) go in one transaction.
         let txn = self.begin_write().await?;
         let outcome = async {
-            match delete.exec(txn.conn()).await.map_err(db_err)?.rows_affected {
-                0 => Err(StoreError::NotFound),
-                _ => crate::vectors::delete_for_messages(txn.conn(), user, &[id.0]).await,
+            let tree = tree_in(txn.conn(), user, conversation).await?;
+            let gone = tree.subtree(id);
+            if gone.is_empty() {
+                return Err(StoreError::NotFound);
             }
+            let raw: Vec<i64> = gone.iter().map(|m| m.0).collect();
+            for chunk in raw.chunks(DELETE_CHUNK) {
+                messages::Entity::delete_many()
+                    .filter(messages::COLUMN.conversation_id.eq(conversation.0))
+                    .filter(messages::COLUMN.user_id.eq(user.0))
+                    .filter(messages::COLUMN.id.is_in(chunk.iter().copied()))
+                    .exec(txn.conn())
+                    .await
+                    .map_err(db_err)?;
+                crate::vectors::delete_for_messages(txn.conn(), user, chunk).await?;
+            }
+            set_leaf(txn.conn(), conversation, tree.leaf_after_delete(id)).await?;
+            Ok(gone)
         }
         .await;
-        txn.finish(outcome).await?;
-        self.vectors.removed(user.0, &[id.0]);
-        Ok(())
+        let gone = txn.finish(outcome).await?;
+        let raw: Vec<i64> = gone.iter().map(|m| m.0).collect();
+        self.vectors.removed(user.0, &raw);
+        Ok(gone)
+    }
+
+    async fn message_tree(&self, user: UserId, conversation: ConversationId) -> Result<MessageTree, StoreError> {
+        tree_in(&self.db, user, conversation).await
+    }
+
+    async fn set_active_leaf(
+        &self,
+        user: UserId,
+        conversation: ConversationId,
+        leaf: MessageId,
+    ) -> Result<(), StoreError> {
+        let txn = self.begin_write().await?;
+        let outcome = async {
+            stored_leaf(txn.conn(), user, conversation).await?;
+            parent_in(txn.conn(), conversation, Parent::Under(Some(leaf))).await?;
+            set_leaf(txn.conn(), conversation, Some(leaf)).await
+        }
+        .await;
+        txn.finish(outcome).await
     }
 }
+
+/// Ids per DELETE of a subtree (well under SQLite's parameter limit).
+const DELETE_CHUNK: usize = 500;

@@ -13,9 +13,15 @@ pub struct TempSqlite {
 
 impl TempSqlite {
     pub async fn new() -> Self {
+        let db = Self::empty().await;
+        db.store.migrate().await.expect("migrate temp SQLite");
+        db
+    }
+
+    /// A fresh database without the schema.
+    pub async fn empty() -> Self {
         let path = std::env::temp_dir().join(format!("meai-test-{}.db", uuid::Uuid::new_v4().simple()));
         let store = SqlStore::connect(&Self::url_of(&path)).await.expect("open temp SQLite");
-        store.migrate().await.expect("migrate temp SQLite");
         Self { store, path }
     }
 
@@ -140,4 +146,88 @@ fn with_database(url: &str, name: &str) -> String {
         Some(q) => format!("{scheme}://{authority}/{name}?{q}"),
         None => format!("{scheme}://{authority}/{name}"),
     }
+}
+
+/// On an empty database: the schema from before the message tree, conversations written then,
+/// then the tree's migration: each conversation is one branch, its newest message the leaf.
+pub async fn flat_history_becomes_one_branch(store: &SqlStore) {
+    use meai_core::store::{MessageStore, UserStore};
+    use meai_core::*;
+    use meai_migration::{Migrator, MigratorTrait};
+    use sea_orm::{ConnectionTrait, Statement};
+
+    let db = store.connection();
+    let before_tree = Migrator::migrations().len() - 1;
+    Migrator::up(db, Some(before_tree as u32))
+        .await
+        .expect("migrate to before the tree");
+    let profile = NewUser {
+        email: Email::parse("flat@example.com").unwrap(),
+        name: None,
+        avatar_url: None,
+        auth_method: AuthMethod::Local,
+    };
+    let user = store.upsert_user(&profile, chrono::Utc::now()).await.unwrap();
+    let backend = db.get_database_backend();
+    // Written the old way: the entities know columns this schema does not have yet.
+    let (insert, new_conversation) = match backend {
+        sea_orm::DbBackend::Postgres => (
+            "INSERT INTO messages (conversation_id, user_id, type, content, created_at) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO conversations (user_id, title, created_at, updated_at) VALUES ($1, $2, $3, $3) RETURNING id",
+        ),
+        _ => (
+            "INSERT INTO messages (conversation_id, user_id, type, content, created_at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO conversations (user_id, title, created_at, updated_at) VALUES (?, ?, ?, ?) RETURNING id",
+        ),
+    };
+    let mut convs = Vec::new();
+    for (title, texts) in [
+        ("one", vec!["q1", "a1", "q2", "a2"]),
+        ("two", vec!["hello"]),
+        ("empty", vec![]),
+    ] {
+        let now = chrono::Utc::now();
+        let mut values: Vec<sea_orm::Value> = vec![user.id.0.into(), title.into(), now.into()];
+        if backend != sea_orm::DbBackend::Postgres {
+            values.push(now.into());
+        }
+        let row = db
+            .query_one_raw(Statement::from_sql_and_values(backend, new_conversation, values))
+            .await
+            .expect("insert a conversation the old way")
+            .expect("its id");
+        let c = ConversationId(row.try_get_by_index::<i64>(0).unwrap());
+        for (i, text) in texts.iter().enumerate() {
+            let kind = if i % 2 == 0 { "Human" } else { "AI" };
+            let values: [sea_orm::Value; 5] = [
+                c.0.into(),
+                user.id.0.into(),
+                kind.into(),
+                (*text).into(),
+                chrono::Utc::now().into(),
+            ];
+            db.execute_raw(Statement::from_sql_and_values(backend, insert, values))
+                .await
+                .expect("insert a message the old way");
+        }
+        convs.push(c);
+    }
+    Migrator::up(db, None).await.expect("the tree's migration");
+    let one = store.list_messages(user.id, convs[0], Page::all()).await.unwrap();
+    let texts: Vec<&str> = one.iter().map(|m| m.content.as_str()).collect();
+    assert_eq!(texts, ["q1", "a1", "q2", "a2"]);
+    let parents: Vec<Option<MessageId>> = one.iter().map(|m| m.parent_id).collect();
+    assert_eq!(parents, vec![None, Some(one[0].id), Some(one[1].id), Some(one[2].id)]);
+    let tree = store.message_tree(user.id, convs[0]).await.unwrap();
+    assert_eq!(tree.active_leaf, Some(one[3].id));
+    let two = store.message_tree(user.id, convs[1]).await.unwrap();
+    assert_eq!(two.nodes.len(), 1);
+    assert_eq!(two.nodes[0].parent, None);
+    assert_eq!(store.message_tree(user.id, convs[2]).await.unwrap().active_leaf, None);
+    // And the next message continues the branch.
+    let next = store
+        .append_message(user.id, convs[0], &NewMessage::new(MessageKind::Human, "q3"))
+        .await
+        .unwrap();
+    assert_eq!(next.parent_id, Some(one[3].id));
 }
