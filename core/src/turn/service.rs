@@ -237,12 +237,7 @@ impl Turns {
             .await
             .map_err(CoreError::store("Conversation"))?;
         let run = writer.run();
-        // Attached before the work runs, so the sender sees the run from its first event.
-        let events = match d.runs.attach(conversation, 0).await? {
-            // The sender knows its question: its view leaves the `human` event out.
-            Some(attachment) => terminal::for_sender(attachment.events),
-            None => return Err(CoreError::Runs("a run just begun could not be attached".into())),
-        };
+        let events = self.sender_view(conversation).await?;
         let deps = self.deps.clone();
         if request.client_message_id.is_some() && !is_latest(d, user, &human).await? {
             // A retry of a message that was already answered (or is being answered): resend the
@@ -260,21 +255,7 @@ impl Turns {
             let decided = decide::approve_all(d, user, approving).await;
             return Ok(decide::settlement(deps, writer, events, user, conv, human, decided));
         }
-        let turn = Turn {
-            deps,
-            writer,
-            user,
-            conversation: conv,
-            human: human.clone(),
-            announce: true,
-            resume: None,
-        };
-        Ok(StartedTurn {
-            run,
-            human,
-            events,
-            work: Box::pin(turn.run()),
-        })
+        Ok(self.answer(writer, events, user, conv, human, true))
     }
 
     /// The run answering `human` again (a regeneration), the sender attached from its start.
@@ -286,26 +267,45 @@ impl Turns {
         conversation: crate::Conversation,
         human: Message,
     ) -> Result<StartedTurn, CoreError> {
+        let events = self.sender_view(conversation.id).await?;
+        Ok(self.answer(writer, events, user, conversation, human, false))
+    }
+
+    /// The sender's view of the run just begun, attached before its work runs so it sees the
+    /// run from its first event. The sender knows its question: the view leaves `human` out.
+    async fn sender_view(&self, conversation: ConversationId) -> Result<BoxStream<'static, RunEvent>, CoreError> {
+        match self.deps.runs.attach(conversation, 0).await? {
+            Some(attachment) => Ok(terminal::for_sender(attachment.events)),
+            None => Err(CoreError::Runs("a run just begun could not be attached".into())),
+        }
+    }
+
+    /// The turn that answers `human` on the run `writer` holds.
+    fn answer(
+        &self,
+        writer: Box<dyn super::RunWriter>,
+        events: BoxStream<'static, RunEvent>,
+        user: UserId,
+        conversation: crate::Conversation,
+        human: Message,
+        announce: bool,
+    ) -> StartedTurn {
         let run = writer.run();
-        let events = match self.deps.runs.attach(conversation.id, 0).await? {
-            Some(attachment) => terminal::for_sender(attachment.events),
-            None => return Err(CoreError::Runs("a run just begun could not be attached".into())),
-        };
         let turn = Turn {
             deps: self.deps.clone(),
             writer,
             user,
             conversation,
             human: human.clone(),
-            announce: false,
+            announce,
             resume: None,
         };
-        Ok(StartedTurn {
+        StartedTurn {
             run,
             human,
             events,
             work: Box::pin(turn.run()),
-        })
+        }
     }
 
     /// The request's content, checked (not blank, not too long, storable), trimmed.

@@ -88,6 +88,7 @@ async fn newest(db: &impl ConnectionTrait, conversation: ConversationId) -> Resu
 /// Where `message` goes: the active leaf, or the given message when it is in the conversation.
 async fn parent_in(
     db: &impl ConnectionTrait,
+    user: UserId,
     conversation: ConversationId,
     parent: Parent,
 ) -> Result<Option<MessageId>, StoreError> {
@@ -104,19 +105,10 @@ async fn parent_in(
                 .map_err(db_err)?;
             found.map(|id| Some(MessageId(id))).ok_or(StoreError::NotFound)
         }
-        Parent::Active => {
-            let stored: Option<Option<i64>> = conversations::Entity::find_by_id(conversation.0)
-                .select_only()
-                .column(conversations::Column::ActiveLeafId)
-                .into_tuple()
-                .one(db)
-                .await
-                .map_err(db_err)?;
-            match stored.flatten() {
-                Some(leaf) => Ok(Some(MessageId(leaf))),
-                None => newest(db, conversation).await,
-            }
-        }
+        Parent::Active => match stored_leaf(db, user, conversation).await? {
+            Some(leaf) => Ok(Some(leaf)),
+            None => newest(db, conversation).await,
+        },
     }
 }
 
@@ -166,7 +158,7 @@ pub(super) async fn append_in(
     if bumped.rows_affected == 0 {
         return Err(StoreError::NotFound);
     }
-    let parent = parent_in(db, conversation, message.parent).await?;
+    let parent = parent_in(db, user, conversation, message.parent).await?;
     let insert = messages::Entity::insert(messages::ActiveModel {
         conversation_id: Set(conversation.0),
         user_id: Set(user.0),
@@ -299,7 +291,7 @@ impl MessageStore for SqlStore {
         let txn = self.begin_write().await?;
         let outcome = async {
             stored_leaf(txn.conn(), user, conversation).await?;
-            parent_in(txn.conn(), conversation, Parent::Under(Some(leaf))).await?;
+            parent_in(txn.conn(), user, conversation, Parent::Under(Some(leaf))).await?;
             set_leaf(txn.conn(), conversation, Some(leaf)).await
         }
         .await;
