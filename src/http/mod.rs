@@ -86,7 +86,9 @@ Every error is `{\"detail\": \"...\"}` with its status; paths work with and with
 Browsers use Socket.IO (protocol v5) at path `/socket.io`, namespace `/conversations/stream`, authenticated by the \
 session cookie (or `auth: {token}`): emit `join_conversation {conversation_id}` (answered by `joined {message}`) and \
 `message {content, conversation_id}`; receive `assistant {role, content}` chunks, `tool {role, content}` progress, \
-`error {error}`, and always a final `last_chunk {last_chunk: true}`.
+`error {error}`, and always a final `last_chunk {last_chunk: true}`. `edit {message_id, content}` (a new version of a \
+question) and `regenerate {message_id}` (another answer) stream like `message`; each starts a branch, as \
+`PATCH /conversations/{conversation_id}/messages/{message_id}` and `POST .../regenerate` do over SSE.
 
 **Consent.** Tool calls that may write wait for the person: the answer streams the request as text, then \
 `tool_approval {approval_id, conversation_id, toolkit, tool, arguments, summary}` (an SSE event too), and ends. \
