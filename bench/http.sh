@@ -183,6 +183,14 @@ seed() {
            c.created_at
     FROM n CROSS JOIN conversations c
     WHERE c.id = $CONVERSATION_ID"
+  # Written past the store, so placed as the store would: one branch, the newest message shown.
+  db_exec "
+    UPDATE messages SET parent_id = (SELECT MAX(e.id) FROM messages e
+      WHERE e.conversation_id = messages.conversation_id AND e.id < messages.id)
+    WHERE conversation_id = $CONVERSATION_ID"
+  db_exec "
+    UPDATE conversations SET active_leaf_id = (SELECT MAX(id) FROM messages WHERE conversation_id = $CONVERSATION_ID)
+    WHERE id = $CONVERSATION_ID"
   local got
   got="$(api "$BASE/conversations/" | jq '.conversations | length')"
   [ "$got" = "$CONVERSATIONS" ] || die "GET /conversations/ lists $got conversations, expected $CONVERSATIONS"
