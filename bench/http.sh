@@ -12,6 +12,7 @@
 #   --connections N    open connections (default 64)
 #   --threads N        wrk threads (default: number of cores)
 #   --no-build         use the release binary already built
+#   --bin PATH         use this server binary (e.g. an earlier commit's, for a before/after)
 #
 # Environment:
 #   BENCH_PG_URL       PostgreSQL server to create the database on
@@ -30,6 +31,7 @@ WARMUP=2s
 CONNECTIONS=64
 THREADS="$(nproc)"
 BUILD=1
+BIN=""
 CONVERSATIONS=50
 MESSAGES=200
 COOKIE_NAME=session
@@ -50,6 +52,7 @@ while [ "$#" -gt 0 ]; do
     --connections) CONNECTIONS=$2; shift ;;
     --threads) THREADS=$2; shift ;;
     --no-build) BUILD=0 ;;
+    --bin) BIN=$2; BUILD=0; shift ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; die "unknown option: $1" ;;
   esac
@@ -84,8 +87,10 @@ if [ "$BUILD" = 1 ]; then
   printf 'bench: cargo build --release --features postgres\n' >&2
   cargo build --release --locked --quiet -p meai --bin meai --features postgres >&2
 fi
-TARGET_DIR="$(cargo metadata --format-version 1 --no-deps | jq -r .target_directory)"
-BIN="$TARGET_DIR/release/meai"
+if [ -z "${BIN:-}" ]; then
+  TARGET_DIR="$(cargo metadata --format-version 1 --no-deps | jq -r .target_directory)"
+  BIN="$TARGET_DIR/release/meai"
+fi
 [ -x "$BIN" ] || die "no release binary at $BIN (run without --no-build)"
 
 # ---------------------------------------------------------------------------

@@ -42,6 +42,8 @@ const server = http.createServer((req, res) => {
   req.resume();
   req.on("end", () => {
     res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+    // Headers at once, as providers answer: the time to the first token is the TTFT below.
+    res.flushHeaders();
     let sent = 0;
     let timer = null;
     const next = () => {

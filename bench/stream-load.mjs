@@ -50,7 +50,8 @@ async function fetchAny(path, init) {
 }
 
 async function storedCounts(cookie, id) {
-  const res = await fetchAny(`/conversations/${id}/messages`, { headers: { cookie } });
+  // The largest page: a socket's turns fit (the default page is the latest 200 messages).
+  const res = await fetchAny(`/conversations/${id}/messages?limit=1000`, { headers: { cookie } });
   const { messages } = await res.json();
   const count = (type) => messages.filter((m) => m.type === type).length;
   return {

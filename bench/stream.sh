@@ -5,10 +5,13 @@
 #   low load: 1 socket x 200 sequential turns: backend-added latency (emit -> first
 #             `assistant`, minus the fake's TTFT), p50/p99;
 #   load:     100 sockets x 10 turns (1,000 turns, 100 conversations streaming at once):
-#             throughput, added latency, peak RSS, and messages persisted vs sent.
-# Prints a markdown table.
+#             throughput, added latency, peak RSS, and messages persisted vs sent;
+#   many:     1,000 sockets x 1 turn, all streaming at once (2 s answers): peak RSS and
+#             messages persisted vs sent.
+# Prints a markdown table, then the server's own per-stage breakdown of the time before the
+# first token (`meai_turn_stage_seconds` from /metrics) for the low-load and load scenarios.
 #
-#   bench/stream.sh [--no-build] [--sockets N] [--turns N]
+#   bench/stream.sh [--no-build] [--bin PATH] [--sockets N] [--turns N] [--streams N]
 #
 # The per-user limits (MESSAGE_RATE_PER_MINUTE, MAX_CONCURRENT_RUNS_PER_USER) are disabled: all
 # sockets belong to the one local user. Recall embeds through the fake (/v1/embeddings).
@@ -19,6 +22,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 BUILD=1
+BIN=""
 SOCKETS=100
 TURNS=10
 CHUNKS=20
@@ -27,12 +31,17 @@ LOW_TTFT=50
 LOW_PACE=5
 LOAD_TTFT=200
 LOAD_PACE=20
+STREAMS=1000
+MANY_TTFT=1000
+MANY_PACE=50
 
 while [ "$#" -gt 0 ]; do
   case "$1" in
     --no-build) BUILD=0 ;;
+    --bin) BIN=$2; BUILD=0; shift ;;
     --sockets) SOCKETS=$2; shift ;;
     --turns) TURNS=$2; shift ;;
+    --streams) STREAMS=$2; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench: unknown option $1" >&2; exit 1 ;;
   esac
@@ -41,9 +50,10 @@ done
 
 [ -d "$ROOT/tests/node/node_modules/socket.io-client" ] || { echo "bench: run npm ci in tests/node first" >&2; exit 1; }
 if [ "$BUILD" = 1 ]; then
-  (cd "$ROOT" && cargo build --release -p meai --bin meai)
+  # The same build as bench/http.sh (PostgreSQL compiled in), so neither rebuilds for the other.
+  (cd "$ROOT" && cargo build --release --locked -p meai --bin meai --features postgres)
 fi
-BIN="$TARGET/release/meai"
+BIN="${BIN:-$TARGET/release/meai}"
 
 # WORK, PIDS (cleaned up on exit), free_port, wait_http.
 source "$ROOT/bench/lib.sh"
@@ -70,19 +80,22 @@ run_scenario() {
   out=$(node "$ROOT/bench/stream-load.mjs" "http://127.0.0.1:$app_port" "$sockets" "$turns" "$ttft" "$CHUNKS")
   local rss_kb
   rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$app_pid/status")
+  curl -fsS "http://127.0.0.1:$app_port/metrics" >"$WORK/metrics-$name.txt" || true
   kill "$app_pid" "$llm_pid" 2>/dev/null || true
   echo "$out" | python3 -c "import json,sys; d=json.load(sys.stdin); d['peak_rss_mib']=round($rss_kb/1024,1); d['name']='$name'; d['ttft_ms']=$ttft; d['pace_ms']=$pace; print(json.dumps(d))"
 }
 
 LOW=$(run_scenario low 1 "$LOW_TURNS" "$LOW_TTFT" "$LOW_PACE")
 LOAD=$(run_scenario load "$SOCKETS" "$TURNS" "$LOAD_TTFT" "$LOAD_PACE")
+MANY=$(run_scenario many "$STREAMS" 1 "$MANY_TTFT" "$MANY_PACE")
 echo "$LOW" >"$WORK/low.json"
 echo "$LOAD" >"$WORK/load.json"
+echo "$MANY" >"$WORK/many.json"
 
-python3 - "$WORK/low.json" "$WORK/load.json" "$CHUNKS" <<'PY'
+python3 - "$WORK/low.json" "$WORK/load.json" "$WORK/many.json" "$CHUNKS" <<'PY'
 import json, sys
-rows = [json.load(open(p)) for p in sys.argv[1:3]]
-chunks = sys.argv[3]
+rows = [json.load(open(p)) for p in sys.argv[1:4]]
+chunks = sys.argv[4]
 print(f"| scenario | turns | fake LLM (TTFT / pace, {chunks} chunks) | turns/s | chunks/s | added latency p50 / p99 / max (ms) | turn p50 / p99 (ms) | peak RSS (MiB) | sent / persisted Human / AI (complete) | error events |")
 print("|---|---|---|---|---|---|---|---|---|---|")
 for d in rows:
@@ -91,4 +104,49 @@ for d in rows:
     print(f"| {label} | {d['turns']} | {d['ttft_ms']} ms / {d['pace_ms']} ms | {d['turns_per_s']} | {d['chunks_per_s']} | "
           f"{a['p50']} / {a['p99']} / {a['max']} | {t['p50']} / {t['p99']} | {d['peak_rss_mib']} | "
           f"{d['sent']} / {d['persisted_human']} / {d['persisted_ai']} ({d['persisted_complete_ai']}) | {d['error_events']} |")
+PY
+
+# The server's breakdown: per stage, turns seen, mean, and p50 / p99 read off the histogram
+# (the upper bound of the bucket holding that rank, so "<= x").
+python3 - "$WORK/metrics-low.txt" "$WORK/metrics-load.txt" <<'PY'
+import re, sys
+def stages(path):
+    buckets, sums, counts = {}, {}, {}
+    for line in open(path):
+        m = re.match(r'meai_turn_stage_seconds_(bucket|sum|count)\{(.*)\} (\S+)', line)
+        if not m:
+            continue
+        kind, labels, value = m.group(1), dict(re.findall(r'(\w+)="([^"]*)"', m.group(2))), float(m.group(3))
+        stage = labels["stage"]
+        if kind == "bucket":
+            buckets.setdefault(stage, []).append((float(labels["le"]), value))
+        elif kind == "sum":
+            sums[stage] = value
+        else:
+            counts[stage] = value
+    return buckets, sums, counts
+def quantile(bs, count, q):
+    rank = q * count
+    for le, c in sorted(bs):
+        if c >= rank:
+            return le
+    return float("inf")
+def ms(x):
+    return "inf" if x == float("inf") else f"{x * 1000:.3f}"
+print()
+print("| scenario | stage | turns | mean (ms) | p50 <= (ms) | p99 <= (ms) |")
+print("|---|---|---|---|---|---|")
+for name, path in zip(["low", "load"], sys.argv[1:3]):
+    try:
+        buckets, sums, counts = stages(path)
+    except OSError:
+        continue
+    order = ["admission", "setup", "human_insert", "recall_embedding", "vector_search", "history", "reads",
+             "request_build", "provider_connect"]
+    for stage in sorted(buckets, key=lambda s: order.index(s) if s in order else len(order)):
+        n = counts.get(stage, 0)
+        if n == 0:
+            continue
+        print(f"| {name} | {stage} | {int(n)} | {sums[stage] / n * 1000:.3f} | "
+              f"{ms(quantile(buckets[stage], n, 0.5))} | {ms(quantile(buckets[stage], n, 0.99))} |")
 PY

@@ -32,6 +32,9 @@ pub struct Metrics {
     pub tool_approvals: IntCounterVec,
     /// Semantic recall within a turn (embedding + vector search).
     pub recall_latency: Histogram,
+    /// `meai_turn_stage_seconds{stage}`: the backend's time before a turn's first token, stage
+    /// by stage ([`meai_core::turn::Stage`]).
+    pub turn_stage: HistogramVec,
     /// `meai_errors_total{kind}`: `http_5xx`, `model`, `turn`, `tool`, `recall`, `run_registry`...
     pub errors: IntCounterVec,
     /// `meai_rate_limited_total{limit}`: requests and messages refused by a limit.
@@ -40,6 +43,13 @@ pub struct Metrics {
 
 /// Latency buckets from 5 ms to 30 s: fast REST calls and slow model answers alike.
 const LATENCY_BUCKETS: &[f64] = &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+
+/// Stage buckets from 10 µs to 2.5 s: the stages before a first token take micro- to
+/// milliseconds, a slow provider connect seconds.
+const STAGE_BUCKETS: &[f64] = &[
+    0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+    1.0, 2.5,
+];
 
 fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
     let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
@@ -75,7 +85,22 @@ impl Metrics {
         registry
             .register(Box::new(http_latency.clone()))
             .expect("unique metric");
+        let turn_stage = HistogramVec::new(
+            HistogramOpts::new(
+                "meai_turn_stage_seconds",
+                "The backend's time before a turn's first token, by stage",
+            )
+            .buckets(STAGE_BUCKETS.to_vec()),
+            &["stage"],
+        )
+        .expect("valid metric");
+        registry.register(Box::new(turn_stage.clone())).expect("unique metric");
+        // Every stage is exported from the start, so a scrape shows them before the first turn.
+        for stage in meai_core::turn::Stage::ALL {
+            turn_stage.with_label_values(&[stage.as_str()]);
+        }
         Self {
+            turn_stage,
             http_requests: counter(
                 &registry,
                 "meai_http_requests_total",

@@ -3,7 +3,7 @@
 use crate::adapters::Adapters;
 use crate::config::{Config, ConfigError};
 use crate::http;
-use crate::metrics::metered::{MeteredModel, MeteredRecall, MeteredTools};
+use crate::metrics::metered::{MeteredModel, MeteredRecall, MeteredStages, MeteredTools};
 use crate::state::{AppState, SignIn};
 use meai_core::archive::{Export, Import};
 use meai_core::consent::ToolConsent;
@@ -115,6 +115,7 @@ pub async fn assemble(config: Config, adapters: Adapters) -> Result<AppState, St
         .memories(Some(Arc::new(memory.clone()) as Arc<dyn MemoryKeeper>))
         .summary_model(config.summary_model.clone())
         .timer(Arc::new(crate::turns::TokioTimer))
+        .stages(Arc::new(MeteredStages))
         .build();
     let conversations = Conversations::new(store.clone())
         .stopping_answers(turns.clone())

@@ -8,13 +8,15 @@
 
 use crate::failure::Failure;
 use crate::http::text::{ClientKeyText, MessageText, Text};
+use crate::metrics::metered::MeteredStages;
 use crate::state::AppState;
 use futures::stream::BoxStream;
 use meai_core::consent::Decision;
-use meai_core::turn::{Ask, RunEvent, RunId, StartedTurn, TurnRequest};
+use meai_core::turn::{Ask, RunEvent, RunId, Stage, StageTimes, StartedTurn, TurnRequest};
 use meai_core::{ApprovalId, ClientMessageId, ConversationId, Message, MessageId, UserId};
 use poem_openapi::types::ParseFromJSON;
 use poem_openapi::{Enum, Object};
+use std::time::Instant;
 use tracing::Instrument;
 
 /// A message to the assistant (the SSE body, and the `message` event's payload).
@@ -131,11 +133,14 @@ pub struct Started {
     pub events: BoxStream<'static, RunEvent>,
 }
 
+/// `since` is when the edge took up the event or request: from then until the core's start is
+/// the admission stage ([`Stage::Admission`]).
 pub async fn start(
     state: &AppState,
     user: UserId,
     conversation: ConversationId,
     asked: Asked,
+    since: Instant,
 ) -> Result<Started, Failure> {
     let ask = match asked {
         Asked::Send(message) => Ask::Message(request(message)?),
@@ -147,6 +152,7 @@ pub async fn start(
     };
     // Limits before anything is stored; the permit is held for the whole turn.
     let permit = state.ops.limits.admit_message(user)?;
+    admitted(since);
     let started = state.turns.start(user, conversation, ask).await?;
     Ok(spawn(conversation, permit, started))
 }
@@ -175,13 +181,19 @@ pub async fn decide(
     conversation: ConversationId,
     approval: ApprovalId,
     body: DecideApproval,
+    since: Instant,
 ) -> Result<Started, Failure> {
     let permit = state.ops.limits.admit_message(user)?;
+    admitted(since);
     let started = state
         .turns
         .decide(user, conversation, approval, body.decision())
         .await?;
     Ok(spawn(conversation, permit, started))
+}
+
+fn admitted(since: Instant) {
+    MeteredStages.record(Stage::Admission, since.elapsed());
 }
 
 fn spawn(conversation: ConversationId, permit: crate::limits::RunPermit, started: StartedTurn) -> Started {

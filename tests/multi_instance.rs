@@ -744,6 +744,47 @@ async fn logout_on_b_disconnects_the_socket_on_a_within_a_second_and_nothing_it_
     assert!(stored(&a, &fresh, conv).await.is_empty(), "{}", a.log_tail());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logout_on_b_refuses_the_token_on_a_within_a_second_though_a_checks_sessions_in_memory() {
+    let shared = Shared::new();
+    let fake = FakeOpenAi::start().await;
+    let a = shared.start("a", &fake).await;
+    let b = shared.start("b", &fake).await;
+    let (cookie, _) = session_and_conversation(&a).await;
+    let me = |at: &Instance| {
+        reqwest::Client::new()
+            .get(format!("{}/auth/me", at.base))
+            .header("cookie", &cookie)
+            .send()
+    };
+    assert_eq!(me(&a).await.unwrap().status(), 200);
+    let out = reqwest::Client::new()
+        .post(format!("{}/auth/logout", b.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 200);
+    assert_eq!(me(&b).await.unwrap().status(), 401, "at once where it was revoked");
+    // A learns of it from B's notice through Redis.
+    let deadline = Instant::now() + Duration::from_secs(1);
+    loop {
+        let status = me(&a).await.unwrap().status();
+        if status == 401 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "A still accepts the token after a second ({status})\n{}",
+            a.log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // A restarted instance loads the revocation from the database.
+    let c = shared.start("c", &fake).await;
+    assert_eq!(me(&c).await.unwrap().status(), 401, "{}", c.log_tail());
+}
+
 /// Sends a message on `at` and waits for `chunks` chunks of the answer, then leaves: what the
 /// person saw before the instance died.
 async fn watch_part_of_an_answer(at: &Instance, cookie: &str, conv: i64, chunks: u32) -> String {

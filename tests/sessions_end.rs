@@ -9,6 +9,7 @@ mod common;
 
 use common::node::{named, run_client};
 use common::{TestApp, spawn_mock_app};
+use meai_core::session::SessionNotice;
 use meai_core::{ConversationId, MessageKind, Page, UserId};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -89,9 +90,10 @@ async fn logout_disconnects_the_open_socket_within_a_second_and_its_messages_are
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_revocation_without_its_notice_still_stops_the_next_message() {
-    // The store is the source of truth: a socket whose token was revoked (its notice lost)
-    // is closed when it sends, and nothing is stored.
+async fn a_revocation_whose_notice_was_missed_still_stops_the_next_message() {
+    // The store is the source of truth: a socket whose token was revoked while its notice was
+    // lost (the subscriber is told notices were missed, and the in-memory copy of ended sessions
+    // stops answering) is closed when it sends, and nothing is stored.
     let app = spawn_mock_app(&[], |a| a).await;
     let (cookie, user, conv) = user_with_conversation(&app, "ada@example.com").await;
     let token = cookie.split_once('=').unwrap().1.to_owned();
@@ -103,6 +105,7 @@ async fn a_revocation_without_its_notice_still_stops_the_next_message() {
             .revoke_token(&claims.token_id, claims.expires_at)
             .await
             .unwrap();
+        app.state.sessions.follow(&SessionNotice::Missed);
     };
     let client = run_client(
         &app,

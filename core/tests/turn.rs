@@ -570,3 +570,70 @@ async fn the_next_turn_continues_the_branch_shown() {
     let shown: Vec<String> = s.kinds_and_contents().await.into_iter().map(|(_, c)| c).collect();
     assert_eq!(shown, ["Tea or coffee?", "Tea.", "Why?", "Echo: Why?"]);
 }
+
+/// Keeps the stages a turn reports, in order.
+#[derive(Default)]
+struct Stages(std::sync::Mutex<Vec<(Stage, Duration)>>);
+
+impl StageTimes for Stages {
+    fn record(&self, stage: Stage, took: Duration) {
+        self.0.lock().unwrap().push((stage, took));
+    }
+}
+
+/// Recall that says how long its embedding and search took.
+struct TimedRecall;
+
+#[async_trait::async_trait]
+impl Recall for TimedRecall {
+    async fn recall(
+        &self,
+        _user: UserId,
+        _conversation: ConversationId,
+        _query: &str,
+        _limit: usize,
+    ) -> Result<meai_core::memory::Recalled, RecallError> {
+        Ok(meai_core::memory::Recalled {
+            timing: Some(meai_core::memory::RecallTiming {
+                embedding: Duration::from_millis(3),
+                search: Duration::from_millis(2),
+            }),
+            ..Default::default()
+        })
+    }
+}
+
+#[tokio::test]
+async fn each_stage_before_the_first_token_is_reported_once_per_turn() {
+    let mut s = setup(vec![
+        Script::tool_calls(vec![ToolCall::new("c1", "GMAIL_FETCH", serde_json::json!({}))]),
+        Script::chunks(&["Done"]),
+    ])
+    .await;
+    let stages = Arc::new(Stages::default());
+    s.turns = Turns::builder(s.store.clone(), Arc::new(LocalRuns::default()), TurnSettings::default())
+        .model(Some(Arc::new(s.model.clone()) as _))
+        .recall(Some(Arc::new(TimedRecall)))
+        .stages(stages.clone())
+        .build();
+    run_turn(&s, ask("Anything new?")).await;
+    let seen = stages.0.lock().unwrap().clone();
+    let names: Vec<Stage> = seen.iter().map(|(stage, _)| *stage).collect();
+    // A second model call (after the tool call) is not before the first token: reported once.
+    assert_eq!(
+        names,
+        vec![
+            Stage::Setup,
+            Stage::HumanInsert,
+            Stage::History,
+            Stage::Reads,
+            Stage::RecallEmbedding,
+            Stage::VectorSearch,
+            Stage::RequestBuild,
+            Stage::ProviderConnect,
+        ]
+    );
+    // Recall's own times, as it measured them.
+    assert!(seen.contains(&(Stage::RecallEmbedding, Duration::from_millis(3))));
+    assert!(seen.contains(&(Stage::VectorSearch, Duration::from_millis(2))));
+}

@@ -124,8 +124,9 @@ impl ApprovalsApi {
         approval_id: Path<i64>,
         body: Json<DecideApproval>,
     ) -> Result<AnswerStream, ApiError> {
+        let since = std::time::Instant::now();
         let (user, id) = (session.0.user_id, ConversationId(conversation_id.0));
-        let started = turn_start::decide(&state, user, id, ApprovalId(approval_id.0), body.0).await;
+        let started = turn_start::decide(&state, user, id, ApprovalId(approval_id.0), body.0, since).await;
         answer_stream(id, started)
     }
 }

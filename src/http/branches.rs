@@ -70,12 +70,13 @@ impl BranchesApi {
         message_id: Path<i64>,
         body: Json<SendMessage>,
     ) -> Result<AnswerStream, ApiError> {
+        let since = std::time::Instant::now();
         let (user, id) = (session.0.user_id, ConversationId(conversation_id.0));
         let asked = Asked::Edit {
             message: MessageId(message_id.0),
             body: body.0,
         };
-        answer_stream(id, turn_start::start(&state, user, id, asked).await)
+        answer_stream(id, turn_start::start(&state, user, id, asked, since).await)
     }
 
     /// Regenerate an answer and stream it
@@ -98,11 +99,12 @@ impl BranchesApi {
         /// The AI message to answer again.
         message_id: Path<i64>,
     ) -> Result<AnswerStream, ApiError> {
+        let since = std::time::Instant::now();
         let (user, id) = (session.0.user_id, ConversationId(conversation_id.0));
         let asked = Asked::Regenerate {
             message: MessageId(message_id.0),
         };
-        answer_stream(id, turn_start::start(&state, user, id, asked).await)
+        answer_stream(id, turn_start::start(&state, user, id, asked, since).await)
     }
 
     /// Every branch of a conversation

@@ -194,10 +194,11 @@ impl ChatApi {
         conversation_id: Path<i64>,
         body: Json<SendMessage>,
     ) -> Result<AnswerStream, ApiError> {
+        let since = std::time::Instant::now();
         let (user, id) = (session.0.user_id, ConversationId(conversation_id.0));
         answer_stream(
             id,
-            turn_start::start(&state, user, id, turn_start::Asked::Send(body.0)).await,
+            turn_start::start(&state, user, id, turn_start::Asked::Send(body.0), since).await,
         )
     }
 

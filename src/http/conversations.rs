@@ -3,6 +3,7 @@
 use super::optional_json::OptionalJson;
 use super::session::Authenticated;
 use super::text::{NewTitleText, Text, TitleText};
+use super::typed_json::{TypedJson, as_openapi};
 use super::{ApiError, ApiTags};
 use crate::state::AppState;
 use chrono::{DateTime, Utc};
@@ -24,7 +25,7 @@ pub const DEFAULT_CONVERSATIONS: u64 = 100;
 pub const DEFAULT_MESSAGES: u64 = 200;
 
 /// A conversation of the signed-in user.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, serde::Serialize)]
 #[oai(example)]
 pub struct ConversationOut {
     conversation_id: i64,
@@ -38,8 +39,10 @@ pub struct ConversationOut {
     /// The chat model its turns use (one of `GET /models`); null: the server's default.
     #[oai(nullable)]
     model: Option<String>,
+    #[serde(serialize_with = "as_openapi")]
     created_at: DateTime<Utc>,
     /// Last activity (a new message or a rename); lists are sorted by it.
+    #[serde(serialize_with = "as_openapi")]
     updated_at: DateTime<Utc>,
 }
 
@@ -80,20 +83,22 @@ impl From<Conversation> for ConversationOut {
 }
 
 /// A page of the user's conversations.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, serde::Serialize)]
 struct ConversationList {
     conversations: Vec<ConversationOut>,
     /// Pass as `before` for the next (older) page; absent on the last page (so a list that fits
     /// one page is exactly the original `{"conversations": [...]}`).
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     next_before: Option<i64>,
 }
 
 /// Who wrote a message.
-#[derive(Debug, Enum)]
+#[derive(Debug, Enum, serde::Serialize)]
 pub enum MessageType {
     Human,
     #[oai(rename = "AI")]
+    #[serde(rename = "AI")]
     Ai,
     System,
     Tool,
@@ -112,15 +117,17 @@ impl From<MessageKind> for MessageType {
 
 /// A message of a conversation: the person's (`Human`), the assistant's (`AI`), or a tool
 /// result (`Tool`).
-#[derive(Debug, Object)]
+#[derive(Debug, Object, serde::Serialize)]
 #[oai(example)]
 pub struct MessageOut {
     message_id: i64,
     conversation_id: i64,
     user_id: i64,
     #[oai(rename = "type")]
+    #[serde(rename = "type")]
     kind: MessageType,
     content: String,
+    #[serde(serialize_with = "as_openapi")]
     created_at: DateTime<Utc>,
     /// The message before it on its branch (null for a first message).
     #[oai(nullable)]
@@ -170,11 +177,12 @@ impl MessageOut {
 pub(super) type Siblings = std::collections::HashMap<Option<MessageId>, Vec<MessageId>>;
 
 /// A page of a conversation's messages, oldest first.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, serde::Serialize)]
 struct MessageList {
     messages: Vec<MessageOut>,
     /// Pass as `before` for the page of older messages; absent when there are none.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     next_before: Option<i64>,
 }
 
@@ -280,12 +288,12 @@ impl ConversationsApi {
         limit: Query<Option<u64>>,
         /// Continue after this conversation id (the last one of the previous page).
         before: Query<Option<i64>>,
-    ) -> Result<Json<ConversationList>, ApiError> {
+    ) -> Result<TypedJson<ConversationList>, ApiError> {
         let size = page_size(limit.0, DEFAULT_CONVERSATIONS)?;
         let page = probe(size, before.0.map(ConversationId));
         let list = state.conversations.list(session.0.user_id, page).await?;
         let (list, next) = cut(list, size, false, |c| c.id.0);
-        Ok(Json(ConversationList {
+        Ok(TypedJson(ConversationList {
             conversations: list.into_iter().map(Into::into).collect(),
             next_before: next,
         }))
@@ -345,14 +353,14 @@ impl ConversationsApi {
         limit: Query<Option<u64>>,
         /// Only messages older than this message id.
         before: Query<Option<i64>>,
-    ) -> Result<Json<MessageList>, ApiError> {
+    ) -> Result<TypedJson<MessageList>, ApiError> {
         let size = page_size(limit.0, DEFAULT_MESSAGES)?;
         let page = probe(size, before.0.map(MessageId));
         let (user, id) = (session.0.user_id, ConversationId(conversation_id.0));
-        let list = state.conversations.messages(user, id, page).await?;
-        let siblings = state.conversations.tree(user, id).await?.children_by_parent();
-        let (list, next) = cut(list, size, true, |m| m.id.0);
-        Ok(Json(MessageList {
+        let shown = state.conversations.branch_page(user, id, page).await?;
+        let siblings = shown.tree.children_by_parent();
+        let (list, next) = cut(shown.messages, size, true, |m| m.id.0);
+        Ok(TypedJson(MessageList {
             messages: list.into_iter().map(|m| MessageOut::placed(m, &siblings)).collect(),
             next_before: next,
         }))
@@ -463,7 +471,58 @@ impl ConversationsApi {
 
 #[cfg(test)]
 mod tests {
-    use super::cut;
+    use super::*;
+    use poem_openapi::types::ToJSON;
+
+    /// Lists go out through serde ([`TypedJson`]); the spec comes from the `Object` types. Both
+    /// must be the same document, nulls, absent fields, renames and timestamps included.
+    fn same_encoding<T: ToJSON + serde::Serialize>(value: &T) {
+        assert_eq!(serde_json::to_value(value).unwrap(), value.to_json().unwrap());
+        // Byte for byte too: the order of the fields is the schema's.
+        assert_eq!(
+            serde_json::to_string(value).unwrap(),
+            serde_json::to_string(&value.to_json().unwrap()).unwrap()
+        );
+    }
+
+    #[test]
+    fn message_and_conversation_lists_encode_as_their_schema_says() {
+        let at = Utc::now();
+        let mut first = MessageOut::example();
+        first.parent_id = None;
+        first.kind = MessageType::Human;
+        first.content = "Tab\t, quote \", emoji 🦀, NUL-free".into();
+        first.created_at = at;
+        same_encoding(&MessageList {
+            messages: vec![first, MessageOut::example()],
+            next_before: Some(7),
+        });
+        same_encoding(&MessageList {
+            messages: vec![],
+            next_before: None,
+        });
+        let mut untitled = ConversationOut::example();
+        untitled.title = None;
+        untitled.summary_text = None;
+        untitled.model = Some("gpt-4o-mini".into());
+        untitled.updated_at = at;
+        same_encoding(&ConversationList {
+            conversations: vec![ConversationOut::example(), untitled],
+            next_before: None,
+        });
+        same_encoding(&ConversationList {
+            conversations: vec![],
+            next_before: Some(3),
+        });
+        for kind in [
+            MessageType::Human,
+            MessageType::Ai,
+            MessageType::System,
+            MessageType::Tool,
+        ] {
+            same_encoding(&kind);
+        }
+    }
 
     #[test]
     fn a_probed_page_is_cut_to_size_and_says_where_the_next_begins() {

@@ -27,6 +27,7 @@ mod spec;
 pub(crate) mod text;
 mod tool_policies;
 mod toolkits;
+mod typed_json;
 mod usage;
 
 use crate::state::AppState;

@@ -6,7 +6,7 @@ use super::metrics;
 use futures::StreamExt;
 use meai_core::memory::Recalled;
 use meai_core::model::{ChatEvent, ChatModel, ChatRequest, ChatStream, ModelChoice, ModelError, ToolCall, ToolSpec};
-use meai_core::turn::{Recall, RecallError, ToolError, ToolExecutor};
+use meai_core::turn::{Recall, RecallError, Stage, StageTimes, ToolError, ToolExecutor};
 use meai_core::{ConversationId, Message, UserId};
 use std::sync::Arc;
 use std::time::Instant;
@@ -90,6 +90,18 @@ impl ToolExecutor for MeteredTools {
             m.error("tool");
         }
         result
+    }
+}
+
+/// Keeps the turn's stage times in `meai_turn_stage_seconds`.
+pub struct MeteredStages;
+
+impl StageTimes for MeteredStages {
+    fn record(&self, stage: Stage, took: std::time::Duration) {
+        metrics()
+            .turn_stage
+            .with_label_values(&[stage.as_str()])
+            .observe(took.as_secs_f64());
     }
 }
 

@@ -190,6 +190,7 @@ async fn turn_event(
     if !admitted.turn().await {
         return;
     }
+    let since = std::time::Instant::now();
     let (_, id) = match read::<Target>(&socket, &data).await {
         Ok(read) => read,
         Err(m) => return refuse_message(&socket, m, None),
@@ -201,7 +202,7 @@ async fn turn_event(
             return super::sessions::close(socket, super::sessions::SESSION_ENDED);
         }
         let started = match ask(data) {
-            Ok(asked) => turn_start::start(&state, user, id, asked).await,
+            Ok(asked) => turn_start::start(&state, user, id, asked, since).await,
             Err(f) => Err(f),
         };
         match started {
@@ -225,6 +226,7 @@ async fn tool_decision(
     if !admitted.turn().await {
         return;
     }
+    let since = std::time::Instant::now();
     let data = payload(data);
     let (target, id) = match read::<DecisionTarget>(&socket, &data).await {
         Ok(read) => read,
@@ -240,7 +242,7 @@ async fn tool_decision(
             return super::sessions::close(socket, super::sessions::SESSION_ENDED);
         }
         let started = match DecideApproval::from_payload(data) {
-            Ok(body) => turn_start::decide(&state, user, id, ApprovalId(approval), body).await,
+            Ok(body) => turn_start::decide(&state, user, id, ApprovalId(approval), body, since).await,
             Err(f) => Err(f),
         };
         match started {

@@ -3,7 +3,8 @@
 //! instance it is connected to.
 //!
 //! Ended sessions arrive as [`SessionNotices`] (through Redis from every instance when
-//! configured); a notice closes this instance's sockets opened with that token, or by that user
+//! configured); the same notices keep the in-memory mirror of ended sessions that authenticates
+//! every request ([`meai_core::service::Sessions::follow`]). A notice closes this instance's sockets opened with that token, or by that user
 //! before the cutoff. Notices are rare, so they are matched against every socket's session
 //! rather than indexed (rooms per token and user would cost every socket memory). A subscriber
 //! that may have missed notices checks every socket against the store again. Expiry needs no notice: a sweep closes expired sockets every second,
@@ -75,11 +76,13 @@ pub async fn still_valid(state: &AppState, socket: &SocketRef) -> bool {
 }
 
 /// Starts following ended sessions and expiries for this Socket.IO server (no-op outside a tokio
-/// runtime).
+/// runtime). The same subscription keeps the sessions' in-memory mirror of ended sessions, so
+/// REST requests are authenticated without a store round trip while it is exact.
 pub fn spawn(io: SocketIo, state: AppState) {
     if let Ok(rt) = tokio::runtime::Handle::try_current() {
-        rt.spawn(follow_notices(io.clone(), state));
+        rt.spawn(follow_notices(io.clone(), state.clone()));
         rt.spawn(sweep_expired(io));
+        rt.spawn(purge_revocations(state));
     }
 }
 
@@ -90,16 +93,22 @@ async fn follow_notices(io: SocketIo, state: AppState) {
         match state.sessions.notices().subscribe().await {
             Ok(mut notices) => {
                 retry = Duration::from_millis(250);
+                remember_ended(&state).await;
                 // Whatever ended while nobody listened: check every socket once.
                 if !std::mem::take(&mut first) {
                     recheck_all(&io, &state).await;
                 }
                 while let Some(notice) = notices.next().await {
+                    let reload = state.sessions.follow(&notice);
                     match notice {
                         SessionNotice::Ended(ended) => end(&io, &ended),
                         SessionNotice::Missed => recheck_all(&io, &state).await,
                     }
+                    if reload {
+                        remember_ended(&state).await;
+                    }
                 }
+                state.sessions.forget_mirror();
                 tracing::warn!("session notices ended; subscribing again");
             }
             Err(e) => {
@@ -107,6 +116,27 @@ async fn follow_notices(io: SocketIo, state: AppState) {
                 tokio::time::sleep(retry).await;
                 retry = (retry * 2).min(Duration::from_secs(30));
             }
+        }
+    }
+}
+
+/// Loads the mirror of ended sessions; if the store cannot be read, the store keeps answering.
+async fn remember_ended(state: &AppState) {
+    if let Err(e) = state.sessions.remember_ended().await {
+        tracing::warn!(error = %e, "could not load ended sessions: each request asks the store");
+    }
+}
+
+/// Revocations outlive their tokens only until this sweep.
+async fn purge_revocations(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match state.sessions.purge_expired().await {
+            Ok(n) if n > 0 => tracing::info!(purged = n, "revocations of expired tokens forgotten"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not purge expired revocations"),
         }
     }
 }

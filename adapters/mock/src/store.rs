@@ -367,22 +367,23 @@ impl MessageStore for MemoryStore {
         self.state().append(user, conversation, message)
     }
 
-    async fn list_messages(
+    async fn branch_page(
         &self,
         user: UserId,
         conversation: ConversationId,
         page: Page<MessageId>,
-    ) -> Result<Vec<Message>, StoreError> {
+    ) -> Result<BranchPage, StoreError> {
         let s = self.state();
         s.conversation(user, conversation)?;
-        let Some(log) = s.messages.get(&conversation) else {
-            return Ok(Vec::new());
+        let tree = s.tree(conversation);
+        let messages = match s.messages.get(&conversation) {
+            Some(log) => page_of(&tree.branch(), page.before, page.limit)
+                .iter()
+                .filter_map(|id| log.get(id).cloned())
+                .collect(),
+            None => Vec::new(),
         };
-        let branch = s.tree(conversation).branch();
-        Ok(page_of(&branch, page.before, page.limit)
-            .iter()
-            .filter_map(|id| log.get(id).cloned())
-            .collect())
+        Ok(BranchPage { messages, tree })
     }
 
     async fn delete_message(
@@ -593,6 +594,15 @@ impl RevocationStore for MemoryStore {
         Ok(self.state().revoked.contains_key(id.as_str()))
     }
 
+    async fn live_revocations(&self, now: DateTime<Utc>) -> Result<Vec<(TokenId, DateTime<Utc>)>, StoreError> {
+        let s = self.state();
+        Ok(s.revoked
+            .iter()
+            .filter(|(_, expires_at)| **expires_at >= now)
+            .map(|(id, expires_at)| (TokenId::new(id.clone()), *expires_at))
+            .collect())
+    }
+
     async fn purge_revocations(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let mut s = self.state();
         let before = s.revoked.len();
@@ -639,6 +649,10 @@ impl SessionCutoffStore for MemoryStore {
 
     async fn sessions_ended_at(&self, user: UserId) -> Result<Option<DateTime<Utc>>, StoreError> {
         Ok(self.state().session_cutoffs.get(&user).copied())
+    }
+
+    async fn session_cutoffs(&self) -> Result<Vec<(UserId, DateTime<Utc>)>, StoreError> {
+        Ok(self.state().session_cutoffs.iter().map(|(u, at)| (*u, *at)).collect())
     }
 }
 

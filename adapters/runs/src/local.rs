@@ -25,7 +25,10 @@ impl Default for LocalRunsConfig {
         Self {
             retention: Duration::from_secs(120),
             log_capacity: 20_000,
-            channel_capacity: 1024,
+            // The channel allocates all its slots up front, per run: 1024 cost ~100 KB for each
+            // answer being written (100 MB at 1,000 at once). A listener that falls 64 events
+            // behind refills from the log, which holds them all.
+            channel_capacity: 64,
         }
     }
 }

@@ -513,6 +513,15 @@ pub async fn revocations_are_recorded_and_purged(store: &dyn Store) {
     store.revoke_token(&stale, now - Duration::minutes(1)).await.unwrap();
     assert!(store.is_token_revoked(&live).await.unwrap());
     assert!(store.is_token_revoked(&stale).await.unwrap());
+    let listed: Vec<TokenId> = store
+        .live_revocations(now)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert!(listed.contains(&live), "an unexpired revocation is listed");
+    assert!(!listed.contains(&stale), "an expired one is not");
     assert!(store.purge_revocations(now).await.unwrap() >= 1);
     assert!(!store.is_token_revoked(&stale).await.unwrap());
     assert!(store.is_token_revoked(&live).await.unwrap());
@@ -555,6 +564,12 @@ pub async fn session_cutoffs_are_per_user(store: &dyn Store) {
     let gone = UserId(i64::MAX - 11 - (SEQ.fetch_add(1, Ordering::Relaxed) as i64));
     store.end_sessions(gone, at).await.unwrap();
     assert_eq!(store.sessions_ended_at(gone).await.unwrap(), Some(at));
+    let all = store.session_cutoffs().await.unwrap();
+    assert!(
+        all.contains(&(a.id, at)) && all.contains(&(gone, at)),
+        "every cutoff is listed"
+    );
+    assert!(!all.iter().any(|(u, _)| *u == b.id));
 }
 
 pub async fn logins_are_single_use(store: &dyn Store) {

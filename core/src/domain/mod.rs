@@ -23,6 +23,6 @@ pub use memory::{MemoryFact, MemoryOrigin, MemorySource, MemorySwitch, MemoryTex
 pub use message::{ClientMessageId, Message, MessageKind, NewMessage};
 pub use page::Page;
 pub use return_to::ReturnTo;
-pub use tree::{MessageTree, Parent, TreeNode, page_of};
+pub use tree::{BranchPage, MessageTree, Parent, TreeNode, page_of};
 pub use usage::{Usage, UsageEntry};
 pub use user::{AuthMethod, Email, NewUser, User};

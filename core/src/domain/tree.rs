@@ -147,6 +147,14 @@ impl MessageTree {
     }
 }
 
+/// A page of the branch a conversation shows, with the tree it was read from (so a list can
+/// name every message's siblings without reading the tree again).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BranchPage {
+    pub messages: Vec<super::Message>,
+    pub tree: MessageTree,
+}
+
 /// The part of `branch` a page asks for: the `limit` messages just before `before` (all when
 /// no limit), oldest first.
 pub fn page_of(branch: &[MessageId], before: Option<MessageId>, limit: Option<u64>) -> &[MessageId] {

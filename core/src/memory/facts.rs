@@ -19,6 +19,15 @@ use std::collections::HashMap;
 pub struct Recalled {
     pub memories: Vec<MemoryFact>,
     pub messages: Vec<Message>,
+    /// How long the query's embedding and the searches took (absent when recall did not run).
+    pub timing: Option<RecallTiming>,
+}
+
+/// Recall's two stages before a turn's first token.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RecallTiming {
+    pub embedding: std::time::Duration,
+    pub search: std::time::Duration,
 }
 
 /// A page of the person's memories and the state of their memory.
@@ -160,12 +169,21 @@ impl Memory {
         if query.trim().is_empty() || !self.inner.store.memory_switch(user).await?.enabled {
             return Ok(Recalled::default());
         }
-        let vector = self.embed_query(query).await?;
-        let (memories, messages) = futures::try_join!(
-            self.recall_memories(user, &vector, self.inner.settings.recalled_memories),
-            self.recall_messages(user, conversation, &vector, limit)
-        )?;
-        Ok(Recalled { memories, messages })
+        let (vector, embedding) = crate::turn::timed(self.embed_query(query)).await;
+        let vector = vector?;
+        let (found, search) = crate::turn::timed(async {
+            futures::try_join!(
+                self.recall_memories(user, &vector, self.inner.settings.recalled_memories),
+                self.recall_messages(user, conversation, &vector, limit)
+            )
+        })
+        .await;
+        let (memories, messages) = found?;
+        Ok(Recalled {
+            memories,
+            messages,
+            timing: Some(RecallTiming { embedding, search }),
+        })
     }
 
     async fn recall_memories(

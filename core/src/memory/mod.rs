@@ -18,7 +18,7 @@ mod stats;
 #[cfg(feature = "contract")]
 pub mod contract;
 
-pub use facts::{MAX_SOURCE_CHARS, MemoryList, Recalled};
+pub use facts::{MAX_SOURCE_CHARS, MemoryList, RecallTiming, Recalled};
 pub use index::{VectorError, VectorHit, VectorIndex, VectorItem, VectorKey, VectorPoint, VectorQuery, VectorScope};
 pub use queue::{IndexQueue, MemoryRecall};
 pub use service::{Memory, MemoryError, MemorySettings, SearchHit};

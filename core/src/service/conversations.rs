@@ -1,6 +1,8 @@
 use crate::model::{ChatModel, ModelList};
 use crate::turn::Turns;
-use crate::{Conversation, ConversationId, CoreError, Message, MessageId, MessageTree, Page, Store, Title, UserId};
+use crate::{
+    BranchPage, Conversation, ConversationId, CoreError, Message, MessageId, MessageTree, Page, Store, Title, UserId,
+};
 use std::sync::Arc;
 
 /// Conversation and message management for one signed-in user at a time.
@@ -146,8 +148,18 @@ impl Conversations {
         id: ConversationId,
         page: Page<MessageId>,
     ) -> Result<Vec<Message>, CoreError> {
+        Ok(self.branch_page(user, id, page).await?.messages)
+    }
+
+    /// [`Conversations::messages`] with the tree they were cut from (for their siblings).
+    pub async fn branch_page(
+        &self,
+        user: UserId,
+        id: ConversationId,
+        page: Page<MessageId>,
+    ) -> Result<BranchPage, CoreError> {
         self.store
-            .list_messages(user, id, page)
+            .branch_page(user, id, page)
             .await
             .map_err(CoreError::store("Conversation"))
     }

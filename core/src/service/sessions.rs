@@ -1,4 +1,7 @@
-use crate::session::{SessionClaims, SessionEnded, SessionNotices, SessionToken, TokenCodec, TokenId};
+use crate::session::{
+    EndedSessions, SessionClaims, SessionEnded, SessionNotice, SessionNotices, SessionToken, TokenCodec, TokenId,
+    issued_by,
+};
 use crate::{CoreError, NewUser, Store, User, UserId};
 use chrono::{DateTime, Duration, Utc};
 use std::sync::Arc;
@@ -10,9 +13,10 @@ pub struct SessionPolicy {
 }
 
 /// Sign-in, authentication of a presented token, and the ways sessions end: logout (one token)
-/// and [`Sessions::end_all`] (every session of a user). Both are recorded in the store, which
-/// every authentication checks, and announced through [`SessionNotices`] so every instance
-/// closes the connections still using them.
+/// and [`Sessions::end_all`] (every session of a user). Both are recorded in the store and
+/// announced through [`SessionNotices`] so every instance closes the connections still using
+/// them. Authentication checks an exact in-memory mirror of the store's ended sessions while one
+/// is kept ([`Sessions::follow`]), and the store otherwise.
 #[derive(Clone)]
 pub struct Sessions {
     store: Arc<dyn Store>,
@@ -20,11 +24,7 @@ pub struct Sessions {
     notices: Arc<dyn SessionNotices>,
     policy: SessionPolicy,
     new_token_id: Arc<dyn Fn() -> TokenId + Send + Sync>,
-}
-
-/// Tokens carry whole seconds: a token issued in the cutoff's second counts as issued before it.
-fn issued_by(claims: &SessionClaims, cutoff: DateTime<Utc>) -> bool {
-    claims.issued_at.timestamp() <= cutoff.timestamp()
+    ended: Arc<EndedSessions>,
 }
 
 impl Sessions {
@@ -42,6 +42,7 @@ impl Sessions {
             notices,
             policy,
             new_token_id: Arc::new(new_token_id),
+            ended: Arc::default(),
         }
     }
 
@@ -107,6 +108,9 @@ impl Sessions {
     /// Whether the session was ended before its expiry: its token revoked, or every session of
     /// its user ended after it was issued. (Expiry itself is the codec's check.)
     pub async fn has_ended(&self, claims: &SessionClaims) -> Result<bool, CoreError> {
+        if let Some(ended) = self.ended.has_ended(claims) {
+            return Ok(ended);
+        }
         let (revoked, cutoff) = futures::join!(self.is_revoked(&claims.token_id), self.cutoff(claims.user_id));
         Ok(revoked? || cutoff?.is_some_and(|c| issued_by(claims, c)))
     }
@@ -133,6 +137,7 @@ impl Sessions {
             .revoke_token(&session.token_id, session.expires_at)
             .await
             .map_err(CoreError::Storage)?;
+        self.ended.revoke(session.token_id.clone(), session.expires_at);
         self.announce(SessionEnded::Token(session.token_id.clone())).await;
         tracing::info!(user_id = %session.user_id, "signed out");
         Ok(())
@@ -143,13 +148,62 @@ impl Sessions {
     pub async fn end_all(&self, user: UserId) -> Result<(), CoreError> {
         let now = Utc::now();
         self.store.end_sessions(user, now).await.map_err(CoreError::Storage)?;
-        self.announce(SessionEnded::User {
+        let ended = SessionEnded::User {
             user,
             issued_until: now,
-        })
-        .await;
+        };
+        self.ended.apply(&ended, now);
+        self.announce(ended).await;
         tracing::info!(user_id = %user, "all sessions ended");
         Ok(())
+    }
+
+    /// Keeps the mirror of ended sessions current with a notice from a subscription taken
+    /// before [`Sessions::remember_ended`]. Returns `true` when the mirror must be loaded again
+    /// (notices were missed).
+    pub fn follow(&self, notice: &SessionNotice) -> bool {
+        match notice {
+            SessionNotice::Ended(ended) => {
+                // Another instance's revoked token: its expiry is at most a lifetime away.
+                self.ended.apply(ended, Utc::now() + self.policy.lifetime);
+                false
+            }
+            SessionNotice::Missed => {
+                self.forget_mirror();
+                true
+            }
+        }
+    }
+
+    /// Loads the store's ended sessions into the mirror, which then answers authentication.
+    /// Call it after subscribing to the notices, and feed every notice to [`Sessions::follow`].
+    pub async fn remember_ended(&self) -> Result<(), CoreError> {
+        let now = Utc::now();
+        let (tokens, cutoffs) = futures::join!(self.store.live_revocations(now), self.store.session_cutoffs());
+        self.ended.load(
+            tokens.map_err(CoreError::Storage)?,
+            cutoffs.map_err(CoreError::Storage)?,
+        );
+        let (tokens, users) = self.ended.len();
+        tracing::info!(
+            revoked_tokens = tokens,
+            user_cutoffs = users,
+            "ended sessions held in memory"
+        );
+        Ok(())
+    }
+
+    /// The subscription ended or notices were lost: the store answers until the next load.
+    pub fn forget_mirror(&self) {
+        self.ended.unsure();
+    }
+
+    /// Forgets revocations of expired tokens (the codec refuses those on its own), in the store
+    /// and in the mirror.
+    pub async fn purge_expired(&self) -> Result<u64, CoreError> {
+        let now = Utc::now();
+        self.ended.forget_expired(now);
+        self.store.purge_revocations(now).await.map_err(CoreError::Storage)
     }
 
     /// The store already refuses the ended session everywhere; a lost notice only delays

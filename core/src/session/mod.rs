@@ -3,8 +3,11 @@
 
 mod claims;
 mod codec;
+mod ended;
 mod notices;
 
 pub use claims::{SessionClaims, TokenId};
 pub use codec::{SessionToken, TokenCodec, TokenError};
+pub use ended::EndedSessions;
+pub(crate) use ended::issued_by;
 pub use notices::{NoticeError, SessionEnded, SessionNotice, SessionNotices};

@@ -1,5 +1,5 @@
 use super::StoreError;
-use crate::{ConversationId, Message, MessageId, MessageTree, NewMessage, Page, UserId};
+use crate::{BranchPage, ConversationId, Message, MessageId, MessageTree, NewMessage, Page, UserId};
 
 #[async_trait::async_trait]
 pub trait MessageStore {
@@ -22,7 +22,17 @@ pub trait MessageStore {
         user: UserId,
         conversation: ConversationId,
         page: Page<MessageId>,
-    ) -> Result<Vec<Message>, StoreError>;
+    ) -> Result<Vec<Message>, StoreError> {
+        Ok(self.branch_page(user, conversation, page).await?.messages)
+    }
+
+    /// [`MessageStore::list_messages`] with the tree the page was cut from.
+    async fn branch_page(
+        &self,
+        user: UserId,
+        conversation: ConversationId,
+        page: Page<MessageId>,
+    ) -> Result<BranchPage, StoreError>;
 
     /// Deletes the message and everything under it ([`MessageTree::subtree`]) with their
     /// vectors in the local index, in one transaction; the active leaf moves as

@@ -10,6 +10,10 @@ pub trait RevocationStore {
 
     async fn is_token_revoked(&self, id: &TokenId) -> Result<bool, StoreError>;
 
+    /// Every revocation of a token still unexpired at `now`, with its expiry (what an
+    /// in-memory mirror of the revocations loads at start).
+    async fn live_revocations(&self, now: DateTime<Utc>) -> Result<Vec<(TokenId, DateTime<Utc>)>, StoreError>;
+
     /// Forgets revocations of tokens that expired before `now`; returns how many.
     async fn purge_revocations(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
 }

@@ -13,4 +13,7 @@ pub trait SessionCutoffStore {
 
     /// The user's cutoff, if their sessions were ever ended this way.
     async fn sessions_ended_at(&self, user: UserId) -> Result<Option<DateTime<Utc>>, StoreError>;
+
+    /// Every user's cutoff (what an in-memory mirror of the cutoffs loads at start).
+    async fn session_cutoffs(&self) -> Result<Vec<(UserId, DateTime<Utc>)>, StoreError>;
 }

@@ -10,7 +10,7 @@ use super::checkpoint::Checkpoints;
 use super::gate::{Gate, Ran, Resume};
 use super::service::Deps;
 use super::step::{self, Step, publish};
-use super::{RunWriter, TurnEvent, context};
+use super::{RunWriter, Stage, TurnEvent, context};
 use crate::memory::Recalled;
 use crate::model::{ChatMessage, ChatModel, ChatRequest};
 use crate::{Conversation, Message, MessageKind, NewMessage, Page, StoreError, Usage, UserId};
@@ -111,7 +111,11 @@ impl Turn {
             limit: Some(d.settings.history_limit),
             before: None,
         };
-        let history = d.store.list_messages(self.user, self.conversation.id, page);
+        let history = async {
+            let (history, took) = super::timed(d.store.list_messages(self.user, self.conversation.id, page)).await;
+            d.record(Stage::History, took);
+            history
+        };
         let gate = Gate::load(d, self.user);
         let checkpoints = Checkpoints::open(
             d.store.clone(),
@@ -121,7 +125,14 @@ impl Turn {
             self.conversation.id,
             self.writer.run().0,
         );
-        let (tools, recalled, history, gate, checkpoints) = futures::join!(tools, recalled, history, gate, checkpoints);
+        let ((tools, recalled, history, gate, checkpoints), reads) =
+            super::timed(async { futures::join!(tools, recalled, history, gate, checkpoints) }).await;
+        d.record(Stage::Reads, reads);
+        if let Some(timing) = recalled.timing {
+            d.record(Stage::RecallEmbedding, timing.embedding);
+            d.record(Stage::VectorSearch, timing.search);
+        }
+        let building = std::time::Instant::now();
         let tools = gate.offered(tools, self.resume.as_ref());
         let (history, mut checkpoints) = match (history, checkpoints) {
             (Ok(h), Ok(c)) => match &self.resume {
@@ -174,22 +185,27 @@ impl Turn {
                 completion_tokens: tokens.1,
             })
         };
-        for _ in 0..d.settings.max_steps {
+        for n in 0..d.settings.max_steps {
             let mut request = ChatRequest::new(messages.clone()).with_tools(tools.clone());
             // The conversation's chosen model, else the adapter's default.
             request.model = self.conversation.model.clone();
+            // Only the first step sits before the first token.
+            if n == 0 {
+                d.record(Stage::RequestBuild, building.elapsed());
+            }
+            let (opened, connect) = super::timed(step::open(model, request, &stop)).await;
+            if n == 0 && opened.is_ok() {
+                d.record(Stage::ProviderConnect, connect);
+            }
             let step_start = text.len();
-            match step::stream(
-                model,
-                request,
-                &*self.writer,
-                &stop,
-                &mut text,
-                &mut checkpoints,
-                &mut tokens,
-            )
-            .await
-            {
+            let step = match opened {
+                Ok(events) => {
+                    let writer = &*self.writer;
+                    step::stream(events, writer, &stop, &mut text, &mut checkpoints, &mut tokens).await
+                }
+                Err(ended) => ended,
+            };
+            match step {
                 Step::Answered => {
                     let answer =
                         (!text.is_empty()).then(|| NewMessage::new(MessageKind::Ai, text).with_usage(usage(tokens)));

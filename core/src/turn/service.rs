@@ -3,8 +3,8 @@
 use super::decide;
 use super::run::{Turn, replay_stored_reply};
 use super::{
-    Attachment, MemoryKeeper, Recall, RunEvent, RunId, RunRegistry, Timer, ToolExecutor, TurnSettings, recovery,
-    terminal,
+    Attachment, MemoryKeeper, Recall, RunEvent, RunId, RunRegistry, Stage, StageTimes, Timer, ToolExecutor,
+    TurnSettings, recovery, terminal,
 };
 use crate::consent::Consent;
 use crate::model::ChatModel;
@@ -78,6 +78,15 @@ pub(super) struct Deps {
     pub timer: Option<Arc<dyn Timer>>,
     pub settings: TurnSettings,
     pub consent: Consent,
+    pub stages: Option<Arc<dyn StageTimes>>,
+}
+
+impl Deps {
+    pub fn record(&self, stage: Stage, took: std::time::Duration) {
+        if let Some(stages) = &self.stages {
+            stages.record(stage, took);
+        }
+    }
 }
 
 /// The assistant turn, for one signed-in user at a time. Built with [`Turns::builder`].
@@ -131,6 +140,12 @@ impl TurnsBuilder {
         self
     }
 
+    /// Where the time before the first token is reported, stage by stage.
+    pub fn stages(mut self, stages: Arc<dyn StageTimes>) -> Self {
+        self.deps.stages = Some(stages);
+        self
+    }
+
     /// A (cheaper) model for titles and summaries.
     pub fn summary_model(mut self, model: Option<String>) -> Self {
         self.deps.summary_model = model;
@@ -158,6 +173,7 @@ impl Turns {
                 timer: None,
                 settings,
                 consent: Consent::default(),
+                stages: None,
             },
         }
     }
@@ -175,6 +191,7 @@ impl Turns {
         ask: impl Into<Ask>,
     ) -> Result<StartedTurn, CoreError> {
         let d = &self.deps;
+        let started = std::time::Instant::now();
         let ask = ask.into();
         let request = match &ask {
             Ask::Message(r) | Ask::Edit { request: r, .. } => Some(self.checked(r)?),
@@ -231,11 +248,10 @@ impl Turns {
             usage: None,
             parent,
         };
-        let human = d
-            .store
-            .append_message(user, conversation, &message)
-            .await
-            .map_err(CoreError::store("Conversation"))?;
+        d.record(Stage::Setup, started.elapsed());
+        let (human, took) = super::timed(d.store.append_message(user, conversation, &message)).await;
+        let human = human.map_err(CoreError::store("Conversation"))?;
+        d.record(Stage::HumanInsert, took);
         let run = writer.run();
         let events = self.sender_view(conversation).await?;
         let deps = self.deps.clone();

@@ -4,7 +4,7 @@
 
 use super::checkpoint::Checkpoints;
 use super::{RunWriter, TurnEvent};
-use crate::model::{ChatEvent, ChatModel, ChatRequest, ModelError, ToolCall};
+use crate::model::{ChatEvent, ChatModel, ChatRequest, ChatStream, ModelError, ToolCall};
 use futures::future::{Either, Shared, select};
 use futures::{FutureExt, StreamExt, future::BoxFuture};
 
@@ -34,21 +34,25 @@ enum Next {
     Checkpointed,
 }
 
-/// Streams one answer; the text it streamed is appended to `text` whatever the outcome.
+/// Sends the request: the provider's stream once it is open, or how the step ended instead.
+pub(super) async fn open(model: &dyn ChatModel, request: ChatRequest, stop: &StopSignal) -> Result<ChatStream, Step> {
+    match select(model.stream(request), stop.clone()).await {
+        Either::Left((Ok(events), _)) => Ok(events),
+        Either::Left((Err(e), _)) => Err(Step::Failed(e)),
+        Either::Right(_) => Err(Step::Stopped),
+    }
+}
+
+/// Streams one answer from the opened `events`; the text it streamed is appended to `text`
+/// whatever the outcome.
 pub(super) async fn stream(
-    model: &dyn ChatModel,
-    request: ChatRequest,
+    mut events: ChatStream,
     writer: &dyn RunWriter,
     stop: &StopSignal,
     text: &mut String,
     checkpoints: &mut Checkpoints,
     tokens: &mut (u32, u32),
 ) -> Step {
-    let mut events = match select(model.stream(request), stop.clone()).await {
-        Either::Left((Ok(events), _)) => events,
-        Either::Left((Err(e), _)) => return Step::Failed(e),
-        Either::Right(_) => return Step::Stopped,
-    };
     let mut calls = Vec::new();
     loop {
         let next = {

@@ -5,11 +5,52 @@ use crate::error::db_err;
 use chrono::{DateTime, Utc};
 use meai_core::store::MessageStore;
 use meai_core::{
-    ClientMessageId, ConversationId, Message, MessageId, MessageKind, MessageTree, NewMessage, Page, Parent,
-    StoreError, TreeNode, UserId, page_of,
+    BranchPage, ClientMessageId, ConversationId, Message, MessageId, MessageKind, MessageTree, NewMessage, Page,
+    Parent, StoreError, TreeNode, UserId, page_of,
 };
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TryInsertResult};
+use sea_orm::{
+    ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QueryResult,
+    QuerySelect, TryInsertResult,
+};
+
+/// A message row read by column position, in [`MessageRow::COLUMNS`] order: the derived model
+/// looks every column up by name, which costs several times more per row on long pages.
+struct MessageRow(messages::Model);
+
+impl MessageRow {
+    const COLUMNS: [messages::Column; 11] = [
+        messages::Column::Id,
+        messages::Column::ConversationId,
+        messages::Column::UserId,
+        messages::Column::Kind,
+        messages::Column::Content,
+        messages::Column::ClientMessageId,
+        messages::Column::ParentId,
+        messages::Column::Model,
+        messages::Column::PromptTokens,
+        messages::Column::CompletionTokens,
+        messages::Column::CreatedAt,
+    ];
+}
+
+impl FromQueryResult for MessageRow {
+    fn from_query_result(row: &QueryResult, _pre: &str) -> Result<Self, DbErr> {
+        Ok(Self(messages::Model {
+            id: row.try_get_by_index(0)?,
+            conversation_id: row.try_get_by_index(1)?,
+            user_id: row.try_get_by_index(2)?,
+            kind: row.try_get_by_index(3)?,
+            content: row.try_get_by_index(4)?,
+            client_message_id: row.try_get_by_index(5)?,
+            parent_id: row.try_get_by_index(6)?,
+            model: row.try_get_by_index(7)?,
+            prompt_tokens: row.try_get_by_index(8)?,
+            completion_tokens: row.try_get_by_index(9)?,
+            created_at: row.try_get_by_index(10)?,
+        }))
+    }
+}
 
 /// The conversation's stored active leaf, when it is the user's (`NotFound` otherwise).
 async fn stored_leaf(
@@ -221,26 +262,42 @@ impl MessageStore for SqlStore {
         }
     }
 
-    async fn list_messages(
+    async fn branch_page(
         &self,
         user: UserId,
         conversation: ConversationId,
         page: Page<MessageId>,
-    ) -> Result<Vec<Message>, StoreError> {
+    ) -> Result<BranchPage, StoreError> {
         let tree = tree_in(&self.db, user, conversation).await?;
         let branch = tree.branch();
         let wanted = page_of(&branch, page.before, page.limit);
         if wanted.is_empty() {
-            return Ok(Vec::new());
+            return Ok(BranchPage {
+                messages: Vec::new(),
+                tree,
+            });
         }
+        // Ids grow along a branch (a message is written after its parent), so the page lies in
+        // the range of its first and last ids: one range scan of the conversation's index rather
+        // than an IN list of up to a thousand parameters. Other branches' messages in the range
+        // are skipped here.
+        let (first, last) = (wanted[0], wanted[wanted.len() - 1]);
         let rows = messages::Entity::find()
+            .select_only()
+            .columns(MessageRow::COLUMNS)
             .filter(messages::COLUMN.conversation_id.eq(conversation.0))
-            .filter(messages::COLUMN.id.is_in(wanted.iter().map(|id| id.0)))
+            .filter(messages::COLUMN.id.between(first.0, last.0))
             .order_by_asc(messages::Column::Id)
+            .into_model::<MessageRow>()
             .all(&self.db)
             .await
             .map_err(db_err)?;
-        crate::mapping::all(rows)
+        let messages = rows
+            .into_iter()
+            .filter(|row| wanted.binary_search(&MessageId(row.0.id)).is_ok())
+            .map(|row| Message::try_from(row.0))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(BranchPage { messages, tree })
     }
 
     async fn delete_message(

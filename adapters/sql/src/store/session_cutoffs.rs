@@ -42,4 +42,9 @@ impl SessionCutoffStore for SqlStore {
             .map_err(db_err)?;
         Ok(row.map(|r| r.ended_at))
     }
+
+    async fn session_cutoffs(&self) -> Result<Vec<(UserId, DateTime<Utc>)>, StoreError> {
+        let rows = session_cutoffs::Entity::find().all(&self.db).await.map_err(db_err)?;
+        Ok(rows.into_iter().map(|r| (UserId(r.user_id), r.ended_at)).collect())
+    }
 }

@@ -35,6 +35,18 @@ impl RevocationStore for SqlStore {
             .map_err(db_err)
     }
 
+    async fn live_revocations(&self, now: DateTime<Utc>) -> Result<Vec<(TokenId, DateTime<Utc>)>, StoreError> {
+        let rows = revoked_tokens::Entity::find()
+            .filter(revoked_tokens::COLUMN.expires_at.gte(clock::stored(now)))
+            .all(&self.db)
+            .await
+            .map_err(db_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (TokenId::new(r.token_id), r.expires_at))
+            .collect())
+    }
+
     async fn purge_revocations(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let purge = revoked_tokens::Entity::delete_many().filter(revoked_tokens::COLUMN.expires_at.lt(now));
         let _gate = self.write_gate().await;
