@@ -10,6 +10,7 @@ mod connect;
 pub mod entity;
 mod error;
 mod mapping;
+mod rows;
 mod store;
 pub mod vectors;
 

@@ -24,7 +24,9 @@ pub enum Stage {
     Reads,
     /// Building the context and the request.
     RequestBuild,
-    /// From sending the request to the provider's stream being open.
+    /// From sending the request to the provider's first content: the chat adapter reads that
+    /// far before it hands over the stream (a failure before it is retried unseen), so this
+    /// includes the provider's own time to first token; the benchmark subtracts its fake's.
     ProviderConnect,
 }
 

@@ -2,7 +2,7 @@ use super::SqlStore;
 use crate::clock;
 use crate::entity::{answer_drafts, conversations, messages};
 use crate::error::db_err;
-use crate::mapping;
+use crate::rows::ConversationRow;
 use meai_core::store::ConversationStore;
 use meai_core::{Conversation, ConversationId, Page, StoreError, Title, UserId};
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -71,7 +71,14 @@ impl ConversationStore for SqlStore {
         if let Some(limit) = page.limit {
             query = query.limit(limit);
         }
-        mapping::all(query.all(&self.db).await.map_err(db_err)?)
+        let rows = query
+            .select_only()
+            .columns(ConversationRow::COLUMNS)
+            .into_model::<ConversationRow>()
+            .all(&self.db)
+            .await
+            .map_err(db_err)?;
+        rows.into_iter().map(|row| row.0.try_into()).collect()
     }
 
     async fn get_conversation(&self, user: UserId, id: ConversationId) -> Result<Conversation, StoreError> {

@@ -2,6 +2,7 @@ use super::SqlStore;
 use crate::clock;
 use crate::entity::{conversations, messages};
 use crate::error::db_err;
+use crate::rows::MessageRow;
 use chrono::{DateTime, Utc};
 use meai_core::store::MessageStore;
 use meai_core::{
@@ -9,48 +10,7 @@ use meai_core::{
     Parent, StoreError, TreeNode, UserId, page_of,
 };
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QueryResult,
-    QuerySelect, TryInsertResult,
-};
-
-/// A message row read by column position, in [`MessageRow::COLUMNS`] order: the derived model
-/// looks every column up by name, which costs several times more per row on long pages.
-struct MessageRow(messages::Model);
-
-impl MessageRow {
-    const COLUMNS: [messages::Column; 11] = [
-        messages::Column::Id,
-        messages::Column::ConversationId,
-        messages::Column::UserId,
-        messages::Column::Kind,
-        messages::Column::Content,
-        messages::Column::ClientMessageId,
-        messages::Column::ParentId,
-        messages::Column::Model,
-        messages::Column::PromptTokens,
-        messages::Column::CompletionTokens,
-        messages::Column::CreatedAt,
-    ];
-}
-
-impl FromQueryResult for MessageRow {
-    fn from_query_result(row: &QueryResult, _pre: &str) -> Result<Self, DbErr> {
-        Ok(Self(messages::Model {
-            id: row.try_get_by_index(0)?,
-            conversation_id: row.try_get_by_index(1)?,
-            user_id: row.try_get_by_index(2)?,
-            kind: row.try_get_by_index(3)?,
-            content: row.try_get_by_index(4)?,
-            client_message_id: row.try_get_by_index(5)?,
-            parent_id: row.try_get_by_index(6)?,
-            model: row.try_get_by_index(7)?,
-            prompt_tokens: row.try_get_by_index(8)?,
-            completion_tokens: row.try_get_by_index(9)?,
-            created_at: row.try_get_by_index(10)?,
-        }))
-    }
-}
+use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TryInsertResult};
 
 /// The conversation's stored active leaf, when it is the user's (`NotFound` otherwise).
 async fn stored_leaf(
