@@ -4,11 +4,12 @@
 //!
 //! Ended sessions arrive as [`SessionNotices`] (through Redis from every instance when
 //! configured); the same notices keep the in-memory mirror of ended sessions that authenticates
-//! every request ([`meai_core::service::Sessions::follow`]). A notice closes this instance's sockets opened with that token, or by that user
-//! before the cutoff. Notices are rare, so they are matched against every socket's session
-//! rather than indexed (rooms per token and user would cost every socket memory). A subscriber
-//! that may have missed notices checks every socket against the store again. Expiry needs no notice: a sweep closes expired sockets every second,
-//! and an expired socket's events are refused before that ([`super::admission`]).
+//! every request ([`meai_core::service::Sessions::follow`]). A notice closes this instance's
+//! sockets opened with that token, or by that user before the cutoff. Notices are rare, so they
+//! are matched against every socket's session rather than indexed (rooms per token and user
+//! would cost every socket memory). A subscriber that may have missed notices checks every
+//! socket against the store again. Expiry needs no notice: a sweep closes expired sockets every
+//! second, and an expired socket's events are refused before that ([`super::admission`]).
 
 use crate::state::AppState;
 use chrono::Utc;

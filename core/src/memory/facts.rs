@@ -24,7 +24,7 @@ pub struct Recalled {
 }
 
 /// Recall's two stages before a turn's first token.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RecallTiming {
     pub embedding: std::time::Duration,
     pub search: std::time::Duration,

@@ -137,8 +137,9 @@ impl Sessions {
             .revoke_token(&session.token_id, session.expires_at)
             .await
             .map_err(CoreError::Storage)?;
-        self.ended.revoke(session.token_id.clone(), session.expires_at);
-        self.announce(SessionEnded::Token(session.token_id.clone())).await;
+        let ended = SessionEnded::Token(session.token_id.clone());
+        self.ended.apply(&ended, session.expires_at);
+        self.announce(ended).await;
         tracing::info!(user_id = %session.user_id, "signed out");
         Ok(())
     }
@@ -184,7 +185,7 @@ impl Sessions {
             tokens.map_err(CoreError::Storage)?,
             cutoffs.map_err(CoreError::Storage)?,
         );
-        let (tokens, users) = self.ended.len();
+        let (tokens, users) = self.ended.counts();
         tracing::info!(
             revoked_tokens = tokens,
             user_cutoffs = users,

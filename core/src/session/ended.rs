@@ -58,14 +58,10 @@ impl EndedSessions {
         self.write().exact = false;
     }
 
-    /// Records a token revoked on this instance (at once, before any notice arrives).
-    pub fn revoke(&self, token: TokenId, expires_at: DateTime<Utc>) {
-        self.write().tokens.insert(token, expires_at);
-    }
-
-    /// Applies an ended session, from this instance or another. A notice of a revoked token
-    /// carries no expiry; it is kept until [`EndedSessions::forget_expired`] after the longest
-    /// a session can live.
+    /// Applies an ended session: at once for this instance's own (with the token's expiry), and
+    /// from every instance's notices (which carry no expiry: `token_expiry` is then the longest a
+    /// session can live). The earlier expiry is kept; it matters only to
+    /// [`EndedSessions::forget_expired`].
     pub fn apply(&self, ended: &SessionEnded, token_expiry: DateTime<Utc>) {
         let mut m = self.write();
         match ended {
@@ -89,7 +85,7 @@ impl EndedSessions {
     }
 
     /// How many revocations and cutoffs the mirror holds.
-    pub fn len(&self) -> (usize, usize) {
+    pub fn counts(&self) -> (usize, usize) {
         let m = self.read();
         (m.tokens.len(), m.cutoffs.len())
     }
@@ -144,7 +140,7 @@ mod tests {
         let mirror = EndedSessions::default();
         let now = Utc::now();
         mirror.load(vec![], vec![]);
-        mirror.revoke(TokenId::new("a"), now + Duration::hours(1));
+        mirror.apply(&SessionEnded::Token(TokenId::new("a")), now + Duration::minutes(5));
         mirror.apply(&SessionEnded::Token(TokenId::new("b")), now + Duration::hours(1));
         mirror.apply(
             &SessionEnded::User {
@@ -182,7 +178,7 @@ mod tests {
         let mirror = EndedSessions::default();
         let now = Utc::now();
         // Logout on this instance while the store is being read: the snapshot may predate it.
-        mirror.revoke(TokenId::new("during"), now + Duration::hours(1));
+        mirror.apply(&SessionEnded::Token(TokenId::new("during")), now + Duration::hours(1));
         mirror.load(vec![(TokenId::new("before"), now + Duration::hours(1))], vec![]);
         assert_eq!(mirror.has_ended(&claims(1, "during", now)), Some(true));
         assert_eq!(mirror.has_ended(&claims(1, "before", now)), Some(true));
@@ -200,6 +196,6 @@ mod tests {
             vec![(UserId(3), now)],
         );
         assert_eq!(mirror.forget_expired(now), 1);
-        assert_eq!(mirror.len(), (1, 1));
+        assert_eq!(mirror.counts(), (1, 1));
     }
 }
