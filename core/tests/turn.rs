@@ -618,7 +618,14 @@ async fn each_stage_before_the_first_token_is_reported_once_per_turn() {
         .build();
     run_turn(&s, ask("Anything new?")).await;
     let seen = stages.0.lock().unwrap().clone();
-    let names: Vec<Stage> = seen.iter().map(|(stage, _)| *stage).collect();
+    // The draft is written beside the reads and the connection: when it is reported depends on
+    // which finishes first, but it is reported once.
+    assert_eq!(seen.iter().filter(|(stage, _)| *stage == Stage::Draft).count(), 1);
+    let names: Vec<Stage> = seen
+        .iter()
+        .map(|(stage, _)| *stage)
+        .filter(|stage| *stage != Stage::Draft)
+        .collect();
     // A second model call (after the tool call) is not before the first token: reported once.
     assert_eq!(
         names,
@@ -636,4 +643,81 @@ async fn each_stage_before_the_first_token_is_reported_once_per_turn() {
     // Recall's own times, as it measured them.
     assert!(seen.contains(&(Stage::RecallEmbedding, Duration::from_millis(3))));
     assert!(seen.contains(&(Stage::VectorSearch, Duration::from_millis(2))));
+}
+
+/// A model that notes, each time it is asked, whether the conversation's answer draft existed.
+struct DraftWatcher {
+    inner: ScriptedChatModel,
+    store: Arc<MemoryStore>,
+    me: UserId,
+    conv: ConversationId,
+    asked_with_draft: Arc<std::sync::Mutex<Vec<bool>>>,
+}
+
+#[async_trait::async_trait]
+impl meai_core::model::ChatModel for DraftWatcher {
+    async fn stream(&self, request: meai_core::model::ChatRequest) -> Result<meai_core::model::ChatStream, ModelError> {
+        let draft = self.store.conversation_draft(self.me, self.conv).await.unwrap();
+        self.asked_with_draft.lock().unwrap().push(draft.is_some());
+        self.inner.stream(request).await
+    }
+
+    fn model_name(&self) -> &str {
+        self.inner.model_name()
+    }
+}
+
+#[tokio::test]
+async fn the_model_is_asked_without_waiting_for_the_draft_which_exists_at_the_first_token() {
+    let s = setup(vec![]).await;
+    let inner = ScriptedChatModel::new();
+    inner.push(Script::chunks(&["Hello", " there"]).paced(Duration::from_millis(30)));
+    let asked = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let model = DraftWatcher {
+        inner,
+        store: s.store.clone(),
+        me: s.me,
+        conv: s.conv,
+        asked_with_draft: asked.clone(),
+    };
+    let turns = Turns::builder(s.store.clone(), Arc::new(LocalRuns::default()), TurnSettings::default())
+        .model(Some(Arc::new(model) as _))
+        .build();
+    let started = turns.start(s.me, s.conv, ask("Hi")).await.unwrap();
+    let work = tokio::spawn(started.work);
+    let mut events = started.events;
+    loop {
+        let event = tokio::time::timeout(Duration::from_secs(10), events.next())
+            .await
+            .unwrap()
+            .expect("the run ended before its first token");
+        if matches!(event.event, TurnEvent::Assistant { .. }) {
+            break;
+        }
+    }
+    // Checkpoints (and recovery after a crash) need the draft from the first token on.
+    assert!(
+        s.store.conversation_draft(s.me, s.conv).await.unwrap().is_some(),
+        "the draft exists when the first token is published"
+    );
+    while tokio::time::timeout(Duration::from_secs(10), events.next())
+        .await
+        .unwrap()
+        .is_some()
+    {}
+    work.await.unwrap();
+    // (Later calls are the background title and summary, after the answer.)
+    assert_eq!(
+        asked.lock().unwrap().first(),
+        Some(&false),
+        "the model was asked before the draft was written"
+    );
+    assert_eq!(
+        s.kinds_and_contents().await,
+        [
+            (MessageKind::Human, "Hi".to_owned()),
+            (MessageKind::Ai, "Hello there".to_owned())
+        ]
+    );
+    assert!(s.store.conversation_draft(s.me, s.conv).await.unwrap().is_none());
 }

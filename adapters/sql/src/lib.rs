@@ -12,6 +12,7 @@ mod error;
 mod mapping;
 mod rows;
 mod store;
+mod tree;
 pub mod vectors;
 
 pub use error::SqlError;

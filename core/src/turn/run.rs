@@ -31,6 +31,15 @@ pub(super) enum Outcome {
     Stopped,
 }
 
+/// What [`Turn::first_step`] prepared: the tools and their gate for the steps that follow, the
+/// context so far, and the first step's stream (or how it ended before streaming).
+struct FirstStep {
+    tools: Vec<crate::model::ToolSpec>,
+    gate: Gate,
+    messages: Vec<ChatMessage>,
+    opened: Result<crate::model::ChatStream, Step>,
+}
+
 pub(super) struct Turn {
     pub deps: Arc<Deps>,
     pub writer: Box<dyn RunWriter>,
@@ -82,72 +91,33 @@ impl Turn {
     async fn answer(&self, model: &dyn ChatModel) -> Outcome {
         let d = &self.deps;
         let stop = step::stop_signal(&*self.writer);
-        // Independent reads, done together: they all sit before the first token.
-        let tools = async {
-            match &d.tools {
-                Some(t) => t
-                    .tools_for_message(self.user, &self.human.content)
-                    .await
-                    .unwrap_or_else(|e| {
-                        tracing::warn!(error = %e, "toolkits unavailable, answering without tools");
-                        Vec::new()
-                    }),
-                None => Vec::new(),
-            }
+        // The answer's draft only has to exist before the first token is published: it is
+        // written while the context is read and the model connects, not before them.
+        let draft = async {
+            let (opened, took) = super::timed(Checkpoints::open(
+                d.store.clone(),
+                d.timer.clone(),
+                d.settings.checkpoint_every,
+                self.user,
+                self.conversation.id,
+                self.writer.run().0,
+            ))
+            .await;
+            d.record(Stage::Draft, took);
+            opened
         };
-        let recalled = async {
-            match &d.recall {
-                Some(r) => r
-                    .recall(self.user, self.conversation.id, &self.human.content, 5)
-                    .await
-                    .unwrap_or_else(|e| {
-                        tracing::warn!(error = %e, "recall failed, answering without it");
-                        Recalled::default()
-                    }),
-                None => Recalled::default(),
-            }
-        };
-        let page = Page {
-            limit: Some(d.settings.history_limit),
-            before: None,
-        };
-        let history = async {
-            let (history, took) = super::timed(d.store.list_messages(self.user, self.conversation.id, page)).await;
-            d.record(Stage::History, took);
-            history
-        };
-        let gate = Gate::load(d, self.user);
-        let checkpoints = Checkpoints::open(
-            d.store.clone(),
-            d.timer.clone(),
-            d.settings.checkpoint_every,
-            self.user,
-            self.conversation.id,
-            self.writer.run().0,
-        );
-        let ((tools, recalled, history, gate, checkpoints), reads) =
-            super::timed(async { futures::join!(tools, recalled, history, gate, checkpoints) }).await;
-        d.record(Stage::Reads, reads);
-        if let Some(timing) = recalled.timing {
-            d.record(Stage::RecallEmbedding, timing.embedding);
-            d.record(Stage::VectorSearch, timing.search);
-        }
-        let building = std::time::Instant::now();
-        let tools = gate.offered(tools, self.resume.as_ref());
-        let (history, mut checkpoints) = match (history, checkpoints) {
-            (Ok(h), Ok(c)) => match &self.resume {
-                Some(resume) => (resume.history(h), c),
-                None => (h, c),
-            },
-            (history, checkpoints) => {
-                let error = match (history, checkpoints) {
+        let (first, checkpoints) = futures::join!(self.first_step(model, &stop), draft);
+        let (first, mut checkpoints) = match (first, checkpoints) {
+            (Ok(first), Ok(c)) => (first, c),
+            (first, checkpoints) => {
+                let error = match (first, checkpoints) {
                     (_, Err(StoreError::NotFound)) | (Err(StoreError::NotFound), _) => {
                         // Deleted while the turn started: nobody is left to tell.
                         tracing::info!("the conversation is gone");
                         "Conversation not found"
                     }
-                    (history, checkpoints) => {
-                        if let Err(e) = &history {
+                    (first, checkpoints) => {
+                        if let Err(e) = &first {
                             tracing::error!(error = %e, "could not read the conversation");
                         }
                         match checkpoints {
@@ -161,15 +131,13 @@ impl Turn {
                 return Outcome::Failed;
             }
         };
-        let mut messages = context::build(
-            &d.settings,
-            &self.conversation,
-            &tools,
-            &recalled.memories,
-            &recalled.messages,
-            &history,
-        );
-        messages.extend(self.resume.iter().flat_map(|r| r.messages.iter().cloned()));
+        let FirstStep {
+            tools,
+            gate,
+            mut messages,
+            opened,
+        } = first;
+        let mut opened = Some(opened);
         let mut text = String::new();
         // Every step's tokens: the answer's usage, stored with it.
         let mut tokens = (0, 0);
@@ -185,18 +153,11 @@ impl Turn {
                 completion_tokens: tokens.1,
             })
         };
-        for n in 0..d.settings.max_steps {
-            let mut request = ChatRequest::new(messages.clone()).with_tools(tools.clone());
-            // The conversation's chosen model, else the adapter's default.
-            request.model = self.conversation.model.clone();
-            // Only the first step sits before the first token.
-            if n == 0 {
-                d.record(Stage::RequestBuild, building.elapsed());
-            }
-            let (opened, connect) = super::timed(step::open(model, request, &stop)).await;
-            if n == 0 && opened.is_ok() {
-                d.record(Stage::ProviderConnect, connect);
-            }
+        for _ in 0..d.settings.max_steps {
+            let opened = match opened.take() {
+                Some(first) => first,
+                None => step::open(model, self.request(&messages, &tools), &stop).await,
+            };
             let step_start = text.len();
             let step = match opened {
                 Ok(events) => {
@@ -237,6 +198,88 @@ impl Turn {
         );
         publish(&*self.writer, TurnEvent::Error { error }).await;
         interrupted(checkpoints, text, Outcome::Failed, usage(tokens)).await
+    }
+
+    /// Everything before the first token but the draft: the reads (done together: they all
+    /// sit before it), the context, and the model's first step opened.
+    async fn first_step(&self, model: &dyn ChatModel, stop: &step::StopSignal) -> Result<FirstStep, StoreError> {
+        let d = &self.deps;
+        let tools = async {
+            match &d.tools {
+                Some(t) => t
+                    .tools_for_message(self.user, &self.human.content)
+                    .await
+                    .unwrap_or_else(|e| {
+                        tracing::warn!(error = %e, "toolkits unavailable, answering without tools");
+                        Vec::new()
+                    }),
+                None => Vec::new(),
+            }
+        };
+        let recalled = async {
+            match &d.recall {
+                Some(r) => r
+                    .recall(self.user, self.conversation.id, &self.human.content, 5)
+                    .await
+                    .unwrap_or_else(|e| {
+                        tracing::warn!(error = %e, "recall failed, answering without it");
+                        Recalled::default()
+                    }),
+                None => Recalled::default(),
+            }
+        };
+        let page = Page {
+            limit: Some(d.settings.history_limit),
+            before: None,
+        };
+        let history = async {
+            let (history, took) = super::timed(d.store.list_messages(self.user, self.conversation.id, page)).await;
+            d.record(Stage::History, took);
+            history
+        };
+        let gate = Gate::load(d, self.user);
+        let ((tools, recalled, history, gate), reads) =
+            super::timed(async { futures::join!(tools, recalled, history, gate) }).await;
+        d.record(Stage::Reads, reads);
+        if let Some(timing) = recalled.timing {
+            d.record(Stage::RecallEmbedding, timing.embedding);
+            d.record(Stage::VectorSearch, timing.search);
+        }
+        let building = std::time::Instant::now();
+        let tools = gate.offered(tools, self.resume.as_ref());
+        let history = match &self.resume {
+            Some(resume) => resume.history(history?),
+            None => history?,
+        };
+        let mut messages = context::build(
+            &d.settings,
+            &self.conversation,
+            &tools,
+            &recalled.memories,
+            &recalled.messages,
+            &history,
+        );
+        messages.extend(self.resume.iter().flat_map(|r| r.messages.iter().cloned()));
+        let request = self.request(&messages, &tools);
+        d.record(Stage::RequestBuild, building.elapsed());
+        let (opened, connect) = super::timed(step::open(model, request, stop)).await;
+        if opened.is_ok() {
+            d.record(Stage::ProviderConnect, connect);
+        }
+        Ok(FirstStep {
+            tools,
+            gate,
+            messages,
+            opened,
+        })
+    }
+
+    /// The request of a step: the context so far, the tools offered, the conversation's chosen
+    /// model (else the adapter's default).
+    fn request(&self, messages: &[ChatMessage], tools: &[crate::model::ToolSpec]) -> ChatRequest {
+        let mut request = ChatRequest::new(messages.to_vec()).with_tools(tools.to_vec());
+        request.model = self.conversation.model.clone();
+        request
     }
 
     /// Stores a tool result as it comes (the answer itself goes through its checkpoints).

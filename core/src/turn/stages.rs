@@ -19,9 +19,13 @@ pub enum Stage {
     VectorSearch,
     /// Reading the branch the model sees.
     History,
-    /// Every read before the context is built, done together (tools, policies, draft, recall,
+    /// Every read before the context is built, done together (tools, policies, recall,
     /// history): how long the slowest of them held the turn.
     Reads,
+    /// Writing the answer's draft (where its checkpoints go). It runs beside the reads, the
+    /// request build and the provider connection, and holds the first token only when it takes
+    /// longer than all of them (a write waiting its turn on a busy database).
+    Draft,
     /// Building the context and the request.
     RequestBuild,
     /// From sending the request to the provider's first content: the chat adapter reads that
@@ -31,7 +35,7 @@ pub enum Stage {
 }
 
 impl Stage {
-    pub const ALL: [Stage; 9] = [
+    pub const ALL: [Stage; 10] = [
         Stage::Admission,
         Stage::Setup,
         Stage::HumanInsert,
@@ -39,6 +43,7 @@ impl Stage {
         Stage::VectorSearch,
         Stage::History,
         Stage::Reads,
+        Stage::Draft,
         Stage::RequestBuild,
         Stage::ProviderConnect,
     ];
@@ -52,6 +57,7 @@ impl Stage {
             Stage::VectorSearch => "vector_search",
             Stage::History => "history",
             Stage::Reads => "reads",
+            Stage::Draft => "draft",
             Stage::RequestBuild => "request_build",
             Stage::ProviderConnect => "provider_connect",
         }

@@ -6,8 +6,8 @@ use crate::rows::MessageRow;
 use chrono::{DateTime, Utc};
 use meai_core::store::MessageStore;
 use meai_core::{
-    BranchPage, ClientMessageId, ConversationId, Message, MessageId, MessageKind, MessageTree, NewMessage, Page,
-    Parent, StoreError, TreeNode, UserId, page_of,
+    BranchPage, ClientMessageId, ConversationId, Message, MessageId, MessageTree, NewMessage, Page, Parent, StoreError,
+    UserId, page_of,
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TryInsertResult};
@@ -35,27 +35,7 @@ pub(super) async fn tree_in(
     user: UserId,
     conversation: ConversationId,
 ) -> Result<MessageTree, StoreError> {
-    let leaf = stored_leaf(db, user, conversation).await?;
-    let rows: Vec<(i64, Option<i64>, String)> = messages::Entity::find()
-        .filter(messages::COLUMN.conversation_id.eq(conversation.0))
-        .select_only()
-        .columns([messages::Column::Id, messages::Column::ParentId, messages::Column::Kind])
-        .order_by_asc(messages::Column::Id)
-        .into_tuple()
-        .all(db)
-        .await
-        .map_err(db_err)?;
-    let nodes = rows
-        .into_iter()
-        .map(|(id, parent, kind)| {
-            Ok(TreeNode {
-                id: MessageId(id),
-                parent: parent.map(MessageId),
-                kind: MessageKind::parse(&kind).ok_or_else(|| crate::mapping::corrupt("messages", "type", &kind))?,
-            })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-    Ok(MessageTree::new(nodes, leaf))
+    crate::tree::read(db, user, conversation).await
 }
 
 async fn set_leaf(
@@ -86,31 +66,39 @@ async fn newest(db: &impl ConnectionTrait, conversation: ConversationId) -> Resu
     Ok(id.map(MessageId))
 }
 
-/// Where `message` goes: the active leaf, or the given message when it is in the conversation.
+/// Where `message` goes: the active leaf (`stored_leaf`, read by the caller), or the given
+/// message when it is in the conversation.
 async fn parent_in(
     db: &impl ConnectionTrait,
-    user: UserId,
     conversation: ConversationId,
     parent: Parent,
+    stored_leaf: Option<MessageId>,
 ) -> Result<Option<MessageId>, StoreError> {
     match parent {
         Parent::Under(None) => Ok(None),
-        Parent::Under(Some(p)) => {
-            let found: Option<i64> = messages::Entity::find_by_id(p.0)
-                .filter(messages::COLUMN.conversation_id.eq(conversation.0))
-                .select_only()
-                .column(messages::Column::Id)
-                .into_tuple()
-                .one(db)
-                .await
-                .map_err(db_err)?;
-            found.map(|id| Some(MessageId(id))).ok_or(StoreError::NotFound)
-        }
-        Parent::Active => match stored_leaf(db, user, conversation).await? {
+        Parent::Under(Some(p)) => message_in(db, conversation, p).await.map(Some),
+        Parent::Active => match stored_leaf {
             Some(leaf) => Ok(Some(leaf)),
             None => newest(db, conversation).await,
         },
     }
+}
+
+/// `id`, when it is a message of the conversation (`NotFound` otherwise).
+async fn message_in(
+    db: &impl ConnectionTrait,
+    conversation: ConversationId,
+    id: MessageId,
+) -> Result<MessageId, StoreError> {
+    let found: Option<i64> = messages::Entity::find_by_id(id.0)
+        .filter(messages::COLUMN.conversation_id.eq(conversation.0))
+        .select_only()
+        .column(messages::Column::Id)
+        .into_tuple()
+        .one(db)
+        .await
+        .map_err(db_err)?;
+    found.map(MessageId).ok_or(StoreError::NotFound)
 }
 
 /// What an append did inside its transaction.
@@ -148,18 +136,19 @@ pub(super) async fn append_in(
     now: DateTime<Utc>,
 ) -> Result<Appended, StoreError> {
     // Bumping activity first doubles as the ownership check and, on PostgreSQL, locks the
-    // conversation so appends to it (and a concurrent delete) take turns.
+    // conversation so appends to it (and a concurrent delete) take turns; it returns the stored
+    // leaf the message goes under, read under that lock.
     let bumped = conversations::Entity::update_many()
         .col_expr(conversations::Column::UpdatedAt, Expr::value(now))
         .filter(conversations::COLUMN.id.eq(conversation.0))
         .filter(conversations::COLUMN.user_id.eq(user.0))
-        .exec(db)
+        .exec_with_returning(db)
         .await
         .map_err(db_err)?;
-    if bumped.rows_affected == 0 {
+    let Some(bumped) = bumped.into_iter().next() else {
         return Err(StoreError::NotFound);
-    }
-    let parent = parent_in(db, user, conversation, message.parent).await?;
+    };
+    let parent = parent_in(db, conversation, message.parent, bumped.active_leaf_id.map(MessageId)).await?;
     let insert = messages::Entity::insert(messages::ActiveModel {
         conversation_id: Set(conversation.0),
         user_id: Set(user.0),
@@ -308,7 +297,7 @@ impl MessageStore for SqlStore {
         let txn = self.begin_write().await?;
         let outcome = async {
             stored_leaf(txn.conn(), user, conversation).await?;
-            parent_in(txn.conn(), user, conversation, Parent::Under(Some(leaf))).await?;
+            message_in(txn.conn(), conversation, leaf).await?;
             set_leaf(txn.conn(), conversation, Some(leaf)).await
         }
         .await;
