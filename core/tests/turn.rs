@@ -721,3 +721,69 @@ async fn the_model_is_asked_without_waiting_for_the_draft_which_exists_at_the_fi
     );
     assert!(s.store.conversation_draft(s.me, s.conv).await.unwrap().is_none());
 }
+
+/// Recall that remembers one fact and counts what it was asked.
+struct CountingRecall {
+    me: UserId,
+    queries: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+#[async_trait::async_trait]
+impl Recall for CountingRecall {
+    async fn recall(
+        &self,
+        _user: UserId,
+        _conversation: ConversationId,
+        query: &str,
+        _limit: usize,
+    ) -> Result<meai_core::memory::Recalled, RecallError> {
+        self.queries.lock().unwrap().push(query.to_owned());
+        let now = chrono::Utc::now();
+        Ok(meai_core::memory::Recalled {
+            memories: vec![MemoryFact {
+                id: MemoryId(1),
+                user_id: self.me,
+                content: MemoryText::parse("Prefers trains to planes").unwrap(),
+                origin: MemoryOrigin::Person,
+                source: None,
+                created_at: now,
+                updated_at: now,
+            }],
+            ..Default::default()
+        })
+    }
+}
+
+#[tokio::test]
+async fn recall_runs_once_per_answer_and_reaches_the_model_for_new_and_regenerated_questions() {
+    let mut s = titled(vec![Script::chunks(&["By train."]), Script::chunks(&["Train again."])]).await;
+    let queries = Arc::new(std::sync::Mutex::new(Vec::new()));
+    s.turns = Turns::builder(s.store.clone(), Arc::new(LocalRuns::default()), TurnSettings::default())
+        .model(Some(Arc::new(s.model.clone()) as _))
+        .recall(Some(Arc::new(CountingRecall {
+            me: s.me,
+            queries: queries.clone(),
+        })))
+        .build();
+    // A new question: recalled while it was stored, once, and in the model's context.
+    run_turn(&s, ask("How should I get to Porto?")).await;
+    assert_eq!(*queries.lock().unwrap(), ["How should I get to Porto?"]);
+    assert!(mentions(
+        &request_for(&s, "How should I get to Porto?"),
+        "Prefers trains to planes"
+    ));
+    // A regeneration recalls in its first step, once.
+    let answer = s.store.list_messages(s.me, s.conv, Page::all()).await.unwrap()[1].id;
+    run_ask(&s, Ask::Regenerate { message: answer }).await;
+    assert_eq!(
+        *queries.lock().unwrap(),
+        ["How should I get to Porto?", "How should I get to Porto?"]
+    );
+    let requests = s.model.requests();
+    let regenerated = requests
+        .iter()
+        .rev()
+        .find(|r| r.messages.last() == Some(&ChatMessage::user("How should I get to Porto?")))
+        .unwrap();
+    assert!(mentions(&regenerated.messages, "Prefers trains to planes"));
+}

@@ -315,6 +315,7 @@ impl Settlement {
                     human: self.human,
                     announce: false,
                     resume: Some(resume),
+                    recalled: None,
                 };
                 turn.run().await;
             }

@@ -13,7 +13,7 @@ use super::step::{self, Step, publish};
 use super::{RunWriter, Stage, TurnEvent, context};
 use crate::memory::Recalled;
 use crate::model::{ChatMessage, ChatModel, ChatRequest};
-use crate::{Conversation, Message, MessageKind, NewMessage, Page, StoreError, Usage, UserId};
+use crate::{Conversation, ConversationId, Message, MessageKind, NewMessage, Page, StoreError, Usage, UserId};
 use std::sync::Arc;
 
 /// Appended to an answer cut short by `stop`.
@@ -51,6 +51,9 @@ pub(super) struct Turn {
     pub announce: bool,
     /// A decision run's continuation ([`super::decide`]).
     pub resume: Option<Resume>,
+    /// What recall found, when it ran while the question was stored (a new or edited
+    /// question); otherwise the first step recalls.
+    pub recalled: Option<Recalled>,
 }
 
 impl Turn {
@@ -217,15 +220,9 @@ impl Turn {
             }
         };
         let recalled = async {
-            match &d.recall {
-                Some(r) => r
-                    .recall(self.user, self.conversation.id, &self.human.content, 5)
-                    .await
-                    .unwrap_or_else(|e| {
-                        tracing::warn!(error = %e, "recall failed, answering without it");
-                        Recalled::default()
-                    }),
-                None => Recalled::default(),
+            match &self.recalled {
+                Some(recalled) => recalled.clone(),
+                None => recall(d, self.user, self.conversation.id, &self.human.content).await,
             }
         };
         let page = Page {
@@ -294,6 +291,18 @@ impl Turn {
             // The person saw the answer; it is only missing from the history.
             tracing::error!(error = %e, kind = kind.as_str(), "could not persist a message");
         }
+    }
+}
+
+/// What recall finds for `question` (nothing without recall, or when it fails: the turn answers
+/// without it).
+pub(super) async fn recall(d: &Deps, user: UserId, conversation: ConversationId, question: &str) -> Recalled {
+    match &d.recall {
+        Some(r) => r.recall(user, conversation, question, 5).await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "recall failed, answering without it");
+            Recalled::default()
+        }),
+        None => Recalled::default(),
     }
 }
 

@@ -7,6 +7,7 @@ use super::{
     TurnSettings, recovery, terminal,
 };
 use crate::consent::Consent;
+use crate::memory::Recalled;
 use crate::model::ChatModel;
 use crate::{
     ClientMessageId, ConversationId, CoreError, Message, MessageId, MessageKind, NewMessage, Page, Parent, Store,
@@ -249,7 +250,19 @@ impl Turns {
             parent,
         };
         d.record(Stage::Setup, started.elapsed());
-        let (human, took) = super::timed(d.store.append_message(user, conversation, &message)).await;
+        // Recall needs only the question's text: it runs while the question is stored (unless
+        // the message decides pending calls; the decision's run recalls when it continues).
+        let recall = async {
+            if approving.is_empty() {
+                Some(super::run::recall(d, user, conversation, content).await)
+            } else {
+                None
+            }
+        };
+        let ((human, took), recalled) = futures::join!(
+            super::timed(d.store.append_message(user, conversation, &message)),
+            recall
+        );
         let human = human.map_err(CoreError::store("Conversation"))?;
         d.record(Stage::HumanInsert, took);
         let run = writer.run();
@@ -271,7 +284,7 @@ impl Turns {
             let decided = decide::approve_all(d, user, approving).await;
             return Ok(decide::settlement(deps, writer, events, user, conv, human, decided));
         }
-        Ok(self.answer(writer, events, user, conv, human, true))
+        Ok(self.answer(writer, events, user, conv, human, Question::New { recalled }))
     }
 
     /// The run answering `human` again (a regeneration), the sender attached from its start.
@@ -284,7 +297,7 @@ impl Turns {
         human: Message,
     ) -> Result<StartedTurn, CoreError> {
         let events = self.sender_view(conversation.id).await?;
-        Ok(self.answer(writer, events, user, conversation, human, false))
+        Ok(self.answer(writer, events, user, conversation, human, Question::Again))
     }
 
     /// The sender's view of the run just begun, attached before its work runs so it sees the
@@ -304,9 +317,13 @@ impl Turns {
         user: UserId,
         conversation: crate::Conversation,
         human: Message,
-        announce: bool,
+        question: Question,
     ) -> StartedTurn {
         let run = writer.run();
+        let (announce, recalled) = match question {
+            Question::New { recalled } => (true, recalled),
+            Question::Again => (false, None),
+        };
         let turn = Turn {
             deps: self.deps.clone(),
             writer,
@@ -315,6 +332,7 @@ impl Turns {
             human: human.clone(),
             announce,
             resume: None,
+            recalled,
         };
         StartedTurn {
             run,
@@ -451,6 +469,15 @@ enum Place {
     Beside(Option<MessageId>),
     /// A regeneration: this stored question.
     Again(MessageId),
+}
+
+/// The question a run answers.
+enum Question {
+    /// Just stored (a new message or an edit): news to the other tabs; what recall found
+    /// meanwhile (`None`: it did not run, and the run's first step recalls).
+    New { recalled: Option<Recalled> },
+    /// Asked before (a regeneration): the other tabs have it; the run recalls.
+    Again,
 }
 
 /// The last message of the branch shown.

@@ -13,14 +13,15 @@ pub enum Stage {
     Setup,
     /// Storing the human message (durable before anything else happens).
     HumanInsert,
-    /// Embedding the question for recall.
+    /// Embedding the question for recall (for a new or edited question, while it is stored).
     RecallEmbedding,
     /// Searching memories and earlier messages with that embedding.
     VectorSearch,
     /// Reading the branch the model sees.
     History,
-    /// Every read before the context is built, done together (tools, policies, recall,
-    /// history): how long the slowest of them held the turn.
+    /// Every read before the context is built, done together (tools, policies, history, and
+    /// recall when it did not run while the question was stored): how long the slowest of them
+    /// held the turn.
     Reads,
     /// Writing the answer's draft (where its checkpoints go). It runs beside the reads, the
     /// request build and the provider connection, and holds the first token only when it takes
