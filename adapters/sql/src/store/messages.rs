@@ -29,15 +29,6 @@ async fn stored_leaf(
     row.map(|leaf| leaf.map(MessageId)).ok_or(StoreError::NotFound)
 }
 
-/// The user's conversation as a tree (`NotFound` when it is not theirs).
-pub(super) async fn tree_in(
-    db: &impl ConnectionTrait,
-    user: UserId,
-    conversation: ConversationId,
-) -> Result<MessageTree, StoreError> {
-    crate::tree::read(db, user, conversation).await
-}
-
 async fn set_leaf(
     db: &impl ConnectionTrait,
     conversation: ConversationId,
@@ -217,7 +208,7 @@ impl MessageStore for SqlStore {
         conversation: ConversationId,
         page: Page<MessageId>,
     ) -> Result<BranchPage, StoreError> {
-        let tree = tree_in(&self.db, user, conversation).await?;
+        let tree = crate::tree::read(&self.db, user, conversation).await?;
         let branch = tree.branch();
         let wanted = page_of(&branch, page.before, page.limit);
         if wanted.is_empty() {
@@ -258,7 +249,7 @@ impl MessageStore for SqlStore {
         // The subtree and its vectors (the local vector index) go in one transaction.
         let txn = self.begin_write().await?;
         let outcome = async {
-            let tree = tree_in(txn.conn(), user, conversation).await?;
+            let tree = crate::tree::read(txn.conn(), user, conversation).await?;
             let gone = tree.subtree(id);
             if gone.is_empty() {
                 return Err(StoreError::NotFound);
@@ -285,7 +276,7 @@ impl MessageStore for SqlStore {
     }
 
     async fn message_tree(&self, user: UserId, conversation: ConversationId) -> Result<MessageTree, StoreError> {
-        tree_in(&self.db, user, conversation).await
+        crate::tree::read(&self.db, user, conversation).await
     }
 
     async fn set_active_leaf(
