@@ -10,6 +10,7 @@ mod connect;
 pub mod entity;
 mod error;
 mod mapping;
+mod message_cache;
 mod rows;
 mod store;
 mod tree;

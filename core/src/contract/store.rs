@@ -22,7 +22,7 @@ macro_rules! store_contract_tests {
             mcp_servers_are_per_person_and_named_once,
             conversations_keep_their_model, usage_is_summed_per_day_model_and_conversation,
             appends_form_one_branch_and_edits_start_another, the_active_leaf_is_chosen_and_paged,
-            a_delete_takes_the_subtree, imports_keep_their_branches);
+            a_delete_takes_the_subtree, imports_keep_their_branches, message_ids_are_never_given_again);
     };
     (@cases $factory:expr; $($case:ident),+) => {
         $(
@@ -359,6 +359,39 @@ pub async fn messages_are_deleted_with_what_follows(store: &dyn Store) {
     assert_eq!(store.delete_message(u.id, c.id, a.id).await.unwrap(), vec![a.id, b.id]);
     assert!(store.list_messages(u.id, c.id, Page::all()).await.unwrap().is_empty());
     assert_not_found(store.delete_message(u.id, c.id, a.id).await, "second delete");
+}
+
+/// A deleted message's id is never given to a later one, within its conversation or across
+/// conversations: the SQL adapters keep committed messages in memory by id and rely on it.
+pub async fn message_ids_are_never_given_again(store: &dyn Store) {
+    let u = user(store).await.id;
+    let c = conv(store, u, "ids").await.id;
+    let first = say(store, u, c, MessageKind::Human, "first").await;
+    let newest = say(store, u, c, MessageKind::Ai, "newest").await;
+    // The page is read (and may be kept) before the newest message goes.
+    assert_eq!(store.list_messages(u, c, Page::all()).await.unwrap().len(), 2);
+    store.delete_message(u, c, newest.id).await.unwrap();
+    let later = say(store, u, c, MessageKind::Ai, "later").await;
+    assert!(
+        later.id > newest.id,
+        "{:?} was given again as {:?}",
+        newest.id,
+        later.id
+    );
+    let listed = store.list_messages(u, c, Page::all()).await.unwrap();
+    let texts: Vec<_> = listed.iter().map(|m| (m.id, m.content.as_str())).collect();
+    assert_eq!(texts, [(first.id, "first"), (later.id, "later")]);
+
+    let doomed = conv(store, u, "doomed").await.id;
+    let last = say(store, u, doomed, MessageKind::Human, "gone with its conversation").await;
+    store.delete_conversation(u, doomed).await.unwrap();
+    let elsewhere = say(store, u, c, MessageKind::Human, "after the delete").await;
+    assert!(
+        elsewhere.id > last.id,
+        "{:?} was given again as {:?}",
+        last.id,
+        elsewhere.id
+    );
 }
 
 pub use super::tree::*;

@@ -83,7 +83,11 @@ impl DraftStore for SqlStore {
             }
         }
         .await;
-        txn.finish(outcome).await?.map(Message::try_from).transpose()
+        let answer = txn.finish(outcome).await?.map(Message::try_from).transpose()?;
+        if let Some(answer) = &answer {
+            self.messages.put(answer);
+        }
+        Ok(answer)
     }
 
     async fn conversation_draft(

@@ -192,7 +192,11 @@ impl MessageStore for SqlStore {
         }
         let txn = self.begin_write().await?;
         match append_in(txn.conn(), user, conversation, message, clock::now()).await {
-            Ok(Appended::New(row)) => txn.finish(Ok(row)).await?.try_into(),
+            Ok(Appended::New(row)) => {
+                let message: Message = txn.finish(Ok(row)).await?.try_into()?;
+                self.messages.put(&message);
+                Ok(message)
+            }
             Ok(Appended::Existing(row)) => {
                 // Undo the activity bump: the retry changed nothing.
                 txn.rollback().await;
@@ -217,26 +221,38 @@ impl MessageStore for SqlStore {
                 tree,
             });
         }
-        // Ids grow along a branch (a message is written after its parent), so the page lies in
-        // the range of its first and last ids: one range scan of the conversation's index rather
-        // than an IN list of up to a thousand parameters. Other branches' messages in the range
-        // are skipped here.
-        let (first, last) = (wanted[0], wanted[wanted.len() - 1]);
-        let rows = messages::Entity::find()
-            .select_only()
-            .columns(MessageRow::COLUMNS)
-            .filter(messages::COLUMN.conversation_id.eq(conversation.0))
-            .filter(messages::COLUMN.id.between(first.0, last.0))
-            .order_by_asc(messages::Column::Id)
-            .into_model::<MessageRow>()
-            .all(&self.db)
-            .await
-            .map_err(db_err)?;
-        let messages = rows
-            .into_iter()
-            .filter(|row| wanted.binary_search(&MessageId(row.0.id)).is_ok())
-            .map(|row| Message::try_from(row.0))
-            .collect::<Result<Vec<_>, _>>()?;
+        // Committed messages never change, so those in memory are taken as they are; the rest
+        // are read and kept.
+        let mut found: Vec<Option<Message>> = wanted.iter().map(|&id| self.messages.get(id)).collect();
+        let missing = found.iter().position(Option::is_none);
+        if let (Some(from), Some(to)) = (missing, found.iter().rposition(Option::is_none)) {
+            // Ids grow along a branch (a message is written after its parent), so the missing
+            // ones lie in the range of the first and the last: one range scan of the
+            // conversation's index rather than an IN list of up to a thousand parameters. Other
+            // branches' messages in the range, and those already found, are skipped.
+            let rows = messages::Entity::find()
+                .select_only()
+                .columns(MessageRow::COLUMNS)
+                .filter(messages::COLUMN.conversation_id.eq(conversation.0))
+                .filter(messages::COLUMN.id.between(wanted[from].0, wanted[to].0))
+                .order_by_asc(messages::Column::Id)
+                .into_model::<MessageRow>()
+                .all(&self.db)
+                .await
+                .map_err(db_err)?;
+            for row in rows {
+                let Ok(at) = wanted.binary_search(&MessageId(row.0.id)) else {
+                    continue;
+                };
+                if found[at].is_none() {
+                    let message = Message::try_from(row.0)?;
+                    self.messages.put(&message);
+                    found[at] = Some(message);
+                }
+            }
+        }
+        // A message of the tree deleted since it was read is left out.
+        let messages = found.into_iter().flatten().collect();
         Ok(BranchPage { messages, tree })
     }
 
@@ -272,6 +288,7 @@ impl MessageStore for SqlStore {
         let gone = txn.finish(outcome).await?;
         let raw: Vec<i64> = gone.iter().map(|m| m.0).collect();
         self.vectors.removed(user.0, &raw);
+        self.messages.forget(&raw);
         Ok(gone)
     }
 

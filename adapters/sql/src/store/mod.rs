@@ -40,6 +40,9 @@ pub struct SqlStore {
     /// this store's deletes.
     pub(crate) vectors: Arc<crate::vectors::cache::VectorCache>,
     pub(crate) memory_vectors: Arc<crate::vectors::cache::VectorCache>,
+    /// Committed messages by id, for pages and histories (exact across instances: see the
+    /// module).
+    pub(crate) messages: Arc<crate::message_cache::MessageCache>,
 }
 
 impl std::fmt::Debug for SqlStore {
@@ -68,6 +71,7 @@ impl SqlStore {
             writes,
             vectors: Arc::default(),
             memory_vectors: Arc::default(),
+            messages: Arc::default(),
         }
     }
 
