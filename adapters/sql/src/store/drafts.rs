@@ -2,12 +2,12 @@ use super::SqlStore;
 use super::conversations::owned;
 use super::messages::{Appended, append_in};
 use crate::clock;
-use crate::entity::answer_drafts;
+use crate::entity::{answer_drafts, conversations};
 use crate::error::db_err;
 use meai_core::store::{Draft, DraftId, DraftStore};
 use meai_core::{ConversationId, Message, NewMessage, StoreError, UserId};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::sea_query::{Condition, Expr, ExprTrait, Query};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 /// Run ids are `u64`s that start at 1 and only grow; the column is a signed 64-bit integer.
 fn run_column(run: u64) -> i64 {
@@ -95,14 +95,41 @@ impl DraftStore for SqlStore {
         user: UserId,
         conversation: ConversationId,
     ) -> Result<Option<Draft>, StoreError> {
-        owned(self.connection(), user, conversation).await?;
-        let row = answer_drafts::Entity::find()
-            .filter(answer_drafts::COLUMN.conversation_id.eq(conversation.0))
-            .filter(answer_drafts::COLUMN.user_id.eq(user.0))
-            .one(self.connection())
+        // One round trip (every turn asks before it starts): no row when the conversation is not
+        // the user's, a row of nulls when it has no draft.
+        let (c, d) = (conversations::Entity, answer_drafts::Entity);
+        let query = Query::select()
+            .column((d, answer_drafts::Column::Id))
+            .column((d, answer_drafts::Column::RunId))
+            .column((d, answer_drafts::Column::Content))
+            .column((d, answer_drafts::Column::UpdatedAt))
+            .from(c)
+            .left_join(
+                d,
+                Condition::all()
+                    .add(Expr::col((d, answer_drafts::Column::ConversationId)).equals((c, conversations::Column::Id)))
+                    .add(Expr::col((d, answer_drafts::Column::UserId)).eq(user.0)),
+            )
+            .and_where(Expr::col((c, conversations::Column::Id)).eq(conversation.0))
+            .and_where(Expr::col((c, conversations::Column::UserId)).eq(user.0))
+            .to_owned();
+        let row = self
+            .connection()
+            .query_one(&query)
             .await
-            .map_err(db_err)?;
-        Ok(row.map(Draft::from))
+            .map_err(db_err)?
+            .ok_or(StoreError::NotFound)?;
+        let Some(id) = row.try_get_by_index::<Option<i64>>(0).map_err(db_err)? else {
+            return Ok(None);
+        };
+        Ok(Some(Draft::from(answer_drafts::Model {
+            id,
+            conversation_id: conversation.0,
+            user_id: user.0,
+            run_id: row.try_get_by_index(1).map_err(db_err)?,
+            content: row.try_get_by_index(2).map_err(db_err)?,
+            updated_at: row.try_get_by_index(3).map_err(db_err)?,
+        })))
     }
 
     async fn all_drafts(&self, limit: u64) -> Result<Vec<Draft>, StoreError> {
