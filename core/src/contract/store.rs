@@ -361,6 +361,10 @@ pub async fn messages_are_deleted_with_what_follows(store: &dyn Store) {
     assert_not_found(store.delete_message(u.id, c.id, a.id).await, "second delete");
 }
 
+fn assert_newer(later: MessageId, gone: MessageId) {
+    assert!(later > gone, "{gone:?} was given again as {later:?}");
+}
+
 /// A deleted message's id is never given to a later one, within its conversation or across
 /// conversations: the SQL adapters keep committed messages in memory by id and rely on it.
 pub async fn message_ids_are_never_given_again(store: &dyn Store) {
@@ -372,12 +376,7 @@ pub async fn message_ids_are_never_given_again(store: &dyn Store) {
     assert_eq!(store.list_messages(u, c, Page::all()).await.unwrap().len(), 2);
     store.delete_message(u, c, newest.id).await.unwrap();
     let later = say(store, u, c, MessageKind::Ai, "later").await;
-    assert!(
-        later.id > newest.id,
-        "{:?} was given again as {:?}",
-        newest.id,
-        later.id
-    );
+    assert_newer(later.id, newest.id);
     let listed = store.list_messages(u, c, Page::all()).await.unwrap();
     let texts: Vec<_> = listed.iter().map(|m| (m.id, m.content.as_str())).collect();
     assert_eq!(texts, [(first.id, "first"), (later.id, "later")]);
@@ -386,12 +385,7 @@ pub async fn message_ids_are_never_given_again(store: &dyn Store) {
     let last = say(store, u, doomed, MessageKind::Human, "gone with its conversation").await;
     store.delete_conversation(u, doomed).await.unwrap();
     let elsewhere = say(store, u, c, MessageKind::Human, "after the delete").await;
-    assert!(
-        elsewhere.id > last.id,
-        "{:?} was given again as {:?}",
-        last.id,
-        elsewhere.id
-    );
+    assert_newer(elsewhere.id, last.id);
 }
 
 pub use super::tree::*;
