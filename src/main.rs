@@ -10,6 +10,17 @@ use std::process::ExitCode;
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
+/// jemalloc's options, read before `main`: pages freed after a burst go back within half a
+/// second rather than its default ten, so a burst's peak stays lower (1,000 streams at once:
+/// ~10 MiB, BENCHMARKS.md "Close to the limit, fourth pass"). `MALLOC_CONF` still overrides.
+/// The symbol is unprefixed where tikv-jemallocator replaces `malloc` (Linux), prefixed elsewhere.
+#[cfg(all(not(target_env = "msvc"), target_os = "linux"))]
+#[unsafe(export_name = "malloc_conf")]
+static MALLOC_CONF: &[u8; 19] = b"dirty_decay_ms:500\0";
+#[cfg(all(not(target_env = "msvc"), not(target_os = "linux")))]
+#[unsafe(export_name = "_rjem_malloc_conf")]
+static MALLOC_CONF: &[u8; 19] = b"dirty_decay_ms:500\0";
+
 /// meAI: the backend of a personal AI assistant.
 #[derive(Parser)]
 #[command(version, about)]

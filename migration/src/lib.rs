@@ -14,6 +14,7 @@ mod m20261220_000001_conversation_model;
 mod m20261220_000001_mcp_servers;
 mod m20261220_000002_message_usage;
 mod m20261225_000001_message_tree;
+mod m20261230_000001_message_leaf_trigger;
 
 /// Every migration, oldest first; `Migrator::up(&conn, None)` applies the pending ones.
 pub struct Migrator;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261220_000001_conversation_model::Migration),
             Box::new(m20261220_000002_message_usage::Migration),
             Box::new(m20261225_000001_message_tree::Migration),
+            Box::new(m20261230_000001_message_leaf_trigger::Migration),
         ]
     }
 }

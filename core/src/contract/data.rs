@@ -253,6 +253,11 @@ pub async fn imports_are_keyed_and_whole(store: &dyn Store) {
         (conversation.created_at, conversation.updated_at),
         (source.created_at, source.updated_at)
     );
+    let read_back = store.get_conversation(me, conversation.id).await.unwrap();
+    assert_eq!(
+        read_back.updated_at, source.updated_at,
+        "the import's own activity time, not its last message's"
+    );
     let stored = store.list_messages(me, conversation.id, Page::all()).await.unwrap();
     assert_eq!(stored, messages);
     assert_eq!(

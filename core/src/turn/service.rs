@@ -218,8 +218,18 @@ impl Turns {
             other => other?,
         };
         // A draft left here belongs to a run that died: its partial answer goes before the new
-        // question.
-        recovery::close_leftover(d, user, conversation, writer.run()).await?;
+        // question. Calls waiting for a decision are looked up meanwhile (they touch neither the
+        // draft nor the messages): a plain "yes" approves them, anything else declines them.
+        let leftover = recovery::close_leftover(d, user, conversation, writer.run());
+        let pending = async {
+            match &request {
+                Some(r) => decide::answer_pending(d, user, conversation, r.content.as_str()).await,
+                None => Ok(Vec::new()),
+            }
+        };
+        let (closed, approving) = futures::join!(leftover, pending);
+        closed?;
+        let approving = approving?;
         let (request, parent) = match (request, place) {
             (Some(request), Place::Next) => (request, Parent::Active),
             (Some(request), Place::Beside(parent)) => (request, Parent::Under(parent)),
@@ -238,8 +248,6 @@ impl Turns {
             (None, _) => return Err(CoreError::Invalid("Message content is required".into())),
         };
         let content = request.content.as_str();
-        // Calls waiting for a decision: a plain "yes" approves them, anything else declines them.
-        let approving = decide::answer_pending(d, user, conversation, content).await?;
         // Durable before anything else happens: even if the model fails, the question is kept.
         // (On error the writer is dropped, which ends the run.)
         let message = NewMessage {

@@ -98,7 +98,7 @@ async fn import_in(
 
 /// Puts the imported messages (`ids`, in list order) in their tree: first all in one branch in
 /// one statement (what nearly every import is), then the messages that go elsewhere one by one,
-/// then the active leaf.
+/// then the active leaf and the activity time.
 async fn place(
     db: &impl ConnectionTrait,
     conversation: i64,
@@ -128,10 +128,16 @@ async fn place(
             .await
             .map_err(db_err)?;
     }
+    // Every insert made its message the leaf and the activity time (a trigger); the import's
+    // own leaf and activity go last.
     conversations::Entity::update_many()
         .col_expr(
             conversations::Column::ActiveLeafId,
             Expr::value(imported.leaf().map(|l| ids[l])),
+        )
+        .col_expr(
+            conversations::Column::UpdatedAt,
+            Expr::value(clock::stored(imported.updated_at)),
         )
         .filter(conversations::Column::Id.eq(conversation))
         .exec(db)

@@ -1,5 +1,4 @@
 use super::SqlStore;
-use super::conversations::owned;
 use super::messages::{Appended, append_in};
 use crate::clock;
 use crate::entity::{answer_drafts, conversations};
@@ -7,34 +6,41 @@ use crate::error::db_err;
 use meai_core::store::{Draft, DraftId, DraftStore};
 use meai_core::{ConversationId, Message, NewMessage, StoreError, UserId};
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, Query};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement};
 
 /// Run ids are `u64`s that start at 1 and only grow; the column is a signed 64-bit integer.
 fn run_column(run: u64) -> i64 {
     i64::try_from(run).unwrap_or(i64::MAX)
 }
 
+/// A new empty draft of the user's conversation; no row when the conversation is not theirs.
+const OPEN_DRAFT: &str = "INSERT INTO answer_drafts (conversation_id, user_id, run_id, content, updated_at) \
+     SELECT c.id, c.user_id, $3, '', $4 FROM conversations c WHERE c.id = $1 AND c.user_id = $2 RETURNING id";
+
 #[async_trait::async_trait]
 impl DraftStore for SqlStore {
     async fn open_draft(&self, user: UserId, conversation: ConversationId, run: u64) -> Result<DraftId, StoreError> {
-        let txn = self.begin_write().await?;
-        let outcome = async {
-            owned(txn.conn(), user, conversation).await?;
-            let row = answer_drafts::Entity::insert(answer_drafts::ActiveModel {
-                conversation_id: Set(conversation.0),
-                user_id: Set(user.0),
-                run_id: Set(run_column(run)),
-                content: Set(String::new()),
-                updated_at: Set(clock::now()),
-                ..Default::default()
-            })
-            .exec_with_returning(txn.conn())
+        // The ownership check and the insert in one statement: on SQLite the write turn lasts
+        // one round trip.
+        let backend = self.db.get_database_backend();
+        let statement = Statement::from_sql_and_values(
+            backend,
+            OPEN_DRAFT,
+            [
+                conversation.0.into(),
+                user.0.into(),
+                run_column(run).into(),
+                clock::now().into(),
+            ],
+        );
+        let _gate = self.write_gate().await;
+        let row = self
+            .db
+            .query_one_raw(statement)
             .await
-            .map_err(db_err)?;
-            Ok(DraftId(row.id))
-        }
-        .await;
-        txn.finish(outcome).await
+            .map_err(db_err)?
+            .ok_or(StoreError::NotFound)?;
+        Ok(DraftId(row.try_get_by_index(0).map_err(db_err)?))
     }
 
     async fn save_draft(&self, user: UserId, draft: DraftId, content: &str) -> Result<(), StoreError> {

@@ -10,7 +10,9 @@ use meai_core::{
     UserId, page_of,
 };
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TryInsertResult};
+use sea_orm::{
+    ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Statement, Value,
+};
 
 /// The conversation's stored active leaf, when it is the user's (`NotFound` otherwise).
 async fn stored_leaf(
@@ -43,38 +45,6 @@ async fn set_leaf(
     Ok(())
 }
 
-/// The newest message of the conversation: the active leaf when none is stored.
-async fn newest(db: &impl ConnectionTrait, conversation: ConversationId) -> Result<Option<MessageId>, StoreError> {
-    let id: Option<i64> = messages::Entity::find()
-        .filter(messages::COLUMN.conversation_id.eq(conversation.0))
-        .select_only()
-        .column(messages::Column::Id)
-        .order_by_desc(messages::Column::Id)
-        .into_tuple()
-        .one(db)
-        .await
-        .map_err(db_err)?;
-    Ok(id.map(MessageId))
-}
-
-/// Where `message` goes: the active leaf (`stored_leaf`, read by the caller), or the given
-/// message when it is in the conversation.
-async fn parent_in(
-    db: &impl ConnectionTrait,
-    conversation: ConversationId,
-    parent: Parent,
-    stored_leaf: Option<MessageId>,
-) -> Result<Option<MessageId>, StoreError> {
-    match parent {
-        Parent::Under(None) => Ok(None),
-        Parent::Under(Some(p)) => message_in(db, conversation, p).await.map(Some),
-        Parent::Active => match stored_leaf {
-            Some(leaf) => Ok(Some(leaf)),
-            None => newest(db, conversation).await,
-        },
-    }
-}
-
 /// `id`, when it is a message of the conversation (`NotFound` otherwise).
 async fn message_in(
     db: &impl ConnectionTrait,
@@ -92,7 +62,7 @@ async fn message_in(
     found.map(MessageId).ok_or(StoreError::NotFound)
 }
 
-/// What an append did inside its transaction.
+/// What an append did.
 pub(super) enum Appended {
     New(messages::Model),
     /// The client's key was already used in this conversation; nothing was written.
@@ -119,6 +89,41 @@ fn tokens(n: u32) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }
 
+/// An append in one statement (the same text on SQLite and PostgreSQL): the ownership check,
+/// the parent, the insert, and (by the `messages_become_leaf` trigger) the conversation's new
+/// leaf and activity. Nothing is written, and no row comes back, when the conversation is not
+/// the user's, the parent is not in it, or the client's key was used in it before.
+fn append_sql(parent: Parent, backend: DbBackend) -> String {
+    let parent_id = match parent {
+        Parent::Active => {
+            "COALESCE(c.active_leaf_id, (SELECT MAX(m.id) FROM messages m WHERE m.conversation_id = c.id))"
+        }
+        Parent::Under(None) => "NULL",
+        Parent::Under(Some(_)) => "$10",
+    };
+    let parent_in_conversation = match parent {
+        Parent::Under(Some(_)) => {
+            " AND EXISTS (SELECT 1 FROM messages m WHERE m.id = $10 AND m.conversation_id = c.id)"
+        }
+        _ => "",
+    };
+    // PostgreSQL: appends to one conversation (and its delete) take turns on its row, so two
+    // appends under the active leaf never both read the same leaf. SQLite has one writer.
+    let lock = match backend {
+        DbBackend::Postgres => " FOR UPDATE OF c",
+        _ => "",
+    };
+    format!(
+        "INSERT INTO messages (conversation_id, user_id, parent_id, type, content, client_message_id, \
+         model, prompt_tokens, completion_tokens, created_at) \
+         SELECT c.id, c.user_id, {parent_id}, $3, $4, $5, $6, $7, $8, $9 FROM conversations c \
+         WHERE c.id = $1 AND c.user_id = $2{parent_in_conversation}{lock} \
+         ON CONFLICT (conversation_id, client_message_id) DO NOTHING \
+         RETURNING id, conversation_id, user_id, type, content, client_message_id, parent_id, model, \
+         prompt_tokens, completion_tokens, created_at"
+    )
+}
+
 pub(super) async fn append_in(
     db: &impl ConnectionTrait,
     user: UserId,
@@ -126,53 +131,51 @@ pub(super) async fn append_in(
     message: &NewMessage,
     now: DateTime<Utc>,
 ) -> Result<Appended, StoreError> {
-    // Bumping activity first doubles as the ownership check and, on PostgreSQL, locks the
-    // conversation so appends to it (and a concurrent delete) take turns; it returns the stored
-    // leaf the message goes under, read under that lock.
-    let bumped = conversations::Entity::update_many()
-        .col_expr(conversations::Column::UpdatedAt, Expr::value(now))
-        .filter(conversations::COLUMN.id.eq(conversation.0))
-        .filter(conversations::COLUMN.user_id.eq(user.0))
-        .exec_with_returning(db)
-        .await
-        .map_err(db_err)?;
-    let Some(bumped) = bumped.into_iter().next() else {
-        return Err(StoreError::NotFound);
-    };
-    let parent = parent_in(db, conversation, message.parent, bumped.active_leaf_id.map(MessageId)).await?;
-    let insert = messages::Entity::insert(messages::ActiveModel {
-        conversation_id: Set(conversation.0),
-        user_id: Set(user.0),
-        parent_id: Set(parent.map(|p| p.0)),
-        kind: Set(message.kind.as_str().to_owned()),
-        content: Set(message.content.clone()),
-        client_message_id: Set(message.client_message_id.as_ref().map(|k| k.as_str().to_owned())),
-        model: Set(message.usage.as_ref().map(|u| u.model.clone())),
-        prompt_tokens: Set(message.usage.as_ref().map(|u| tokens(u.prompt_tokens))),
-        completion_tokens: Set(message.usage.as_ref().map(|u| tokens(u.completion_tokens))),
-        created_at: Set(now),
-        ..Default::default()
-    });
-    let Some(key) = &message.client_message_id else {
-        let row = insert.exec_with_returning(db).await.map_err(db_err)?;
-        set_leaf(db, conversation, Some(MessageId(row.id))).await?;
-        return Ok(Appended::New(row));
-    };
-    // A concurrent append with the same key may have won since the caller looked.
-    let inserted = insert
-        .on_conflict_do_nothing_on([messages::Column::ConversationId, messages::Column::ClientMessageId])
-        .exec_with_returning(db)
-        .await
-        .map_err(db_err)?;
-    match inserted {
-        TryInsertResult::Inserted(row) => {
-            set_leaf(db, conversation, Some(MessageId(row.id))).await?;
-            Ok(Appended::New(row))
-        }
-        TryInsertResult::Empty | TryInsertResult::Conflicted => by_client_id(db, user, conversation, key)
-            .await?
-            .map(Appended::Existing)
-            .ok_or_else(|| StoreError::Conflict("client_message_id is in use".into())),
+    let backend = db.get_database_backend();
+    let mut values: Vec<Value> = vec![
+        conversation.0.into(),
+        user.0.into(),
+        message.kind.as_str().into(),
+        message.content.as_str().into(),
+        message.client_message_id.as_ref().map(|k| k.as_str().to_owned()).into(),
+        message.usage.as_ref().map(|u| u.model.clone()).into(),
+        message.usage.as_ref().map(|u| tokens(u.prompt_tokens)).into(),
+        message.usage.as_ref().map(|u| tokens(u.completion_tokens)).into(),
+        now.into(),
+    ];
+    if let Parent::Under(Some(p)) = message.parent {
+        values.push(p.0.into());
+    }
+    let statement = Statement::from_sql_and_values(backend, append_sql(message.parent, backend), values);
+    match db.query_one_raw(statement).await.map_err(db_err)? {
+        Some(row) => Ok(Appended::New(
+            MessageRow::from_query_result(&row, "").map_err(db_err)?.0,
+        )),
+        None => not_appended(db, user, conversation, message).await,
+    }
+}
+
+/// Why an append wrote nothing: the client's key names an earlier message (a retried send:
+/// that message), or the conversation or the parent is not there (`NotFound`).
+async fn not_appended(
+    db: &impl ConnectionTrait,
+    user: UserId,
+    conversation: ConversationId,
+    message: &NewMessage,
+) -> Result<Appended, StoreError> {
+    if let Some(key) = &message.client_message_id
+        && let Some(existing) = by_client_id(db, user, conversation, key).await?
+    {
+        return Ok(Appended::Existing(existing));
+    }
+    stored_leaf(db, user, conversation).await?;
+    if let Parent::Under(Some(parent)) = message.parent {
+        message_in(db, conversation, parent).await?;
+    }
+    match message.client_message_id {
+        // The key's message went between the insert and the look (a concurrent delete).
+        Some(_) => Err(StoreError::Conflict("client_message_id is in use".into())),
+        None => Err(StoreError::NotFound),
     }
 }
 
@@ -184,25 +187,15 @@ impl MessageStore for SqlStore {
         conversation: ConversationId,
         message: &NewMessage,
     ) -> Result<Message, StoreError> {
-        // A retried send is a read: answer it without taking the write lock.
-        if let Some(key) = &message.client_message_id
-            && let Some(existing) = by_client_id(&self.db, user, conversation, key).await?
-        {
-            return existing.try_into();
-        }
-        let txn = self.begin_write().await?;
-        match append_in(txn.conn(), user, conversation, message, clock::now()).await {
-            Ok(Appended::New(row)) => {
-                let message: Message = txn.finish(Ok(row)).await?.try_into()?;
+        // One statement, atomic on its own: on SQLite the write turn lasts one round trip.
+        let _gate = self.write_gate().await;
+        match append_in(&self.db, user, conversation, message, clock::now()).await? {
+            Appended::New(row) => {
+                let message = Message::try_from(row)?;
                 self.messages.put(&message);
                 Ok(message)
             }
-            Ok(Appended::Existing(row)) => {
-                // Undo the activity bump: the retry changed nothing.
-                txn.rollback().await;
-                row.try_into()
-            }
-            Err(e) => txn.finish(Err(e)).await,
+            Appended::Existing(row) => row.try_into(),
         }
     }
 

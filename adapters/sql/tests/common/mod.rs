@@ -157,7 +157,10 @@ pub async fn flat_history_becomes_one_branch(store: &SqlStore) {
     use sea_orm::{ConnectionTrait, Statement};
 
     let db = store.connection();
-    let before_tree = Migrator::migrations().len() - 1;
+    let before_tree = Migrator::migrations()
+        .iter()
+        .position(|m| m.name() == "m20261225_000001_message_tree")
+        .expect("the tree's migration");
     Migrator::up(db, Some(before_tree as u32))
         .await
         .expect("migrate to before the tree");
