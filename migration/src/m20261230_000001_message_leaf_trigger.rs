@@ -5,7 +5,6 @@
 //! activity itself, inside its transaction.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::DbBackend;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -32,26 +31,13 @@ const POSTGRES_DOWN: &[&str] = &[
     "DROP FUNCTION IF EXISTS message_becomes_leaf()",
 ];
 
-async fn run(manager: &SchemaManager<'_>, sqlite: &[&str], postgres: &[&str]) -> Result<(), DbErr> {
-    let statements = match manager.get_database_backend() {
-        DbBackend::Sqlite => sqlite,
-        DbBackend::Postgres => postgres,
-        other => return Err(DbErr::Migration(format!("the leaf trigger is not built for {other:?}"))),
-    };
-    let db = manager.get_connection();
-    for sql in statements {
-        db.execute_unprepared(sql).await?;
-    }
-    Ok(())
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run(manager, SQLITE_UP, POSTGRES_UP).await
+        crate::per_backend::run(manager, "the leaf trigger", SQLITE_UP, POSTGRES_UP).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run(manager, SQLITE_DOWN, POSTGRES_DOWN).await
+        crate::per_backend::run(manager, "the leaf trigger", SQLITE_DOWN, POSTGRES_DOWN).await
     }
 }
