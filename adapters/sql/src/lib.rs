@@ -14,6 +14,7 @@ mod message_cache;
 mod rows;
 mod store;
 mod tree;
+mod tree_cache;
 pub mod vectors;
 
 pub use error::SqlError;

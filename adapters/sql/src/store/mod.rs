@@ -20,8 +20,8 @@ use crate::error::db_err;
 use meai_core::{Store, StoreError};
 use meai_migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, SqliteTransactionMode, TransactionOptions,
-    TransactionTrait,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, SqliteTransactionMode, Statement,
+    TransactionOptions, TransactionTrait,
 };
 use std::sync::Arc;
 use tokio::sync::{Mutex, MutexGuard};
@@ -43,6 +43,9 @@ pub struct SqlStore {
     /// Committed messages by id, for pages and histories (exact across instances: see the
     /// module).
     pub(crate) messages: Arc<crate::message_cache::MessageCache>,
+    /// Conversations' trees by the version they were read at (exact across instances: see the
+    /// module).
+    pub(crate) trees: Arc<crate::tree_cache::TreeCache>,
 }
 
 impl std::fmt::Debug for SqlStore {
@@ -72,6 +75,7 @@ impl SqlStore {
             vectors: Arc::default(),
             memory_vectors: Arc::default(),
             messages: Arc::default(),
+            trees: Arc::default(),
         }
     }
 
@@ -108,6 +112,27 @@ impl SqlStore {
     /// The underlying connection pool, for other adapters that share this database.
     pub fn connection(&self) -> &DatabaseConnection {
         &self.db
+    }
+
+    /// Runs the statements as one write: a single statement is atomic by itself, so it runs
+    /// without a transaction (on SQLite the write turn then lasts one round trip, not three).
+    pub(crate) async fn write_all(&self, mut statements: Vec<Statement>) -> Result<(), StoreError> {
+        if statements.len() == 1
+            && let Some(statement) = statements.pop()
+        {
+            let _gate = self.write_gate().await;
+            self.db.execute_raw(statement).await.map_err(db_err)?;
+            return Ok(());
+        }
+        let txn = self.begin_write().await?;
+        let outcome = async {
+            for statement in statements {
+                txn.conn().execute_raw(statement).await.map_err(db_err)?;
+            }
+            Ok(())
+        }
+        .await;
+        txn.finish(outcome).await
     }
 
     /// Waits for this process's turn to write (SQLite only; PostgreSQL locks rows itself).

@@ -21,7 +21,7 @@ use meai_core::memory::{
 };
 use meai_core::{ConversationId, MemoryId, MessageId, StoreError, UserId};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
 use std::sync::{Arc, RwLock};
 
 pub use cache::{DEFAULT_MAX_USERS, DEFAULT_TTL};
@@ -241,56 +241,55 @@ impl VectorIndex for SqlVectorIndex {
                 VectorItem::Message { .. } => None,
             })
             .collect();
-        self.write(async |db| {
-            for chunk in messages.chunks(INSERT_CHUNK) {
-                let rows = chunk.iter().map(|p| entity::ActiveModel {
-                    message_id: Set(p.id),
-                    user_id: Set(p.user),
-                    conversation_id: Set(p.conversation),
-                    space: Set(space.to_owned()),
-                    dimensions: Set(p.vector.len() as i32),
-                    vector: Set(entity::encode(p.vector)),
-                });
-                let on_conflict = OnConflict::column(entity::Column::MessageId)
-                    .update_columns([
-                        entity::Column::UserId,
-                        entity::Column::ConversationId,
-                        entity::Column::Space,
-                        entity::Column::Dimensions,
-                        entity::Column::Vector,
-                    ])
-                    .to_owned();
+        let backend = self.store.connection().get_database_backend();
+        let mut statements = Vec::new();
+        for chunk in messages.chunks(INSERT_CHUNK) {
+            let rows = chunk.iter().map(|p| entity::ActiveModel {
+                message_id: Set(p.id),
+                user_id: Set(p.user),
+                conversation_id: Set(p.conversation),
+                space: Set(space.to_owned()),
+                dimensions: Set(p.vector.len() as i32),
+                vector: Set(entity::encode(p.vector)),
+            });
+            let on_conflict = OnConflict::column(entity::Column::MessageId)
+                .update_columns([
+                    entity::Column::UserId,
+                    entity::Column::ConversationId,
+                    entity::Column::Space,
+                    entity::Column::Dimensions,
+                    entity::Column::Vector,
+                ])
+                .to_owned();
+            statements.push(
                 entity::Entity::insert_many(rows)
                     .on_conflict(on_conflict)
-                    .exec(db)
-                    .await
-                    .map_err(db_err)?;
-            }
-            for chunk in memories.chunks(INSERT_CHUNK) {
-                let rows = chunk.iter().map(|p| memory_entity::ActiveModel {
-                    memory_id: Set(p.id),
-                    user_id: Set(p.user),
-                    space: Set(space.to_owned()),
-                    dimensions: Set(p.vector.len() as i32),
-                    vector: Set(entity::encode(p.vector)),
-                });
-                let on_conflict = OnConflict::column(memory_entity::Column::MemoryId)
-                    .update_columns([
-                        memory_entity::Column::UserId,
-                        memory_entity::Column::Space,
-                        memory_entity::Column::Dimensions,
-                        memory_entity::Column::Vector,
-                    ])
-                    .to_owned();
+                    .build(backend),
+            );
+        }
+        for chunk in memories.chunks(INSERT_CHUNK) {
+            let rows = chunk.iter().map(|p| memory_entity::ActiveModel {
+                memory_id: Set(p.id),
+                user_id: Set(p.user),
+                space: Set(space.to_owned()),
+                dimensions: Set(p.vector.len() as i32),
+                vector: Set(entity::encode(p.vector)),
+            });
+            let on_conflict = OnConflict::column(memory_entity::Column::MemoryId)
+                .update_columns([
+                    memory_entity::Column::UserId,
+                    memory_entity::Column::Space,
+                    memory_entity::Column::Dimensions,
+                    memory_entity::Column::Vector,
+                ])
+                .to_owned();
+            statements.push(
                 memory_entity::Entity::insert_many(rows)
                     .on_conflict(on_conflict)
-                    .exec(db)
-                    .await
-                    .map_err(db_err)?;
-            }
-            Ok(())
-        })
-        .await?;
+                    .build(backend),
+            );
+        }
+        self.store.write_all(statements).await.map_err(store_err)?;
         self.store.vectors.upserted(space, &messages);
         self.store.memory_vectors.upserted(space, &memories);
         Ok(())
