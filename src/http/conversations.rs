@@ -472,6 +472,7 @@ impl ConversationsApi {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Timelike;
     use poem_openapi::types::ToJSON;
 
     /// Lists go out through serde ([`TypedJson`]); the spec comes from the `Object` types. Both
@@ -514,6 +515,12 @@ mod tests {
             conversations: vec![],
             next_before: Some(3),
         });
+        // Whole seconds, milli-, micro- and nanoseconds: each written with as many digits.
+        for nanos in [0, 120_000_000, 123_456_000, 123_456_789] {
+            let mut stamped = ConversationOut::example();
+            stamped.created_at = at.with_nanosecond(nanos).unwrap();
+            same_encoding(&stamped);
+        }
         for kind in [
             MessageType::Human,
             MessageType::Ai,
