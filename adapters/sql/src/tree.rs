@@ -46,23 +46,17 @@ pub(crate) async fn read_cached(
     let kept = cache.get(conversation.0);
     let known = kept.as_ref().map_or(UNKNOWN, |shape| shape.version);
     let (leaf, version, fresh) = query(db, user, conversation, known).await?;
-    let nodes = match (fresh, kept) {
-        (Some(mut nodes), _) => {
-            nodes.sort_by_key(|n| n.id);
-            cache.put(
-                conversation.0,
-                Shape {
-                    version,
-                    nodes: nodes.clone(),
-                },
-            );
-            nodes
+    match (fresh, kept) {
+        (Some(nodes), _) => {
+            let tree = MessageTree::new(nodes, leaf);
+            let nodes = tree.nodes.clone();
+            cache.put(conversation.0, Shape { version, nodes });
+            Ok(tree)
         }
-        (None, Some(shape)) => shape.nodes.clone(),
+        (None, Some(shape)) => Ok(MessageTree::new(shape.nodes.clone(), leaf)),
         // Left out only for the kept version, which is never negative.
-        (None, None) => return Err(corrupt("conversations", "tree_version", &version.to_string())),
-    };
-    Ok(MessageTree::new(nodes, leaf))
+        (None, None) => Err(corrupt("conversations", "tree_version", &version.to_string())),
+    }
 }
 
 /// The leaf, the version, and the nodes unless the version is `known`.

@@ -19,7 +19,7 @@ const BUDGET_BYTES: u64 = 4 << 20;
 /// What an entry costs beside its nodes: the shape, its key and the cache's slot.
 const ENTRY_OVERHEAD: u64 = 96;
 
-/// A tree as read at `version`: its nodes in id order.
+/// A tree as read at `version`: its nodes in id order (as [`meai_core::MessageTree`] keeps them).
 pub(crate) struct Shape {
     pub(crate) version: i64,
     pub(crate) nodes: Vec<TreeNode>,
