@@ -16,6 +16,7 @@ mod m20261220_000002_message_usage;
 mod m20261225_000001_message_tree;
 mod m20261230_000001_message_leaf_trigger;
 mod m20261231_000001_tree_version;
+mod m20270101_000001_list_version;
 mod per_backend;
 
 /// Every migration, oldest first; `Migrator::up(&conn, None)` applies the pending ones.
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261225_000001_message_tree::Migration),
             Box::new(m20261230_000001_message_leaf_trigger::Migration),
             Box::new(m20261231_000001_tree_version::Migration),
+            Box::new(m20270101_000001_list_version::Migration),
         ]
     }
 }

@@ -9,6 +9,7 @@ mod clock;
 mod connect;
 pub mod entity;
 mod error;
+mod list_cache;
 mod mapping;
 mod message_cache;
 mod rows;

@@ -2,11 +2,14 @@ use super::SqlStore;
 use crate::clock;
 use crate::entity::{answer_drafts, conversations, messages};
 use crate::error::db_err;
+use crate::list_cache::Listed;
 use crate::rows::ConversationRow;
 use meai_core::store::ConversationStore;
 use meai_core::{Conversation, ConversationId, Page, StoreError, Title, UserId};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
+};
 
 /// The user's conversation `id`, or `NotFound` if it is missing or someone else's.
 pub(super) async fn owned(
@@ -20,6 +23,82 @@ pub(super) async fn owned(
         .await
         .map_err(db_err)?
         .ok_or(StoreError::NotFound)
+}
+
+/// A page of the user's conversations, most recently active first.
+async fn listed(
+    db: &DatabaseConnection,
+    user: UserId,
+    page: Page<ConversationId>,
+) -> Result<Vec<Conversation>, StoreError> {
+    let mut query = conversations::Entity::find()
+        .filter(conversations::COLUMN.user_id.eq(user.0))
+        .order_by_desc(conversations::Column::UpdatedAt)
+        .order_by_desc(conversations::Column::Id);
+    if let Some(before) = page.before {
+        // Keyset on (updated_at, id), the order of the index: stable while rows move.
+        let cursor = owned(db, user, before).await?;
+        query = query.filter(
+            Expr::tuple([
+                Expr::col((conversations::Entity, conversations::Column::UpdatedAt)),
+                Expr::col((conversations::Entity, conversations::Column::Id)),
+            ])
+            .lt(Expr::tuple([Expr::value(cursor.updated_at), Expr::value(cursor.id)])),
+        );
+    }
+    if let Some(limit) = page.limit {
+        query = query.limit(limit);
+    }
+    let rows = query
+        .select_only()
+        .columns(ConversationRow::COLUMNS)
+        .into_model::<ConversationRow>()
+        .all(db)
+        .await
+        .map_err(db_err)?;
+    rows.into_iter().map(|row| row.0.try_into()).collect()
+}
+
+/// The user's `conversations_version` (see [`crate::list_cache`]); `None` for no such user.
+async fn list_version(db: &DatabaseConnection, user: UserId) -> Result<Option<i64>, StoreError> {
+    let backend = db.get_database_backend();
+    let statement = Statement::from_sql_and_values(
+        backend,
+        "SELECT conversations_version FROM users WHERE id = $1",
+        [user.0.into()],
+    );
+    match db.query_one_raw(statement).await.map_err(db_err)? {
+        Some(row) => Ok(Some(row.try_get_by_index(0).map_err(db_err)?)),
+        None => Ok(None),
+    }
+}
+
+impl SqlStore {
+    /// The first page, from memory while the user's list version is the one it was kept at.
+    async fn first_page(&self, user: UserId, limit: u64) -> Result<Vec<Conversation>, StoreError> {
+        let kept = self.lists.get(user.0, limit);
+        // Read before the page: what is kept is never older than its version.
+        let version = list_version(&self.db, user).await?;
+        if let (Some(kept), Some(version)) = (&kept, version)
+            && kept.version == version
+        {
+            return Ok(kept.conversations.clone());
+        }
+        let page = Page {
+            limit: Some(limit),
+            before: None,
+        };
+        let conversations = listed(&self.db, user, page).await?;
+        if let Some(version) = version {
+            let listed = Listed {
+                version,
+                limit,
+                conversations: conversations.clone(),
+            };
+            self.lists.put(user.0, listed);
+        }
+        Ok(conversations)
+    }
 }
 
 #[async_trait::async_trait]
@@ -53,32 +132,10 @@ impl ConversationStore for SqlStore {
         user: UserId,
         page: Page<ConversationId>,
     ) -> Result<Vec<Conversation>, StoreError> {
-        let mut query = conversations::Entity::find()
-            .filter(conversations::COLUMN.user_id.eq(user.0))
-            .order_by_desc(conversations::Column::UpdatedAt)
-            .order_by_desc(conversations::Column::Id);
-        if let Some(before) = page.before {
-            // Keyset on (updated_at, id), the order of the index: stable while rows move.
-            let cursor = owned(&self.db, user, before).await?;
-            query = query.filter(
-                Expr::tuple([
-                    Expr::col((conversations::Entity, conversations::Column::UpdatedAt)),
-                    Expr::col((conversations::Entity, conversations::Column::Id)),
-                ])
-                .lt(Expr::tuple([Expr::value(cursor.updated_at), Expr::value(cursor.id)])),
-            );
+        match (page.before, page.limit) {
+            (None, Some(limit)) => self.first_page(user, limit).await,
+            _ => listed(&self.db, user, page).await,
         }
-        if let Some(limit) = page.limit {
-            query = query.limit(limit);
-        }
-        let rows = query
-            .select_only()
-            .columns(ConversationRow::COLUMNS)
-            .into_model::<ConversationRow>()
-            .all(&self.db)
-            .await
-            .map_err(db_err)?;
-        rows.into_iter().map(|row| row.0.try_into()).collect()
     }
 
     async fn get_conversation(&self, user: UserId, id: ConversationId) -> Result<Conversation, StoreError> {

@@ -46,6 +46,9 @@ pub struct SqlStore {
     /// Conversations' trees by the version they were read at (exact across instances: see the
     /// module).
     pub(crate) trees: Arc<crate::tree_cache::TreeCache>,
+    /// Users' first page of conversations by the version it was read at (exact across
+    /// instances: see the module).
+    pub(crate) lists: Arc<crate::list_cache::ListCache>,
 }
 
 impl std::fmt::Debug for SqlStore {
@@ -76,6 +79,7 @@ impl SqlStore {
             memory_vectors: Arc::default(),
             messages: Arc::default(),
             trees: Arc::default(),
+            lists: Arc::default(),
         }
     }
 
