@@ -49,16 +49,41 @@ async fn recall_skips_the_latest_messages_and_branches_set_aside() {
     let a2 = say(&store, me, here, ai("rice for the dog")).await;
     let q3 = say(&store, me, here, human("what do my pets eat")).await;
     let other = say(&store, me, elsewhere, human("my cat is called Whiskers")).await;
-    let all = [q1.clone(), aside.clone(), a1.clone(), q2.clone(), a2.clone(), q3.clone(), other.clone()];
+    let all = [
+        q1.clone(),
+        aside.clone(),
+        a1.clone(),
+        q2.clone(),
+        a2.clone(),
+        q3.clone(),
+        other.clone(),
+    ];
     assert_eq!(memory.index(&all).await.unwrap(), all.len());
 
     let recalled = memory.recall(me, here, "what do my pets eat", 10).await.unwrap();
     let got: BTreeSet<MessageId> = recalled.messages.iter().map(|m| m.id).collect();
     let earlier: BTreeSet<MessageId> = [q1.id, a1.id, q2.id, other.id].into();
-    assert_eq!(got, earlier, "not {:?} (set aside) nor {:?} (latest)", aside.id, [a2.id, q3.id]);
-    assert!(recalled.messages.iter().all(|m| !m.content.is_empty()), "with their text");
+    assert_eq!(
+        got,
+        earlier,
+        "not {:?} (set aside) nor {:?} (latest)",
+        aside.id,
+        [a2.id, q3.id]
+    );
+    assert!(
+        recalled.messages.iter().all(|m| !m.content.is_empty()),
+        "with their text"
+    );
 
-    let first = memory.recall(me, here, "what do my pets eat", 1).await.unwrap().messages;
+    let first = memory
+        .recall(me, here, "what do my pets eat", 1)
+        .await
+        .unwrap()
+        .messages;
     assert_eq!(first.len(), 1, "at most the limit");
-    assert_eq!(Some(first[0].id), recalled.messages.first().map(|m| m.id), "the best hit first");
+    assert_eq!(
+        Some(first[0].id),
+        recalled.messages.first().map(|m| m.id),
+        "the best hit first"
+    );
 }
