@@ -104,8 +104,8 @@ async fn trees_follow_every_change(one: &SqlStore, other: &SqlStore) {
 }
 
 async fn the_version_migrates_down_and_up(store: &SqlStore) {
-    // The tree version's migration and the one after it.
-    Migrator::down(store.connection(), Some(2)).await.expect("down");
+    let steps = common::steps_down_to("m20261231_000001_tree_version");
+    Migrator::down(store.connection(), Some(steps)).await.expect("down");
     Migrator::up(store.connection(), None).await.expect("up again");
     trees_follow_every_change(store, store).await;
 }

@@ -234,3 +234,16 @@ pub async fn flat_history_becomes_one_branch(store: &SqlStore) {
         .unwrap();
     assert_eq!(next.parent_id, Some(one[3].id));
 }
+
+/// Steps `Migrator::down` takes to undo the migration `name` and every one after it (so a test
+/// of one migration's way down stays right as migrations are added).
+pub fn steps_down_to(name: &str) -> u32 {
+    use meai_migration::MigratorTrait;
+    let migrations = meai_migration::Migrator::migrations();
+    let from_newest = migrations
+        .iter()
+        .rev()
+        .position(|m| m.name() == name)
+        .unwrap_or_else(|| panic!("no migration {name}"));
+    u32::try_from(from_newest + 1).expect("a few migrations")
+}
