@@ -21,6 +21,9 @@ pub enum SqlError {
         column: &'static str,
         value: String,
     },
+    /// The statement a read was sent in with others failed (the first caller has its error).
+    #[error("a read sent with others failed: {0}")]
+    Batch(String),
 }
 
 impl From<SqlError> for StoreError {

@@ -5,6 +5,7 @@
 //! [`meai_core::Store`] port. Driver errors never leave this crate: they become
 //! [`meai_core::StoreError`]s here.
 
+mod batch;
 mod clock;
 mod connect;
 pub mod entity;

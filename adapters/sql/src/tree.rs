@@ -3,24 +3,34 @@
 //! string (`id,parent,type;...`), left out when the caller already holds the tree at that
 //! version ([`crate::tree_cache`]). Every message page, every turn's history and every branch
 //! switch reads the tree; as rows it was two queries and one row per message through the
-//! driver, which cost more than the page.
+//! driver, which cost more than the page. Trees asked for at the same time go in one statement.
 
+use crate::batch::Batcher;
 use crate::error::db_err;
 use crate::mapping::corrupt;
 use crate::tree_cache::{Shape, TreeCache};
 use meai_core::{ConversationId, MessageId, MessageKind, MessageTree, StoreError, TreeNode, UserId};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, Value};
+use std::fmt::Write;
 
-/// The conversation's leaf, version and messages, packed unless the version is `$1`; no row
-/// when the conversation is not the user's. The aggregate's order does not matter (sorted after).
-const SQLITE: &str = "SELECT c.active_leaf_id, c.tree_version, CASE WHEN c.tree_version = $1 THEN NULL ELSE \
-     (SELECT group_concat(m.id || ',' || ifnull(m.parent_id, '') || ',' || m.type, ';') \
-      FROM messages m WHERE m.conversation_id = c.id) END \
-     FROM conversations c WHERE c.id = $2 AND c.user_id = $3";
-const POSTGRES: &str = "SELECT c.active_leaf_id, c.tree_version, CASE WHEN c.tree_version = $1 THEN NULL ELSE \
-     (SELECT string_agg(m.id || ',' || coalesce(m.parent_id::text, '') || ',' || m.type, ';') \
-      FROM messages m WHERE m.conversation_id = c.id) END \
-     FROM conversations c WHERE c.id = $2 AND c.user_id = $3";
+/// A tree asked for: the conversation, its user, and the version the caller holds.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Asked {
+    conversation: i64,
+    user: i64,
+    known: i64,
+}
+
+/// What comes back: the leaf, the version, and the nodes unless the version is the known one.
+#[derive(Clone)]
+pub(crate) struct Found {
+    leaf: Option<MessageId>,
+    version: i64,
+    nodes: Option<Vec<TreeNode>>,
+}
+
+/// Concurrent trees read outside transactions, sent together ([`crate::batch`]).
+pub(crate) type TreeReads = Batcher<Asked, Found>;
 
 /// No version is negative: asks for the packed messages.
 const UNKNOWN: i64 = -1;
@@ -32,65 +42,100 @@ pub(crate) async fn read(
     user: UserId,
     conversation: ConversationId,
 ) -> Result<MessageTree, StoreError> {
-    let (leaf, _, nodes) = query(db, user, conversation, UNKNOWN).await?;
-    Ok(MessageTree::new(nodes.unwrap_or_default(), leaf))
+    let asked = Asked {
+        conversation: conversation.0,
+        user: user.0,
+        known: UNKNOWN,
+    };
+    let mut found = query(db, std::slice::from_ref(&asked)).await?;
+    let (_, found) = found.pop().ok_or(StoreError::NotFound)?;
+    Ok(MessageTree::new(found.nodes.unwrap_or_default(), found.leaf))
 }
 
-/// The same, taken from `cache` while the stored version is the one kept, and kept otherwise.
+/// The same, taken from `cache` while the stored version is the one kept, and kept otherwise;
+/// read together with the other trees asked for at the same time.
 pub(crate) async fn read_cached(
     db: &DatabaseConnection,
     cache: &TreeCache,
+    reads: &TreeReads,
     user: UserId,
     conversation: ConversationId,
 ) -> Result<MessageTree, StoreError> {
     let kept = cache.get(conversation.0);
-    let known = kept.as_ref().map_or(UNKNOWN, |shape| shape.version);
-    let (leaf, version, fresh) = query(db, user, conversation, known).await?;
-    match (fresh, kept) {
+    let asked = Asked {
+        conversation: conversation.0,
+        user: user.0,
+        known: kept.as_ref().map_or(UNKNOWN, |shape| shape.version),
+    };
+    let found = reads
+        .get(asked, |asked| async move { query(db, &asked).await })
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    match (found.nodes, kept) {
         (Some(nodes), _) => {
-            let tree = MessageTree::new(nodes, leaf);
+            let tree = MessageTree::new(nodes, found.leaf);
             let nodes = tree.nodes.clone();
+            let version = found.version;
             cache.put(conversation.0, Shape { version, nodes });
             Ok(tree)
         }
-        (None, Some(shape)) => Ok(MessageTree::new(shape.nodes.clone(), leaf)),
+        (None, Some(shape)) => Ok(MessageTree::new(shape.nodes.clone(), found.leaf)),
         // Left out only for the kept version, which is never negative.
-        (None, None) => Err(corrupt("conversations", "tree_version", &version.to_string())),
+        (None, None) => Err(corrupt("conversations", "tree_version", &found.version.to_string())),
     }
 }
 
-/// The leaf, the version, and the nodes unless the version is `known`.
-async fn query(
-    db: &impl ConnectionTrait,
-    user: UserId,
-    conversation: ConversationId,
-    known: i64,
-) -> Result<(Option<MessageId>, i64, Option<Vec<TreeNode>>), StoreError> {
+/// Each asked conversation that is its user's, with its leaf, version and (unless the version
+/// is the known one) its messages packed by the database into one string: one row each.
+async fn query(db: &impl ConnectionTrait, asked: &[Asked]) -> Result<Vec<(Asked, Found)>, StoreError> {
     let backend = db.get_database_backend();
-    let sql = match backend {
-        DbBackend::Postgres => POSTGRES,
-        _ => SQLITE,
+    let concat = match backend {
+        DbBackend::Postgres => "string_agg(m.id || ',' || coalesce(m.parent_id::text, '') || ',' || m.type, ';')",
+        _ => "group_concat(m.id || ',' || ifnull(m.parent_id, '') || ',' || m.type, ';')",
     };
-    let values = [known.into(), conversation.0.into(), user.0.into()];
-    let statement = Statement::from_sql_and_values(backend, sql, values);
-    let row = db
-        .query_one_raw(statement)
+    let mut sql = String::from("WITH k(id, user_id, known) AS (VALUES ");
+    let mut values: Vec<Value> = Vec::with_capacity(asked.len() * 3);
+    for (i, a) in asked.iter().enumerate() {
+        let n = i * 3;
+        let comma = if i == 0 { "" } else { ", " };
+        let _ = write!(sql, "{comma}(${}, ${}, ${})", n + 1, n + 2, n + 3);
+        values.extend([a.conversation.into(), a.user.into(), a.known.into()]);
+    }
+    // The aggregate's order does not matter (sorted after).
+    let _ = write!(
+        sql,
+        ") SELECT k.id, k.user_id, k.known, c.active_leaf_id, c.tree_version, \
+         CASE WHEN c.tree_version = k.known THEN NULL ELSE \
+         (SELECT {concat} FROM messages m WHERE m.conversation_id = c.id) END \
+         FROM k JOIN conversations c ON c.id = k.id AND c.user_id = k.user_id"
+    );
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
         .await
-        .map_err(db_err)?
-        .ok_or(StoreError::NotFound)?;
-    let leaf: Option<i64> = row.try_get_by_index(0).map_err(db_err)?;
-    let version: i64 = row.try_get_by_index(1).map_err(db_err)?;
-    let nodes = if version == known {
-        None
-    } else {
-        // No messages aggregate to NULL.
-        let packed: Option<String> = row.try_get_by_index(2).map_err(db_err)?;
-        Some(match packed {
-            Some(packed) => unpack(&packed)?,
-            None => Vec::new(),
+        .map_err(db_err)?;
+    rows.iter()
+        .map(|row| {
+            let asked = Asked {
+                conversation: row.try_get_by_index(0).map_err(db_err)?,
+                user: row.try_get_by_index(1).map_err(db_err)?,
+                known: row.try_get_by_index(2).map_err(db_err)?,
+            };
+            let leaf: Option<i64> = row.try_get_by_index(3).map_err(db_err)?;
+            let version: i64 = row.try_get_by_index(4).map_err(db_err)?;
+            let nodes = if version == asked.known {
+                None
+            } else {
+                // No messages aggregate to NULL.
+                let packed: Option<String> = row.try_get_by_index(5).map_err(db_err)?;
+                Some(match packed {
+                    Some(packed) => unpack(&packed)?,
+                    None => Vec::new(),
+                })
+            };
+            let leaf = leaf.map(MessageId);
+            Ok((asked, Found { leaf, version, nodes }))
         })
-    };
-    Ok((leaf.map(MessageId), version, nodes))
+        .collect()
 }
 
 /// `id,parent,type;...` back into nodes (an empty parent is a root).

@@ -59,18 +59,28 @@ async fn listed(
     rows.into_iter().map(|row| row.0.try_into()).collect()
 }
 
-/// The user's `conversations_version` (see [`crate::list_cache`]); `None` for no such user.
-async fn list_version(db: &DatabaseConnection, user: UserId) -> Result<Option<i64>, StoreError> {
+/// Each user's `conversations_version` (see [`crate::list_cache`]) among `users`; none for no
+/// such user. Lists asked for at the same time read theirs in one statement.
+async fn list_versions(db: &DatabaseConnection, users: Vec<i64>) -> Result<Vec<(i64, i64)>, StoreError> {
     let backend = db.get_database_backend();
-    let statement = Statement::from_sql_and_values(
-        backend,
-        "SELECT conversations_version FROM users WHERE id = $1",
-        [user.0.into()],
+    let places: Vec<String> = (1..=users.len()).map(|n| format!("${n}")).collect();
+    let sql = format!(
+        "SELECT id, conversations_version FROM users WHERE id IN ({})",
+        places.join(", ")
     );
-    match db.query_one_raw(statement).await.map_err(db_err)? {
-        Some(row) => Ok(Some(row.try_get_by_index(0).map_err(db_err)?)),
-        None => Ok(None),
-    }
+    let values = users.into_iter().map(Into::into);
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await
+        .map_err(db_err)?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                row.try_get_by_index(0).map_err(db_err)?,
+                row.try_get_by_index(1).map_err(db_err)?,
+            ))
+        })
+        .collect()
 }
 
 impl SqlStore {
@@ -78,7 +88,11 @@ impl SqlStore {
     async fn first_page(&self, user: UserId, limit: u64) -> Result<Vec<Conversation>, StoreError> {
         let kept = self.lists.get(user.0, limit);
         // Read before the page: what is kept is never older than its version.
-        let version = list_version(&self.db, user).await?;
+        let db = &self.db;
+        let version = self
+            .list_reads
+            .get(user.0, |users| async move { list_versions(db, users).await })
+            .await?;
         if let (Some(kept), Some(version)) = (&kept, version)
             && kept.version == version
         {

@@ -205,7 +205,7 @@ impl MessageStore for SqlStore {
         conversation: ConversationId,
         page: Page<MessageId>,
     ) -> Result<BranchPage, StoreError> {
-        let tree = crate::tree::read_cached(&self.db, &self.trees, user, conversation).await?;
+        let tree = crate::tree::read_cached(&self.db, &self.trees, &self.tree_reads, user, conversation).await?;
         let branch = tree.branch();
         let wanted = page_of(&branch, page.before, page.limit);
         if wanted.is_empty() {
@@ -286,7 +286,7 @@ impl MessageStore for SqlStore {
     }
 
     async fn message_tree(&self, user: UserId, conversation: ConversationId) -> Result<MessageTree, StoreError> {
-        crate::tree::read_cached(&self.db, &self.trees, user, conversation).await
+        crate::tree::read_cached(&self.db, &self.trees, &self.tree_reads, user, conversation).await
     }
 
     async fn set_active_leaf(

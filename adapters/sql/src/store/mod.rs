@@ -49,6 +49,9 @@ pub struct SqlStore {
     /// Users' first page of conversations by the version it was read at (exact across
     /// instances: see the module).
     pub(crate) lists: Arc<crate::list_cache::ListCache>,
+    /// Trees and list versions asked for at the same time, each kind read in one statement.
+    pub(crate) tree_reads: Arc<crate::tree::TreeReads>,
+    pub(crate) list_reads: Arc<crate::batch::Batcher<i64, i64>>,
 }
 
 impl std::fmt::Debug for SqlStore {
@@ -80,6 +83,8 @@ impl SqlStore {
             messages: Arc::default(),
             trees: Arc::default(),
             lists: Arc::default(),
+            tree_reads: Arc::default(),
+            list_reads: Arc::default(),
         }
     }
 
