@@ -94,8 +94,11 @@ async fn query(db: &impl ConnectionTrait, asked: &[Asked]) -> Result<Vec<(Asked,
         _ => "group_concat(m.id || ',' || ifnull(m.parent_id, '') || ',' || m.type, ';')",
     };
     let mut sql = String::from("WITH k(id, user_id, known) AS (VALUES ");
-    let mut values: Vec<Value> = Vec::with_capacity(asked.len() * 3);
-    for (i, a) in asked.iter().enumerate() {
+    // Padded to a power of two with repeats, so a few statement texts serve every batch size
+    // (the driver keeps a bounded cache of prepared statements); a repeat's row is the same.
+    let rows = asked.len().next_power_of_two();
+    let mut values: Vec<Value> = Vec::with_capacity(rows * 3);
+    for (i, a) in asked.iter().cycle().take(rows).enumerate() {
         let n = i * 3;
         let comma = if i == 0 { "" } else { ", " };
         let _ = write!(sql, "{comma}(${}, ${}, ${})", n + 1, n + 2, n + 3);

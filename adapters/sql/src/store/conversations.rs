@@ -63,12 +63,15 @@ async fn listed(
 /// such user. Lists asked for at the same time read theirs in one statement.
 async fn list_versions(db: &DatabaseConnection, users: Vec<i64>) -> Result<Vec<(i64, i64)>, StoreError> {
     let backend = db.get_database_backend();
-    let places: Vec<String> = (1..=users.len()).map(|n| format!("${n}")).collect();
+    // Padded to a power of two with repeats, so a few statement texts serve every batch size
+    // (the driver keeps a bounded cache of prepared statements).
+    let n = users.len().next_power_of_two();
+    let places: Vec<String> = (1..=n).map(|n| format!("${n}")).collect();
     let sql = format!(
         "SELECT id, conversations_version FROM users WHERE id IN ({})",
         places.join(", ")
     );
-    let values = users.into_iter().map(Into::into);
+    let values = users.iter().cycle().take(n).map(|&user| user.into());
     let rows = db
         .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
         .await
