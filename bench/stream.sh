@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
 # Streaming benchmark of the meAI server: Socket.IO clients (websocket only, session cookie,
 # like the frontend) against the release server, answered by a fake OpenAI server with a fixed
-# time-to-first-token (TTFT) and token pace (bench/stream-fake-llm.mjs). Two scenarios:
-#   low load: 1 socket x 200 sequential turns: backend-added latency (emit -> first
-#             `assistant`, minus the fake's TTFT), p50/p99;
-#   load:     100 sockets x 10 turns (1,000 turns, 100 conversations streaming at once):
-#             throughput, added latency, peak RSS, and messages persisted vs sent;
+# time-to-first-token (TTFT) and token pace (bench/stream-fake-llm.mjs). Scenarios:
+#   low load: 1 socket x 200 sequential turns after one warm-up turn: backend-added latency
+#             (emit -> first `assistant`, minus the fake's TTFT: the fixed one, and the one the
+#             fake measured for that question), p50/p99;
+#   load:     100 sockets x 10 turns (1,000 turns, 100 conversations streaming at once) on a
+#             server just started, every conversation's first turn in the first wave:
+#             throughput, added latency (also of the first wave alone), peak RSS, and
+#             messages persisted vs sent;
+#   warm:     the same after one warm-up turn per socket (not measured; it titles each
+#             conversation and fills the server's connections), 1.5 s apart from the measured;
 #   many:     1,000 sockets x 1 turn, all streaming at once (2 s answers): peak RSS and
 #             messages persisted vs sent.
-# Prints a markdown table, then the server's own per-stage breakdown of the time before the
-# first token (`meai_turn_stage_seconds` from /metrics) for the low-load and load scenarios.
+# Prints a markdown table; the CPU time per turn of the server, the fake and the driver (they
+# share the machine's cores), over each scenario and over its first wave; the loaded
+# scenarios' added latency wave by wave; then the server's own per-stage breakdown of the time
+# before the first token (`meai_turn_stage_seconds` from /metrics) for low, load and warm.
 #
 #   bench/stream.sh [--no-build] [--bin PATH] [--sockets N] [--turns N] [--streams N]
 #
@@ -58,9 +65,9 @@ BIN="${BIN:-$TARGET/release/meai}"
 # WORK, PIDS (cleaned up on exit), free_port, wait_http.
 source "$ROOT/bench/lib.sh"
 
-# run_scenario NAME SOCKETS TURNS TTFT PACE -> prints the driver's JSON with peak RSS added
+# run_scenario NAME SOCKETS TURNS TTFT PACE WARMUP -> prints the driver's JSON with peak RSS added
 run_scenario() {
-  local name=$1 sockets=$2 turns=$3 ttft=$4 pace=$5
+  local name=$1 sockets=$2 turns=$3 ttft=$4 pace=$5 warmup=$6
   local llm_port app_port
   llm_port=$(free_port)
   node "$ROOT/bench/stream-fake-llm.mjs" "$llm_port" "$ttft" "$pace" "$CHUNKS" >"$WORK/llm-$name.log" 2>&1 &
@@ -77,7 +84,7 @@ run_scenario() {
   local app_pid=$!
   wait_http "http://127.0.0.1:$app_port/health"
   local out
-  out=$(node "$ROOT/bench/stream-load.mjs" "http://127.0.0.1:$app_port" "$sockets" "$turns" "$ttft" "$CHUNKS")
+  out=$(SERVER_PID=$app_pid CLK_TCK=$(getconf CLK_TCK) node "$ROOT/bench/stream-load.mjs" "http://127.0.0.1:$app_port" "$sockets" "$turns" "$ttft" "$CHUNKS" "http://127.0.0.1:$llm_port" "$warmup")
   local rss_kb
   rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$app_pid/status")
   curl -fsS "http://127.0.0.1:$app_port/metrics" >"$WORK/metrics-$name.txt" || true
@@ -85,30 +92,56 @@ run_scenario() {
   echo "$out" | python3 -c "import json,sys; d=json.load(sys.stdin); d['peak_rss_mib']=round($rss_kb/1024,1); d['name']='$name'; d['ttft_ms']=$ttft; d['pace_ms']=$pace; print(json.dumps(d))"
 }
 
-LOW=$(run_scenario low 1 "$LOW_TURNS" "$LOW_TTFT" "$LOW_PACE")
-LOAD=$(run_scenario load "$SOCKETS" "$TURNS" "$LOAD_TTFT" "$LOAD_PACE")
-MANY=$(run_scenario many "$STREAMS" 1 "$MANY_TTFT" "$MANY_PACE")
+LOW=$(run_scenario low 1 "$LOW_TURNS" "$LOW_TTFT" "$LOW_PACE" 1)
+LOAD=$(run_scenario load "$SOCKETS" "$TURNS" "$LOAD_TTFT" "$LOAD_PACE" 0)
+WARM=$(run_scenario warm "$SOCKETS" "$TURNS" "$LOAD_TTFT" "$LOAD_PACE" 1)
+MANY=$(run_scenario many "$STREAMS" 1 "$MANY_TTFT" "$MANY_PACE" 0)
 echo "$LOW" >"$WORK/low.json"
 echo "$LOAD" >"$WORK/load.json"
+echo "$WARM" >"$WORK/warm.json"
 echo "$MANY" >"$WORK/many.json"
 
-python3 - "$WORK/low.json" "$WORK/load.json" "$WORK/many.json" "$CHUNKS" <<'PY'
+python3 - "$WORK/low.json" "$WORK/load.json" "$WORK/warm.json" "$WORK/many.json" "$CHUNKS" <<'PY'
 import json, sys
-rows = [json.load(open(p)) for p in sys.argv[1:4]]
-chunks = sys.argv[4]
-print(f"| scenario | turns | fake LLM (TTFT / pace, {chunks} chunks) | turns/s | chunks/s | added latency p50 / p99 / max (ms) | turn p50 / p99 (ms) | peak RSS (MiB) | sent / persisted Human / AI (complete) | error events |")
-print("|---|---|---|---|---|---|---|---|---|---|")
+rows = [json.load(open(p)) for p in sys.argv[1:5]]
+chunks = sys.argv[5]
+print(f"| scenario | turns | fake LLM (TTFT / pace, {chunks} chunks) | turns/s | chunks/s | added latency p50 / p99 / max (ms) | added less the fake's measured TTFT p50 / p99 / max (ms) | of it, the first wave p50 / p99 (ms) | turn p50 / p99 (ms) | peak RSS (MiB) | sent (warm-up) / persisted Human / AI (complete) | error events |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|")
 for d in rows:
-    label = f"{d['sockets']} socket(s) x {d['turns_per_socket']} turns"
-    a, t = d["added_ms"], d["turn_ms"]
+    warm = " after a warm-up turn" if d["warmup_turns"] else ""
+    label = f"{d['sockets']} socket(s) x {d['turns_per_socket']} turns{warm}"
+    w = d["first_wave_added_model_ms"]
+    a, m, t = d["added_ms"], d["added_model_ms"], d["turn_ms"]
+    missing = f" ({d['added_model_missing']} not measured)" if d["added_model_missing"] else ""
     print(f"| {label} | {d['turns']} | {d['ttft_ms']} ms / {d['pace_ms']} ms | {d['turns_per_s']} | {d['chunks_per_s']} | "
-          f"{a['p50']} / {a['p99']} / {a['max']} | {t['p50']} / {t['p99']} | {d['peak_rss_mib']} | "
-          f"{d['sent']} / {d['persisted_human']} / {d['persisted_ai']} ({d['persisted_complete_ai']}) | {d['error_events']} |")
+          f"{a['p50']} / {a['p99']} / {a['max']} | {m['p50']} / {m['p99']} / {m['max']}{missing} | {w['p50']} / {w['p99']} | {t['p50']} / {t['p99']} | {d['peak_rss_mib']} | "
+          f"{d['sent']} ({d['warmup_turns']}) / {d['persisted_human']} / {d['persisted_ai']} ({d['persisted_complete_ai']}) | {d['error_events']} |")
+# What the machine's cores went to: CPU per turn of the three processes sharing them, over the
+# whole scenario and over the first wave alone (every socket's first turn, sent at once, up to
+# its last first token; the wall time includes the fake's TTFT).
+print()
+print("| scenario | CPU per turn: server / fake / driver (ms) | first wave: wall (ms), CPU per turn server / fake / driver (ms) |")
+print("|---|---|---|")
+def trio(c):
+    return " / ".join("-" if c is None or c[k] is None else str(c[k]) for k in ("server", "fake", "client"))
+for d, label in zip(rows, ["low", "load", "warm", "many"]):
+    # One socket's first wave is one turn: below the server's clock-tick resolution (10 ms).
+    wave = "-" if d["sockets"] == 1 else f"{d['first_wave_wall_ms']}, {trio(d['first_wave_cpu_ms_per_turn'])}"
+    print(f"| {label} | {trio(d['cpu_ms_per_turn'])} | {wave} |")
+# Where the p99 of the loaded scenarios comes from: each wave (the turns every socket sent n-th).
+print()
+print("| scenario | added less the fake's TTFT, by wave: p50 / max (ms) |")
+print("|---|---|")
+for d in rows[1:3]:
+    label = "load" if not d["warmup_turns"] else "warm"
+    waves = "; ".join(f"{n}: {w['p50']} / {w['max']}" for n, w in enumerate(d["waves_added_model_ms"]))
+    print(f"| {label} | {waves} |")
 PY
 
 # The server's breakdown: per stage, turns seen, mean, and p50 / p99 read off the histogram
-# (the upper bound of the bucket holding that rank, so "<= x").
-python3 - "$WORK/metrics-low.txt" "$WORK/metrics-load.txt" <<'PY'
+# (the upper bound of the bucket holding that rank, so "<= x"). The server counts every turn,
+# warm-up turns too.
+python3 - "$WORK/metrics-low.txt" "$WORK/metrics-load.txt" "$WORK/metrics-warm.txt" <<'PY'
 import re, sys
 def stages(path):
     buckets, sums, counts = {}, {}, {}
@@ -136,7 +169,7 @@ def ms(x):
 print()
 print("| scenario | stage | turns | mean (ms) | p50 <= (ms) | p99 <= (ms) |")
 print("|---|---|---|---|---|---|")
-for name, path in zip(["low", "load"], sys.argv[1:3]):
+for name, path in zip(["low", "load", "warm"], sys.argv[1:4]):
     try:
         buckets, sums, counts = stages(path)
     except OSError:
