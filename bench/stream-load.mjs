@@ -11,7 +11,8 @@
 // warm-up turns, each socket first sends that many turns that are not measured (a
 // conversation's first turn also titles it; the server's connections and caches fill), then
 // waits 1.5 s for their background upkeep before the measured turns start together.
-// `first_wave_*` is the measured turns each socket sent first (all sockets at once).
+// `first_wave_*` is the measured turns each socket sent first (all sockets at once);
+// `steady_*` the second half of the waves (as many streams at once, their starts spread).
 // `cpu_ms_per_turn` is the CPU time the server (SERVER_PID, CLK_TCK in the environment), the
 // fake and this driver each spent per measured turn; `first_wave_cpu_ms_per_turn` the same
 // from the start until the first wave's last first token (`first_wave_wall_ms` later).
@@ -227,6 +228,7 @@ const added = results.filter((r) => r.first !== null).map((r) => r.first - TTFT)
 // left out and counted (`added_model_missing`).
 let addedModel = [];
 let firstWave = [];
+let steady = [];
 let waves = [];
 let addedModelMissing = null;
 if (llmArg) {
@@ -238,6 +240,8 @@ if (llmArg) {
   // Each wave: the turns the sockets sent n-th (all at once in the first wave; later ones
   // spread as answers end at different times).
   waves = Array.from({ length: TURNS }, (_, n) => less(answered.filter((r) => r.wave === n)));
+  // The second half of the waves: as many streams at once, their starts spread by then.
+  steady = less(answered.filter((r) => r.wave >= Math.floor(TURNS / 2)));
   addedModelMissing = results.filter((r) => r.first !== null).length - answered.length;
 }
 const totals = results.map((r) => r.total).sort((a, b) => a - b);
@@ -252,6 +256,7 @@ console.log(JSON.stringify({
     : null,
   added_model_missing: addedModelMissing,
   first_wave_added_model_ms: llmArg ? { p50: round(pct(firstWave, 50)), p99: round(pct(firstWave, 99)) } : null,
+  steady_added_model_ms: llmArg && TURNS > 1 ? { p50: round(pct(steady, 50)), p99: round(pct(steady, 99)), max: round(steady[steady.length - 1] ?? null) } : null,
   waves_added_model_ms: waves.map((xs) => ({ p50: round(pct(xs, 50)), max: round(xs[xs.length - 1] ?? null) })),
   warmup_turns: warmupTurns,
   cpu_ms_per_turn: spent(cpuStart, cpuEnd, Math.max(results.length, 1)),

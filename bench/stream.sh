@@ -130,12 +130,14 @@ for d, label in zip(rows, ["low", "load", "warm", "many"]):
     print(f"| {label} | {trio(d['cpu_ms_per_turn'])} | {wave} |")
 # Where the p99 of the loaded scenarios comes from: each wave (the turns every socket sent n-th).
 print()
-print("| scenario | added less the fake's TTFT, by wave: p50 / max (ms) |")
-print("|---|---|")
+print("| scenario | added less the fake's TTFT, by wave: p50 / max (ms) | the second half of the waves: p50 / p99 / max (ms) |")
+print("|---|---|---|")
 for d in rows[1:3]:
     label = "load" if not d["warmup_turns"] else "warm"
     waves = "; ".join(f"{n}: {w['p50']} / {w['max']}" for n, w in enumerate(d["waves_added_model_ms"]))
-    print(f"| {label} | {waves} |")
+    s = d["steady_added_model_ms"]
+    steady = "-" if s is None else f"{s['p50']} / {s['p99']} / {s['max']}"
+    print(f"| {label} | {waves} | {steady} |")
 PY
 
 # The server's breakdown: per stage, turns seen, mean, and p50 / p99 read off the histogram
