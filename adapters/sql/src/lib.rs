@@ -18,6 +18,7 @@ mod store;
 mod tree;
 mod tree_cache;
 pub mod vectors;
+mod write_gate;
 
 pub use error::SqlError;
 pub use store::SqlStore;

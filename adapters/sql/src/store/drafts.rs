@@ -33,7 +33,8 @@ impl DraftStore for SqlStore {
                 clock::now().into(),
             ],
         );
-        let _gate = self.write_gate().await;
+        // The draft exists before the answer's first token is published: it goes first.
+        let _gate = self.write_gate_first().await;
         let row = self
             .db
             .query_one_raw(statement)

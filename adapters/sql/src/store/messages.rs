@@ -6,8 +6,8 @@ use crate::rows::MessageRow;
 use chrono::{DateTime, Utc};
 use meai_core::store::MessageStore;
 use meai_core::{
-    BranchPage, ClientMessageId, ConversationId, Message, MessageId, MessageTree, NewMessage, Page, Parent, StoreError,
-    UserId, page_of,
+    BranchPage, ClientMessageId, ConversationId, Message, MessageId, MessageKind, MessageTree, NewMessage, Page,
+    Parent, StoreError, UserId, page_of,
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -187,8 +187,12 @@ impl MessageStore for SqlStore {
         conversation: ConversationId,
         message: &NewMessage,
     ) -> Result<Message, StoreError> {
-        // One statement, atomic on its own: on SQLite the write turn lasts one round trip.
-        let _gate = self.write_gate().await;
+        // One statement, atomic on its own: on SQLite the write turn lasts one round trip. A
+        // person's message is waited on (their answer starts after it): it goes first.
+        let _gate = match message.kind {
+            MessageKind::Human => self.write_gate_first().await,
+            _ => self.write_gate().await,
+        };
         match append_in(&self.db, user, conversation, message, clock::now()).await? {
             Appended::New(row) => {
                 let message = Message::try_from(row)?;

@@ -17,6 +17,7 @@ mod usage;
 mod users;
 
 use crate::error::db_err;
+use crate::write_gate::WriteGate;
 use meai_core::{Store, StoreError};
 use meai_migration::{Migrator, MigratorTrait};
 use sea_orm::{
@@ -24,7 +25,7 @@ use sea_orm::{
     TransactionOptions, TransactionTrait,
 };
 use std::sync::Arc;
-use tokio::sync::{Mutex, MutexGuard};
+use tokio::sync::MutexGuard;
 
 /// The PostgreSQL advisory lock key that serializes `migrate` across instances ("meAI" in hex).
 const MIGRATION_LOCK: i64 = 0x6d_65_41_49;
@@ -33,9 +34,10 @@ const MIGRATION_LOCK: i64 = 0x6d_65_41_49;
 #[derive(Clone)]
 pub struct SqlStore {
     db: DatabaseConnection,
-    /// SQLite admits one writer at a time. Queueing this process's writers here (FIFO) keeps
-    /// them from spinning in SQLite's busy handler; `busy_timeout` still covers other processes.
-    writes: Option<Arc<Mutex<()>>>,
+    /// SQLite admits one writer at a time. Queueing this process's writers here keeps them
+    /// from spinning in SQLite's busy handler (`busy_timeout` still covers other processes),
+    /// and lets the writes before a first token go first (see [`WriteGate`]).
+    writes: Option<Arc<WriteGate>>,
     /// The local vector index's per-user caches (message and memory vectors), kept coherent by
     /// this store's deletes.
     pub(crate) vectors: Arc<crate::vectors::cache::VectorCache>,
@@ -74,7 +76,7 @@ impl SqlStore {
     /// Wraps a connection opened elsewhere (its schema must already be migrated, or call
     /// [`SqlStore::migrate`]).
     pub fn from_connection(db: DatabaseConnection) -> Self {
-        let writes = (db.get_database_backend() == DbBackend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        let writes = (db.get_database_backend() == DbBackend::Sqlite).then(Arc::default);
         Self {
             db,
             writes,
@@ -147,7 +149,16 @@ impl SqlStore {
     /// Waits for this process's turn to write (SQLite only; PostgreSQL locks rows itself).
     async fn write_gate(&self) -> Option<MutexGuard<'_, ()>> {
         match &self.writes {
-            Some(lock) => Some(lock.lock().await),
+            Some(gate) => Some(gate.rest().await),
+            None => None,
+        }
+    }
+
+    /// The turn for a write a person waits on before their answer's first token (their
+    /// question, the answer's draft): ahead of the other writes waiting.
+    async fn write_gate_first(&self) -> Option<MutexGuard<'_, ()>> {
+        match &self.writes {
+            Some(gate) => Some(gate.first().await),
             None => None,
         }
     }
