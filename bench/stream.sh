@@ -125,8 +125,10 @@ print("|---|---|---|")
 def trio(c):
     return " / ".join("-" if c is None or c[k] is None else str(c[k]) for k in ("server", "fake", "client"))
 for d, label in zip(rows, ["low", "load", "warm", "many"]):
-    # One socket's first wave is one turn: below the server's clock-tick resolution (10 ms).
-    wave = "-" if d["sockets"] == 1 else f"{d['first_wave_wall_ms']}, {trio(d['first_wave_cpu_ms_per_turn'])}"
+    # One socket's first wave is one turn: below the server's clock-tick resolution (10 ms). A
+    # first wave with a turn that got no first token (refused) has no sample.
+    sampled = d["sockets"] > 1 and d["first_wave_wall_ms"] is not None
+    wave = f"{d['first_wave_wall_ms']}, {trio(d['first_wave_cpu_ms_per_turn'])}" if sampled else "-"
     print(f"| {label} | {trio(d['cpu_ms_per_turn'])} | {wave} |")
 # Where the p99 of the loaded scenarios comes from: each wave (the turns every socket sent n-th).
 print()
